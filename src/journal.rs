@@ -1,0 +1,253 @@
+//! The `Journal` trait: quota groups for shared resources — limits, user groups, delegates, usage
+//! tables, providers and the reservations that recur without end (STORE.md, "Journal").
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::id::{Group, Quota, Rid, Uid, User};
+use crate::period::Period;
+use crate::store::{EventList, Providers, StoredEvent, Version, Versioned};
+
+/// Which usage table of a quota.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum UsageTable {
+    /// `freebusy/<user>`: the periods reserved by one user.
+    User(User),
+    /// `journal/<user-or-group>`: usage consolidated per user or group, counted against limits.
+    Journal(Group),
+}
+
+impl fmt::Display for UsageTable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UsageTable::User(u) => write!(f, "freebusy/{u}"),
+            UsageTable::Journal(g) => write!(f, "journal/{g}"),
+        }
+    }
+}
+
+/// Quota limits: user or group (or `*`, everyone else) → an iCalendar duration such as `PT10H`.
+pub type Limits = BTreeMap<Group, String>;
+
+/// The quota journal. Same conventions as [`Store`](crate::Store): atomic methods, optional
+/// `expect` versions, and the common errors (read-only, locked, unavailable, corrupt, backend).
+pub trait Journal: Send + Sync {
+    /// Whether the journal refuses writes.
+    fn is_read_only(&self) -> bool;
+
+    /// Every quota group, sorted.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn quotas(&self) -> impl Future<Output = Result<Vec<Quota>>> + Send;
+
+    /// The limits of a quota (empty when none).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn limits(&self, quota: &Quota) -> impl Future<Output = Result<Versioned<Limits>>> + Send;
+
+    /// Replaces the limits.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a value is not an iCalendar duration; conflict on a stale `expect`.
+    fn set_limits(
+        &self,
+        quota: &Quota,
+        limits: &Limits,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// The user → group mapping.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn groups(&self, quota: &Quota) -> impl Future<Output = Result<BTreeMap<User, Group>>> + Send;
+
+    /// Replaces the user → group mapping.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn set_groups(
+        &self,
+        quota: &Quota,
+        groups: &BTreeMap<User, Group>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The delegates (identities that share the quota), sorted.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn delegates(&self, quota: &Quota) -> impl Future<Output = Result<Vec<User>>> + Send;
+
+    /// Replaces the delegates.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn set_delegates(
+        &self,
+        quota: &Quota,
+        delegates: &[User],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The usage tables of a quota that exist, sorted (users first, then journals).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn usage_tables(&self, quota: &Quota) -> impl Future<Output = Result<Vec<UsageTable>>> + Send;
+
+    /// A whole usage table in order.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn usage(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+    ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
+
+    /// The periods of a usage table overlapping [start, end).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn usage_in(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
+
+    /// Replaces a whole usage table (empty removes it).
+    ///
+    /// # Errors
+    ///
+    /// Conflict on a stale `expect`.
+    fn set_usage(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes the periods of (uid, rid) and inserts `periods`, atomically.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a period belongs to another event; conflict on a stale `expect`.
+    fn replace_usage_periods(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Inserts the periods of one event into `journal/<group>` only while the table's total busy
+    /// duration (other events' periods plus these) stays within the limit that applies to `group`
+    /// (its own, else `*`; no limit means unlimited), in one atomic step; the event's earlier
+    /// periods in that table are replaced.
+    ///
+    /// # Errors
+    ///
+    /// Conflict, changing nothing, when the limit would be exceeded.
+    fn reserve_within_limit(
+        &self,
+        quota: &Quota,
+        group: &Group,
+        periods: Vec<Period>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes, in every usage table of the quota, the periods that ended at or before `before`;
+    /// atomic per quota. Returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn expire(
+        &self,
+        quota: &Quota,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    /// The quota's providers table.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn providers(&self, quota: &Quota)
+        -> impl Future<Output = Result<Versioned<Providers>>> + Send;
+
+    /// Replaces the quota's providers table.
+    ///
+    /// # Errors
+    ///
+    /// Conflict on a stale `expect`.
+    fn set_providers(
+        &self,
+        quota: &Quota,
+        providers: &Providers,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Stores a reservation object (one that recurs without end), as in the store.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input as for [`Store::put_event`](crate::Store::put_event).
+    fn put_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        text: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// A reservation object, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn get_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<Option<StoredEvent>>> + Send;
+
+    /// Removes a reservation object (a parent with its instances).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn remove_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The reservation objects of a quota (only the active lists are used).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn list_events(&self, quota: &Quota) -> impl Future<Output = Result<EventList>> + Send;
+}

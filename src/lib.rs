@@ -1,0 +1,25 @@
+//! calstore: the storage layer of an iMIP calendar agent.
+//!
+//! This crate holds the model and the contract: validated identifiers ([`id`]), free/busy periods
+//! and their table operations ([`period`]), stored objects ([`object`]), recurrence expansion
+//! ([`recurrence`]), and the [`Store`] and [`Journal`] traits that the backends implement
+//! (`calstore-file`, `calstore-postgres`). Library code is generic over `S: Store`.
+#![forbid(unsafe_code)]
+
+pub mod duration;
+pub mod error;
+pub mod id;
+pub mod journal;
+pub mod object;
+pub mod period;
+pub mod recurrence;
+pub mod store;
+
+pub use error::{Error, ErrorKind, Result};
+pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
+pub use journal::{Journal, Limits, UsageTable};
+pub use period::{Period, Transp};
+pub use store::{
+    EventList, EventStatus, Method, Providers, Request, Store, StoredEvent, Table, Version,
+    Versioned,
+};

@@ -1,0 +1,592 @@
+//! Free/busy periods: ordering and identity, the line format, and the sorted table operations
+//! that both backends share.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+use chrono::{DateTime, Duration, NaiveDateTime, Offset, TimeZone, Utc};
+
+use crate::error::{Error, Result};
+use crate::id::{parse_rid_text, rid_text, Rid, Uid};
+
+/// Whether a period blocks time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum Transp {
+    /// Busy (the default).
+    #[default]
+    Opaque,
+    /// Recorded but never busy.
+    Transparent,
+}
+
+impl Transp {
+    /// `OPAQUE` or `TRANSPARENT`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transp::Opaque => "OPAQUE",
+            Transp::Transparent => "TRANSPARENT",
+        }
+    }
+
+    /// Parses `OPAQUE`, `TRANSPARENT` or an empty field (opaque), case-insensitively.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for any other text.
+    pub fn parse(text: &str) -> Result<Self> {
+        if text.is_empty() || text.eq_ignore_ascii_case("OPAQUE") {
+            Ok(Transp::Opaque)
+        } else if text.eq_ignore_ascii_case("TRANSPARENT") {
+            Ok(Transp::Transparent)
+        } else {
+            Err(Error::invalid(format!(
+                "transparency {text:?} is neither OPAQUE nor TRANSPARENT"
+            )))
+        }
+    }
+}
+
+/// One free/busy period: a half-open UTC interval with what it belongs to.
+///
+/// Periods are ordered by (start, end, uid, rid), and two periods with the same four values are
+/// the same period: the other fields take no part in identity.
+#[derive(Debug, Clone)]
+pub struct Period {
+    /// Start (inclusive), UTC.
+    pub start: DateTime<Utc>,
+    /// End (exclusive), UTC; never before `start`.
+    pub end: DateTime<Utc>,
+    /// The event's UID.
+    pub uid: Uid,
+    /// The normalised recurrence id of a separately stored instance; `None` for the parent's periods.
+    pub rid: Option<Rid>,
+    /// Whether the period is busy.
+    pub transp: Transp,
+    /// The event's SUMMARY.
+    pub summary: Option<String>,
+    /// The event's ORGANIZER address.
+    pub organiser: Option<String>,
+    /// When an offer expires (offers table only).
+    pub expiry: Option<DateTime<Utc>>,
+    /// The attendee (resource) booked; journal tables only.
+    pub attendee: Option<String>,
+}
+
+impl Period {
+    /// A busy period of the parent event `uid`, with no other details.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when `end` is before `start`.
+    pub fn new(
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+        uid: Uid,
+        rid: Option<Rid>,
+    ) -> Result<Self> {
+        let p = Period {
+            start,
+            end,
+            uid,
+            rid,
+            transp: Transp::Opaque,
+            summary: None,
+            organiser: None,
+            expiry: None,
+            attendee: None,
+        };
+        p.validate()?;
+        Ok(p)
+    }
+
+    /// Checks what the types cannot: end not before start, no NUL in text fields.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input naming the bad field.
+    pub fn validate(&self) -> Result<()> {
+        if self.end < self.start {
+            return Err(Error::invalid(format!(
+                "period of uid {:?} ends ({}) before it starts ({})",
+                self.uid.as_str(),
+                format_instant(self.end),
+                format_instant(self.start)
+            )));
+        }
+        for (name, v) in [
+            ("summary", &self.summary),
+            ("organiser", &self.organiser),
+            ("attendee", &self.attendee),
+        ] {
+            if v.as_deref().is_some_and(|s| s.contains('\0')) {
+                return Err(Error::invalid(format!(
+                    "period {name} must not contain a NUL character"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The identity key (start, end, uid, rid).
+    pub fn key(&self) -> (DateTime<Utc>, DateTime<Utc>, &str, &str) {
+        (
+            self.start,
+            self.end,
+            self.uid.as_str(),
+            rid_text(self.rid.as_ref()),
+        )
+    }
+
+    /// Whether this period blocks time.
+    pub fn is_busy(&self) -> bool {
+        self.transp != Transp::Transparent
+    }
+
+    /// Whether the half-open intervals overlap (periods that only touch do not).
+    pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        self.start < end && start < self.end
+            || self.start == self.end && start <= self.start && self.start < end
+    }
+
+    /// Whether this period belongs to the event (uid, rid).
+    pub fn is_event(&self, uid: &Uid, rid: Option<&Rid>) -> bool {
+        &self.uid == uid && self.rid.as_ref() == rid
+    }
+
+    /// Whether every field, not only the identity, is equal.
+    pub fn same_details(&self, other: &Period) -> bool {
+        self == other
+            && self.transp == other.transp
+            && self.summary == other.summary
+            && self.organiser == other.organiser
+            && self.expiry == other.expiry
+            && self.attendee == other.attendee
+    }
+
+    /// Writes the period as one table line without the final newline: eight fields, or nine with
+    /// the attendee for journal tables; TAB, CR, LF and backslash inside values are escaped.
+    pub fn to_line(&self, with_attendee: bool) -> String {
+        let mut line = String::with_capacity(96);
+        line.push_str(&format_instant(self.start));
+        line.push('\t');
+        line.push_str(&format_instant(self.end));
+        line.push('\t');
+        escape_into(&mut line, self.uid.as_str());
+        line.push('\t');
+        line.push_str(self.transp.as_str());
+        line.push('\t');
+        line.push_str(rid_text(self.rid.as_ref()));
+        line.push('\t');
+        escape_into(&mut line, self.summary.as_deref().unwrap_or(""));
+        line.push('\t');
+        escape_into(&mut line, self.organiser.as_deref().unwrap_or(""));
+        line.push('\t');
+        if let Some(e) = self.expiry {
+            line.push_str(&format_instant(e));
+        }
+        if with_attendee {
+            line.push('\t');
+            escape_into(&mut line, self.attendee.as_deref().unwrap_or(""));
+        }
+        line
+    }
+
+    /// Parses one table line (2 to 9 fields, without its newline).
+    ///
+    /// # Errors
+    ///
+    /// Corrupt data naming the field that does not parse; the caller adds file and line number.
+    pub fn from_line(line: &str) -> Result<Self> {
+        let fields: Vec<&str> = line.split('\t').collect();
+        if fields.len() < 2 || fields.len() > 9 {
+            return Err(Error::corrupt(format!(
+                "expected 2 to 9 TAB-separated fields, found {}",
+                fields.len()
+            )));
+        }
+        let field = |i: usize| fields.get(i).copied().unwrap_or("");
+        let text = |i: usize| -> Result<Option<String>> {
+            let v = unescape(field(i))?;
+            Ok(if v.is_empty() { None } else { Some(v) })
+        };
+        let start = parse_instant(field(0))
+            .map_err(|e| Error::corrupt(format!("start: {}", e.message())))?;
+        let end =
+            parse_instant(field(1)).map_err(|e| Error::corrupt(format!("end: {}", e.message())))?;
+        // Two-field lines (imip-agent's oldest format) have no uid; such periods cannot be stored
+        // by calstore, so they are reported rather than invented.
+        let uid = Uid::new(unescape(field(2))?)
+            .map_err(|e| Error::corrupt(format!("uid: {}", e.message())))?;
+        let transp = Transp::parse(field(3)).map_err(|e| Error::corrupt(e.message().to_owned()))?;
+        let rid = parse_rid_text(field(4))
+            .map_err(|e| Error::corrupt(format!("rid: {}", e.message())))?;
+        let expiry = match field(7) {
+            "" => None,
+            s => Some(
+                parse_instant(s).map_err(|e| Error::corrupt(format!("expiry: {}", e.message())))?,
+            ),
+        };
+        let p = Period {
+            start,
+            end,
+            uid,
+            rid,
+            transp,
+            summary: text(5)?,
+            organiser: text(6)?,
+            expiry,
+            attendee: text(8)?,
+        };
+        p.validate()
+            .map_err(|e| Error::corrupt(e.message().to_owned()))?;
+        Ok(p)
+    }
+}
+
+impl PartialEq for Period {
+    fn eq(&self, other: &Self) -> bool {
+        self.key() == other.key()
+    }
+}
+impl Eq for Period {}
+impl PartialOrd for Period {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Period {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key().cmp(&other.key())
+    }
+}
+
+impl fmt::Display for Period {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}/{} {}",
+            format_instant(self.start),
+            format_instant(self.end),
+            self.uid
+        )?;
+        if let Some(rid) = &self.rid {
+            write!(f, " ({rid})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Formats an instant as iCalendar UTC, `YYYYMMDDTHHMMSSZ` (sub-second parts are dropped).
+pub fn format_instant(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// Parses `YYYYMMDDTHHMMSSZ` or RFC 3339 (`2026-01-05T09:00:00Z`, any offset).
+///
+/// # Errors
+///
+/// Invalid input when the text is neither form.
+pub fn parse_instant(text: &str) -> Result<DateTime<Utc>> {
+    if text.len() == 16 && text.ends_with('Z') {
+        if let Ok(n) = NaiveDateTime::parse_from_str(&text[..15], "%Y%m%dT%H%M%S") {
+            return Ok(n.and_utc());
+        }
+    }
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            Error::invalid(format!(
+                "{text:?} is not an instant (YYYYMMDDTHHMMSSZ or RFC 3339)"
+            ))
+        })
+}
+
+/// Turns a local time in `tz` into UTC as RFC 5545 says: an ambiguous time (clocks going back) is
+/// the first occurrence; a time in a gap (clocks going forward) is read with the offset in force
+/// before the gap, so 02:30 on a spring-forward night becomes 03:30 of the new offset.
+pub fn resolve_local<Z: TimeZone>(tz: &Z, local: NaiveDateTime) -> Option<DateTime<Utc>> {
+    use chrono::offset::LocalResult;
+    match tz.from_local_datetime(&local) {
+        LocalResult::Single(t) => Some(t.with_timezone(&Utc)),
+        LocalResult::Ambiguous(a, b) => Some(a.with_timezone(&Utc).min(b.with_timezone(&Utc))),
+        LocalResult::None => {
+            // Gaps are at most a few hours; the offset a day earlier is the one before the gap.
+            let before = tz
+                .from_local_datetime(&(local - Duration::days(1)))
+                .earliest()?;
+            let offset = before.offset().fix();
+            Some((local - Duration::seconds(i64::from(offset.local_minus_utc()))).and_utc())
+        }
+    }
+}
+
+fn escape_into(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\n' => out.push_str("\\n"),
+            '\\' => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+}
+
+/// Escapes TAB, CR, LF and backslash as `\t`, `\r`, `\n`, `\\` for a TAB-separated field.
+pub fn escape_field(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    escape_into(&mut out, value);
+    out
+}
+
+/// Reverses [`escape_field`].
+///
+/// # Errors
+///
+/// Corrupt data on a backslash followed by anything else (or nothing).
+pub fn unescape(field: &str) -> Result<String> {
+    if !field.contains('\\') {
+        return Ok(field.to_owned());
+    }
+    let mut out = String::with_capacity(field.len());
+    let mut chars = field.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('t') => out.push('\t'),
+                Some('r') => out.push('\r'),
+                Some('n') => out.push('\n'),
+                Some('\\') => out.push('\\'),
+                other => {
+                    return Err(Error::corrupt(format!(
+                        "bad escape \\{} in field",
+                        other.map(String::from).unwrap_or_default()
+                    )))
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
+/// Sorts periods into table order and drops repeated identities (the first one given is kept).
+pub fn normalise(mut periods: Vec<Period>) -> Vec<Period> {
+    periods.sort(); // stable: among equal keys the first given stays first
+    periods.dedup();
+    periods
+}
+
+/// Inserts a period into a sorted table; an identical identity already there is kept unchanged.
+/// Returns whether the period was added.
+pub fn insert(table: &mut Vec<Period>, period: Period) -> bool {
+    match table.binary_search(&period) {
+        Ok(_) => false,
+        Err(i) => {
+            table.insert(i, period);
+            true
+        }
+    }
+}
+
+/// Removes every period of (uid, rid); returns how many were removed.
+pub fn remove_event(table: &mut Vec<Period>, uid: &Uid, rid: Option<&Rid>) -> usize {
+    let before = table.len();
+    table.retain(|p| !p.is_event(uid, rid));
+    before - table.len()
+}
+
+/// Replaces the contribution of (uid, rid): removes its periods, inserts `periods` (which must all
+/// belong to that event). Returns the number removed.
+///
+/// # Errors
+///
+/// Invalid input when a given period belongs to another event or is itself invalid.
+pub fn replace_event(
+    table: &mut Vec<Period>,
+    uid: &Uid,
+    rid: Option<&Rid>,
+    periods: Vec<Period>,
+) -> Result<usize> {
+    check_event(uid, rid, &periods)?;
+    let removed = remove_event(table, uid, rid);
+    merge(table, periods);
+    Ok(removed)
+}
+
+/// Checks that every period is valid and belongs to (uid, rid).
+///
+/// # Errors
+///
+/// Invalid input naming the first period that does not.
+pub fn check_event(uid: &Uid, rid: Option<&Rid>, periods: &[Period]) -> Result<()> {
+    for p in periods {
+        p.validate()?;
+        if !p.is_event(uid, rid) {
+            return Err(Error::invalid(format!(
+                "period {p} does not belong to uid {:?} rid {:?}",
+                uid.as_str(),
+                rid_text(rid)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Merges periods into a sorted table, keeping identities already present.
+pub fn merge(table: &mut Vec<Period>, periods: Vec<Period>) {
+    if periods.is_empty() {
+        return;
+    }
+    let mut incoming = normalise(periods);
+    incoming.retain(|p| table.binary_search(p).is_err());
+    table.extend(incoming);
+    table.sort();
+}
+
+/// Removes the instance periods of `uid` whose rid is not in `keep` (the parent's stay).
+pub fn remove_additional(table: &mut Vec<Period>, uid: &Uid, keep: &[Rid]) -> usize {
+    let before = table.len();
+    table.retain(|p| !(&p.uid == uid && p.rid.as_ref().is_some_and(|r| !keep.contains(r))));
+    before - table.len()
+}
+
+/// Removes the parent's (rule-generated) period of `uid` that starts at `start`: the occurrence that
+/// a separately stored instance replaces. Returns whether one was removed.
+pub fn remove_affected(table: &mut Vec<Period>, uid: &Uid, start: DateTime<Utc>) -> bool {
+    let from = table.partition_point(|p| p.start < start);
+    let found = table[from..]
+        .iter()
+        .take_while(|p| p.start == start)
+        .position(|p| &p.uid == uid && p.rid.is_none());
+    match found {
+        Some(i) => {
+            table.remove(from + i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// The longest duration in a table (how far back an overlap search must look).
+pub fn max_duration(table: &[Period]) -> Duration {
+    table
+        .iter()
+        .map(|p| p.end - p.start)
+        .max()
+        .unwrap_or_else(Duration::zero)
+}
+
+/// The periods of a sorted table that overlap [start, end), found by binary search: only periods
+/// starting within `longest` before `start` can reach into the range, so the cost is
+/// O(log n + k + periods inspected in that margin).
+pub fn overlapping(
+    table: &[Period],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    longest: Duration,
+) -> Vec<Period> {
+    let from = table.partition_point(|p| p.start < start - longest);
+    let to = table.partition_point(|p| p.start < end);
+    table[from..to.max(from)]
+        .iter()
+        .filter(|p| p.overlaps(start, end))
+        .cloned()
+        .collect()
+}
+
+/// The busy periods of `table` that overlap a busy candidate and belong to another event.
+pub fn conflicts(table: &[Period], candidates: &[Period]) -> Vec<Period> {
+    let longest = max_duration(table);
+    let mut found: Vec<Period> = Vec::new();
+    for c in candidates.iter().filter(|c| c.is_busy()) {
+        for p in overlapping(table, c.start, c.end, longest) {
+            if p.is_busy() && !p.is_event(&c.uid, c.rid.as_ref()) {
+                found.push(p);
+            }
+        }
+    }
+    normalise(found)
+}
+
+/// Whether the candidates can be inserted with at most `capacity` simultaneous busy periods of
+/// other events at any instant (capacity 1: no overlap at all). Returns the offending periods when
+/// they cannot.
+pub fn capacity_conflicts(table: &[Period], candidates: &[Period], capacity: usize) -> Vec<Period> {
+    let capacity = capacity.max(1);
+    let longest = max_duration(table);
+    let mut offending = Vec::new();
+    for c in candidates.iter().filter(|c| c.is_busy()) {
+        let others: Vec<Period> = overlapping(table, c.start, c.end, longest)
+            .into_iter()
+            .filter(|p| p.is_busy() && !p.is_event(&c.uid, c.rid.as_ref()))
+            .collect();
+        if others.len() < capacity {
+            continue;
+        }
+        // Sweep the overlapping periods, clipped to the candidate, for the peak count.
+        let mut edges: Vec<(DateTime<Utc>, i32)> = Vec::with_capacity(others.len() * 2);
+        for p in &others {
+            edges.push((p.start.max(c.start), 1));
+            edges.push((p.end.min(c.end), -1));
+        }
+        edges.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+        let (mut now, mut peak) = (0i32, 0i32);
+        for (_, d) in edges {
+            now += d;
+            peak = peak.max(now);
+        }
+        if usize::try_from(peak).unwrap_or(0) >= capacity {
+            offending.extend(others);
+        }
+    }
+    normalise(offending)
+}
+
+/// Merges overlapping and adjacent busy periods into (start, end) spans, in order.
+pub fn coalesce(table: &[Period]) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut spans: Vec<(DateTime<Utc>, DateTime<Utc>)> = table
+        .iter()
+        .filter(|p| p.is_busy())
+        .map(|p| (p.start, p.end))
+        .collect();
+    spans.sort();
+    let mut out: Vec<(DateTime<Utc>, DateTime<Utc>)> = Vec::with_capacity(spans.len());
+    for (s, e) in spans {
+        match out.last_mut() {
+            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            _ => out.push((s, e)),
+        }
+    }
+    out
+}
+
+/// The free gaps between busy periods within [start, end).
+pub fn invert(
+    table: &[Period],
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+    let mut free = Vec::new();
+    let mut cursor = start;
+    for (s, e) in coalesce(table) {
+        if e <= cursor {
+            continue;
+        }
+        if s >= end {
+            break;
+        }
+        if s > cursor {
+            free.push((cursor, s));
+        }
+        cursor = cursor.max(e);
+    }
+    if cursor < end {
+        free.push((cursor, end));
+    }
+    free
+}
+
+#[cfg(test)]
+mod tests;

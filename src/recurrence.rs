@@ -1,0 +1,1 @@
+//! Recurrence expansion to free/busy periods (PLACEHOLDER: being written).

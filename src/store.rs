@@ -1,0 +1,598 @@
+//! The `Store` trait: per-user objects, recurrences, cancellations, the request queue,
+//! counter-proposals, free/busy tables, providers and preferences (STORE.md).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::id::{Other, PrefName, Rid, Uid, User};
+use crate::period::Period;
+
+/// The version of a table as read; a write that carries it fails with a conflict if the table
+/// changed since. Versions only compare for equality; `Version(0)` is an absent table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Version(pub u64);
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "v{}", self.0)
+    }
+}
+
+/// A value read together with the version of the table it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned<T> {
+    /// What was read.
+    pub value: T,
+    /// The version to pass back to a conditional write.
+    pub version: Version,
+}
+
+/// Which of a user's free/busy tables.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Table {
+    /// `freebusy`: the user's own schedule.
+    FreeBusy,
+    /// `freebusy-offers`: holds made while countering; expired periods are never returned.
+    Offers,
+    /// `freebusy-other/<other>`: what the user knows of another participant.
+    Other(Other),
+}
+
+impl fmt::Display for Table {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Table::FreeBusy => f.write_str("freebusy"),
+            Table::Offers => f.write_str("freebusy-offers"),
+            Table::Other(o) => write!(f, "freebusy-other/{o}"),
+        }
+    }
+}
+
+/// Whether a stored object is active or moved aside as cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventStatus {
+    /// In `objects/` or `recurrences/`.
+    Active,
+    /// In `cancellations/`.
+    Cancelled,
+}
+
+/// A stored object's exact text and status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// The iCalendar text, byte for byte as stored.
+    pub text: String,
+    /// Active or cancelled.
+    pub status: EventStatus,
+}
+
+/// Every object of a user, listed separately by kind (each list sorted).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventList {
+    /// Active parents.
+    pub active: Vec<Uid>,
+    /// Cancelled parents.
+    pub cancelled: Vec<Uid>,
+    /// Active separately stored instances.
+    pub active_instances: Vec<(Uid, Rid)>,
+    /// Cancelled instances.
+    pub cancelled_instances: Vec<(Uid, Rid)>,
+}
+
+/// The method of a queued scheduling request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum Method {
+    /// `REQUEST` (the default).
+    #[default]
+    Request,
+    /// `COUNTER`.
+    Counter,
+}
+
+impl Method {
+    /// `REQUEST` or `COUNTER`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Request => "REQUEST",
+            Method::Counter => "COUNTER",
+        }
+    }
+
+    /// Parses `REQUEST`, `COUNTER`, or an empty field (`REQUEST`).
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for any other text.
+    pub fn parse(text: &str) -> Result<Self> {
+        match text {
+            "" | "REQUEST" => Ok(Method::Request),
+            "COUNTER" => Ok(Method::Counter),
+            _ => Err(crate::Error::invalid(format!(
+                "request method {text:?} is neither REQUEST nor COUNTER"
+            ))),
+        }
+    }
+}
+
+/// One entry of the request queue.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Request {
+    /// The event's UID.
+    pub uid: Uid,
+    /// The instance, or `None` for the parent.
+    pub rid: Option<Rid>,
+    /// `REQUEST` or `COUNTER`.
+    pub method: Method,
+}
+
+/// The events that recur without end and the instant up to which their periods were generated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Providers {
+    /// The window end used; `None` when never generated.
+    pub window_end: Option<DateTime<Utc>>,
+    /// The events, sorted, without repeats.
+    pub events: Vec<(Uid, Option<Rid>)>,
+}
+
+/// Storage of one or many users' calendar data. Every method is atomic on its own; the ones that
+/// change a table take an optional `expect` version and fail with
+/// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict), changing nothing, when the table has
+/// changed since that version was read. Without a version, writes are applied to the latest state
+/// under the backend's lock or transaction.
+///
+/// Errors common to every method: [`ErrorKind::ReadOnly`](crate::ErrorKind::ReadOnly) for a write
+/// on a read-only store, [`ErrorKind::Locked`](crate::ErrorKind::Locked) when the lock did not come
+/// in time, [`ErrorKind::Unavailable`](crate::ErrorKind::Unavailable) when the backend cannot be
+/// reached, [`ErrorKind::Corrupt`](crate::ErrorKind::Corrupt) when stored data does not parse,
+/// [`ErrorKind::Backend`](crate::ErrorKind::Backend) for other I/O or database failures.
+pub trait Store: Send + Sync {
+    /// Whether the store refuses writes.
+    fn is_read_only(&self) -> bool;
+
+    /// Every user that has anything stored, sorted.
+    ///
+    /// # Errors
+    ///
+    /// The common errors (see the trait).
+    fn users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
+
+    // --- objects -----------------------------------------------------------------------------
+
+    /// Stores an event (parent when `rid` is `None`) as active, replacing any active or cancelled
+    /// copy. The text is kept byte for byte.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when the text is not iCalendar with exactly one VEVENT, or its UID or
+    /// normalised RECURRENCE-ID differs from (uid, rid); nothing is written then.
+    fn put_event(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        text: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// The stored event (active or cancelled), or `None`.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn get_event(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<Option<StoredEvent>>> + Send;
+
+    /// Removes an event, active or cancelled; removing a parent removes its instances too.
+    /// Returns whether anything was removed.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn remove_event(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Moves an active event aside as cancelled, keeping its text.
+    ///
+    /// # Errors
+    ///
+    /// Not found when there is no active copy.
+    fn cancel_event(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Brings a cancelled event back as active.
+    ///
+    /// # Errors
+    ///
+    /// Not found when there is no cancelled copy.
+    fn uncancel_event(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Every object of the user, by kind.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn list_events(&self, user: &User) -> impl Future<Output = Result<EventList>> + Send;
+
+    /// The separately stored instances of one event with their status, sorted by rid.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn instances(
+        &self,
+        user: &User,
+        uid: &Uid,
+    ) -> impl Future<Output = Result<Vec<(Rid, EventStatus)>>> + Send;
+
+    // --- request queue -----------------------------------------------------------------------
+
+    /// The queue in order.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn requests(&self, user: &User) -> impl Future<Output = Result<Vec<Request>>> + Send;
+
+    /// Appends a request unless an entry for (uid, rid) with the same method is queued; returns
+    /// whether it was added. Atomic: two agents queueing the same request leave one entry.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn queue_request(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        method: Method,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Removes every entry for (uid, rid); returns whether any was there.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn dequeue_request(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Replaces the whole queue (repeated entries are kept once, at their first place).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn set_requests(
+        &self,
+        user: &User,
+        requests: &[Request],
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// Whether (uid, rid) is queued, with `method` when given.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn have_request(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        method: Option<Method>,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async move {
+            let queue = self.requests(user).await?;
+            Ok(queue.iter().any(|r| {
+                &r.uid == uid && r.rid.as_ref() == rid && method.is_none_or(|m| m == r.method)
+            }))
+        }
+    }
+
+    // --- counter-proposals -------------------------------------------------------------------
+
+    /// Stores or replaces what `other` proposed for (uid, rid).
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when the text is not iCalendar with one VEVENT of that UID.
+    fn put_counter(
+        &self,
+        user: &User,
+        other: &Other,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        text: &str,
+    ) -> impl Future<Output = Result<()>> + Send;
+
+    /// What `other` proposed, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn get_counter(
+        &self,
+        user: &User,
+        other: &Other,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// The participants with a proposal for (uid, rid), sorted.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn counter_proposers(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<Vec<Other>>> + Send;
+
+    /// The instance rids of `uid` that have proposals, sorted.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn counter_rids(&self, user: &User, uid: &Uid)
+        -> impl Future<Output = Result<Vec<Rid>>> + Send;
+
+    /// Removes one proposal; returns whether it was there.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn remove_counter(
+        &self,
+        user: &User,
+        other: &Other,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// Removes the proposals for (uid, rid) — for the parent also those of every instance — or only
+    /// `only`'s; returns how many were removed.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn remove_counters(
+        &self,
+        user: &User,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        only: Option<&Other>,
+    ) -> impl Future<Output = Result<usize>> + Send;
+
+    // --- free/busy tables --------------------------------------------------------------------
+
+    /// The whole table in order (for offers: only unexpired periods).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn freebusy(
+        &self,
+        user: &User,
+        table: &Table,
+    ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
+
+    /// The periods overlapping [start, end), in order, in O(log n + k).
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn freebusy_in(
+        &self,
+        user: &User,
+        table: &Table,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
+
+    /// Replaces the whole table (an empty list removes it).
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for an invalid period; conflict when `expect` is stale.
+    fn set_freebusy(
+        &self,
+        user: &User,
+        table: &Table,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes every period of (uid, rid) and inserts `periods`, atomically: the everyday update.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a period belongs to another event; conflict when `expect` is stale.
+    fn replace_event_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes the periods of (uid, rid); returns the new version.
+    ///
+    /// # Errors
+    ///
+    /// Conflict when `expect` is stale.
+    fn remove_event_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes the instance periods of `uid` whose rid is not in `keep`.
+    ///
+    /// # Errors
+    ///
+    /// Conflict when `expect` is stale.
+    fn remove_additional_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uid: &Uid,
+        keep: &[Rid],
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes the parent's period of `uid` that starts at `start` (replaced by a stored instance).
+    ///
+    /// # Errors
+    ///
+    /// Conflict when `expect` is stale.
+    fn remove_affected_period(
+        &self,
+        user: &User,
+        table: &Table,
+        uid: &Uid,
+        start: DateTime<Utc>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Checks that `periods` (all of one event) leave at most `capacity` simultaneous busy periods
+    /// of other events, and replaces the event's periods with them, in one atomic step.
+    ///
+    /// # Errors
+    ///
+    /// Conflict, changing nothing, when they would not fit or `expect` is stale; invalid input
+    /// when the periods are not of one event.
+    fn reserve(
+        &self,
+        user: &User,
+        table: &Table,
+        periods: Vec<Period>,
+        capacity: usize,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// The other participants that have a `freebusy-other` table, sorted.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn others(&self, user: &User) -> impl Future<Output = Result<Vec<Other>>> + Send;
+
+    /// The busy periods of other events overlapping `periods`.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn conflicts(
+        &self,
+        user: &User,
+        table: &Table,
+        periods: &[Period],
+    ) -> impl Future<Output = Result<Vec<Period>>> + Send {
+        async move {
+            let mut found = Vec::new();
+            for p in periods {
+                let near = self.freebusy_in(user, table, p.start, p.end).await?.value;
+                found.extend(crate::period::conflicts(&near, std::slice::from_ref(p)));
+            }
+            Ok(crate::period::normalise(found))
+        }
+    }
+
+    /// Whether none of `periods` conflicts.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn can_schedule(
+        &self,
+        user: &User,
+        table: &Table,
+        periods: &[Period],
+    ) -> impl Future<Output = Result<bool>> + Send {
+        async move { Ok(self.conflicts(user, table, periods).await?.is_empty()) }
+    }
+
+    // --- providers ---------------------------------------------------------------------------
+
+    /// The providers table.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn providers(&self, user: &User) -> impl Future<Output = Result<Versioned<Providers>>> + Send;
+
+    /// Replaces the providers table.
+    ///
+    /// # Errors
+    ///
+    /// Conflict when `expect` is stale.
+    fn set_providers(
+        &self,
+        user: &User,
+        providers: &Providers,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send;
+
+    // --- preferences -------------------------------------------------------------------------
+
+    /// Every preference of the user.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn preferences(
+        &self,
+        user: &User,
+    ) -> impl Future<Output = Result<BTreeMap<PrefName, String>>> + Send;
+
+    /// One preference, or `None`.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn preference(
+        &self,
+        user: &User,
+        name: &PrefName,
+    ) -> impl Future<Output = Result<Option<String>>> + Send;
+
+    /// Sets (`Some`) or removes (`None`) one preference.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for a value with a NUL character.
+    fn set_preference(
+        &self,
+        user: &User,
+        name: &PrefName,
+        value: Option<&str>,
+    ) -> impl Future<Output = Result<()>> + Send;
+}

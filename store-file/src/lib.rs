@@ -1,0 +1,2 @@
+//! calstore-file (being written).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! calstore-postgres (being written).
+#![forbid(unsafe_code)]
