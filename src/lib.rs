@@ -6,6 +6,7 @@
 //! (`calstore-file`, `calstore-postgres`). Library code is generic over `S: Store`.
 #![forbid(unsafe_code)]
 
+pub mod config;
 pub mod duration;
 pub mod error;
 pub mod id;
@@ -13,6 +14,7 @@ pub mod journal;
 pub mod object;
 pub mod period;
 pub mod recurrence;
+pub mod refresh;
 pub mod store;
 
 pub use error::{Error, ErrorKind, Result};

@@ -137,9 +137,10 @@ impl Period {
         )
     }
 
-    /// Whether this period blocks time.
+    /// Whether this period blocks time: not transparent, and not of zero length (an instant
+    /// occupies no time, so it can neither cause nor suffer a conflict).
     pub fn is_busy(&self) -> bool {
-        self.transp != Transp::Transparent
+        self.transp != Transp::Transparent && self.start < self.end
     }
 
     /// Whether the half-open intervals overlap (periods that only touch do not).
@@ -537,6 +538,7 @@ pub fn capacity_conflicts(table: &[Period], candidates: &[Period], capacity: usi
             now += d;
             peak = peak.max(now);
         }
+
         if usize::try_from(peak).unwrap_or(0) >= capacity {
             offending.extend(others);
         }

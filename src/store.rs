@@ -359,6 +359,17 @@ pub trait Store: Send + Sync {
     fn counter_rids(&self, user: &User, uid: &Uid)
         -> impl Future<Output = Result<Vec<Rid>>> + Send;
 
+    /// Every proposal of the user as (uid, rid, other), sorted: what `copy`, `list` and `check`
+    /// walk.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn counters(
+        &self,
+        user: &User,
+    ) -> impl Future<Output = Result<Vec<(Uid, Option<Rid>, Other)>>> + Send;
+
     /// Removes one proposal; returns whether it was there.
     ///
     /// # Errors
@@ -439,6 +450,47 @@ pub trait Store: Send + Sync {
         periods: Vec<Period>,
         expect: Option<Version>,
     ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Removes every period of `uid` (the parent's and every instance's) and inserts `periods`
+    /// (all of that uid), atomically: the update after an event and its instances were expanded.
+    /// The default reads the table and writes it back with its version, retrying on conflict;
+    /// backends override it with something cheaper.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a period belongs to another uid.
+    fn replace_uid_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uid: &Uid,
+        periods: Vec<Period>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        async move {
+            if let Some(p) = periods.iter().find(|p| &p.uid != uid) {
+                return Err(crate::Error::invalid(format!(
+                    "period {p} does not belong to uid {:?}",
+                    uid.as_str()
+                )));
+            }
+            for p in &periods {
+                p.validate()?;
+            }
+            loop {
+                let current = self.freebusy(user, table).await?;
+                let mut rows = current.value;
+                rows.retain(|p| &p.uid != uid);
+                crate::period::merge(&mut rows, periods.clone());
+                match self
+                    .set_freebusy(user, table, rows, Some(current.version))
+                    .await
+                {
+                    Err(e) if e.kind() == crate::ErrorKind::Conflict => continue,
+                    other => return other,
+                }
+            }
+        }
+    }
 
     /// Removes the periods of (uid, rid); returns the new version.
     ///

@@ -1,0 +1,203 @@
+//! The command line (CLI.md): global store options and the subcommands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// calstore: the storage layer of an iMIP calendar agent.
+#[derive(Debug, Parser)]
+#[command(name = "calstore", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the data is, and how to open it.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Global {
+    /// The store: file:PATH, file:///ABS/PATH, a directory, postgresql://…, or a libpq keyword string.
+    #[arg(long, env = "CALSTORE_STORE", global = true)]
+    pub store: Option<String>,
+    /// The journal (default: beside the store, PATH/../journal, or the same database).
+    #[arg(long, env = "CALSTORE_JOURNAL", global = true)]
+    pub journal: Option<String>,
+    /// The preferences (default: PATH/../preferences, or the store's database).
+    #[arg(long, env = "CALSTORE_PREFERENCES", global = true)]
+    pub preferences: Option<String>,
+    /// calstore.toml with instances, replicas, TLS and pool settings.
+    #[arg(long, env = "CALSTORE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Which configured instance.
+    #[arg(long, env = "CALSTORE_INSTANCE", global = true)]
+    pub instance: Option<String>,
+    /// Refuse every write.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// More detail in error messages (the full cause chain).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the file store's roots, or install the schema in PostgreSQL.
+    Init,
+    /// Read iCalendar files and store every VEVENT under USER, updating USER's free/busy.
+    Import(ImportArgs),
+    /// Print the periods of one free/busy table that overlap [start, end).
+    Freebusy(FreebusyArgs),
+    /// Dump a table as TAB-separated lines (the same bytes from every backend).
+    List(ListArgs),
+    /// Read every object, row and line; report what is corrupt; exit 0 only when all is sound.
+    Check,
+    /// List a user's settings, print one, or set one.
+    Preferences(PreferencesArgs),
+    /// The cron job: extend (or rebuild) the free/busy tables of users or quota groups.
+    MakeFreebusy(MakeFreebusyArgs),
+    /// Drop quota usage that ended before an instant, so quotas refill.
+    ExpireQuotas(ExpireQuotasArgs),
+    /// Copy everything from one store (and journal) to another of either kind.
+    Copy(CopyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The source store.
+    #[arg(long)]
+    pub from: String,
+    /// The target store.
+    #[arg(long)]
+    pub to: String,
+    /// The source journal (default: beside the source store).
+    #[arg(long)]
+    pub from_journal: Option<String>,
+    /// The target journal (default: beside the target store).
+    #[arg(long)]
+    pub to_journal: Option<String>,
+    /// The source preferences (default: beside the source store).
+    #[arg(long)]
+    pub from_preferences: Option<String>,
+    /// The target preferences (default: beside the target store).
+    #[arg(long)]
+    pub to_preferences: Option<String>,
+    /// Copy into a target that is not empty.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MakeFreebusyArgs {
+    /// Every user (or every quota with --quotas).
+    #[arg(long, conflicts_with = "names")]
+    pub all: bool,
+    /// The users (or quotas with --quotas).
+    #[arg(value_name = "USER")]
+    pub names: Vec<String>,
+    /// Work on the journal's quota groups instead of users.
+    #[arg(long)]
+    pub quotas: bool,
+    /// Rebuild from every object instead of extending the window of the providers.
+    #[arg(long)]
+    pub reset: bool,
+    /// The window for rules without end, in days (default: each user's window_size, else 100).
+    #[arg(long)]
+    pub window_days: Option<u32>,
+    /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
+    #[arg(long)]
+    pub needs_action: bool,
+    /// Write each user's busy time to DIR/<user>/freebusy (METHOD:PUBLISH).
+    #[arg(long, value_name = "DIR")]
+    pub publish: Option<std::path::PathBuf>,
+    /// Print what would be written (tsv, the user first) and write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExpireQuotasArgs {
+    /// Every quota.
+    #[arg(long, conflicts_with = "quotas")]
+    pub all: bool,
+    /// The quotas.
+    #[arg(value_name = "QUOTA")]
+    pub quotas: Vec<String>,
+    /// Drop usage that ended at or before this instant (default: now).
+    #[arg(long)]
+    pub before: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The store owner, e.g. mailto:alice@example.com.
+    #[arg(long)]
+    pub user: String,
+    /// The user's time zone for this run (default: the user's TZID preference, else UTC).
+    #[arg(long)]
+    pub tz: Option<String>,
+    /// The window for rules without end, in days (default: the user's window_size, else 100).
+    #[arg(long)]
+    pub window_days: Option<u32>,
+    /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
+    #[arg(long)]
+    pub needs_action: bool,
+    /// iCalendar files; `-` reads standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum Format {
+    Tsv,
+    Json,
+    Ical,
+}
+
+#[derive(Debug, Args)]
+pub struct FreebusyArgs {
+    /// The store owner.
+    #[arg(long)]
+    pub user: String,
+    /// What the user knows of this participant (freebusy-other/OTHER).
+    #[arg(long, conflicts_with = "offers")]
+    pub other: Option<String>,
+    /// The holds offered while countering (freebusy-offers).
+    #[arg(long)]
+    pub offers: bool,
+    /// Start of the range (RFC 3339 or YYYYMMDDTHHMMSSZ).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// End of the range (exclusive).
+    #[arg(long)]
+    pub end: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "tsv")]
+    pub format: Format,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// The store owner (store tables).
+    #[arg(long, required_unless_present = "quota", conflicts_with = "quota")]
+    pub user: Option<String>,
+    /// The quota group (journal tables: limits, groups, delegates, freebusy, journal, freebusy-providers, objects).
+    #[arg(long)]
+    pub quota: Option<String>,
+    /// objects, recurrences, requests, counters, freebusy, freebusy-offers, freebusy-other, freebusy-providers, preferences.
+    pub table: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PreferencesArgs {
+    /// The user.
+    #[arg(long)]
+    pub user: String,
+    /// A setting's name (TZID, window_size, or any other).
+    pub name: Option<String>,
+    /// The new value (TZID must be a known zone, window_size a positive number of days).
+    pub value: Option<String>,
+    /// Remove the setting.
+    #[arg(long, conflicts_with = "value", requires = "name")]
+    pub unset: bool,
+}

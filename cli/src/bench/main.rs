@@ -1,0 +1,2 @@
+//! calstore-bench: being written.
+fn main() {}

@@ -1,0 +1,89 @@
+//! `calstore import`: stores every VEVENT of iCalendar files under a user and updates the user's
+//! free/busy as the agent would.
+
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use calstore::object::{split_calendar, EventObject};
+use calstore::refresh::{self, Overrides};
+use calstore::{Store, Uid, User};
+use chrono::Utc;
+
+use crate::args::{Global, ImportArgs};
+use crate::{backend, with_store};
+
+pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
+    let user = super::parse_user(&args.user)?;
+    let overrides = Overrides {
+        tz: args
+            .tz
+            .as_deref()
+            .map(refresh::parse_tz)
+            .transpose()
+            .context("--tz")?,
+        window_days: args
+            .window_days
+            .map(|n| refresh::parse_window_days(&n.to_string()))
+            .transpose()
+            .context("--window-days")?,
+        needs_action: args.needs_action,
+    };
+    // Parse every file before storing anything: a file that fails stores nothing.
+    let mut files: Vec<(String, Vec<EventObject>)> = Vec::new();
+    for path in &args.files {
+        let name = path.display().to_string();
+        let text = if name == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .context("cannot read standard input")?;
+            s
+        } else {
+            std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?
+        };
+        let objects = split_calendar(&text).with_context(|| name.clone())?;
+        files.push((name, objects));
+    }
+    let store = backend::open_store(global).await?;
+    with_store!(&store, s => import(s, &user, &files, &overrides).await)
+}
+
+async fn import<S: Store>(
+    store: &S,
+    user: &User,
+    files: &[(String, Vec<EventObject>)],
+    overrides: &Overrides,
+) -> Result<u8> {
+    let started = Instant::now();
+    let settings = refresh::settings(store, user, overrides).await?;
+    let opts = settings.expand_options(Utc::now());
+    let total: usize = files.iter().map(|(_, o)| o.len()).sum();
+    let bar = crate::progress::bar(total as u64, "importing");
+    let (mut objects, mut periods) = (0usize, 0usize);
+    for (name, file_objects) in files {
+        let mut uids: BTreeSet<Uid> = BTreeSet::new();
+        for obj in file_objects {
+            store
+                .put_event(user, obj.uid(), obj.rid(), obj.text())
+                .await
+                .with_context(|| format!("{name}: storing uid {:?}", obj.uid().as_str()))?;
+            uids.insert(obj.uid().clone());
+            objects += 1;
+            bar.inc(1);
+        }
+        for uid in &uids {
+            periods += refresh::refresh_event(store, user, uid, &opts)
+                .await
+                .with_context(|| format!("{name}: free/busy of uid {:?}", uid.as_str()))?;
+        }
+    }
+    bar.finish_and_clear();
+    println!(
+        "imported {objects} objects from {} files for {user}: {periods} periods in {:.2} s",
+        files.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(crate::exit::OK)
+}

@@ -1,0 +1,161 @@
+//! `calstore make-freebusy`: the cron job. Works one user (or quota) at a time, so memory does not
+//! grow with their number; a corrupt object is reported and skipped without stopping the others.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use calstore::refresh::{self, Overrides, Settings};
+use calstore::{Quota, Store, User};
+use chrono::{DateTime, Utc};
+
+use crate::args::{Global, MakeFreebusyArgs};
+use crate::{backend, output, with_journal, with_store};
+
+/// Totals for the summary line.
+#[derive(Default)]
+pub struct Totals {
+    pub owners: usize,
+    pub events: usize,
+    pub periods: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
+    if !args.all && args.names.is_empty() {
+        return Err(crate::exit::exit(
+            2,
+            "name the users (or quotas) to regenerate, or --all",
+        ));
+    }
+    if let Some(n) = args.window_days {
+        refresh::parse_window_days(&n.to_string()).context("--window-days")?;
+    }
+    let started = Instant::now();
+    let now = Utc::now();
+    let totals = if args.quotas {
+        let journal = backend::open_journal(global).await?;
+        with_journal!(&journal, j => super::quota_freebusy::run(j, args, now).await)?
+    } else {
+        let store = backend::open_store(global).await?;
+        with_store!(&store, s => users(s, args, now).await)?
+    };
+    let what = if args.quotas { "quotas" } else { "users" };
+    println!(
+        "make-freebusy: {} {what}, {} events, {} periods{}{} in {:.2} s",
+        totals.owners,
+        totals.events,
+        totals.periods,
+        if totals.skipped > 0 {
+            format!(", {} objects skipped", totals.skipped)
+        } else {
+            String::new()
+        },
+        if totals.failed > 0 {
+            format!(", {} {what} failed", totals.failed)
+        } else {
+            String::new()
+        },
+        started.elapsed().as_secs_f64()
+    );
+    Ok(if totals.failed > 0 {
+        crate::exit::FAILURE
+    } else if totals.skipped > 0 {
+        crate::exit::DATA
+    } else {
+        crate::exit::OK
+    })
+}
+
+async fn users<S: Store>(store: &S, args: &MakeFreebusyArgs, now: DateTime<Utc>) -> Result<Totals> {
+    let users = if args.all {
+        store.users().await?
+    } else {
+        args.names
+            .iter()
+            .map(|u| super::parse_user(u))
+            .collect::<Result<Vec<_>>>()?
+    };
+    let overrides = Overrides {
+        tz: None,
+        window_days: args.window_days,
+        needs_action: args.needs_action,
+    };
+    let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
+    let mut totals = Totals::default();
+    for user in &users {
+        bar.inc(1);
+        totals.owners += 1;
+        let result = async {
+            let settings: Settings = refresh::settings(store, user, &overrides).await?;
+            refresh::regenerate(store, user, &settings, now, args.reset, args.dry_run).await
+        }
+        .await;
+        match result {
+            Ok(report) => {
+                totals.events += report.events;
+                totals.periods += report.periods;
+                for (uid, reason) in &report.skipped {
+                    bar.suspend(|| {
+                        eprintln!("calstore: {user}: uid {:?} skipped: {reason}", uid.as_str())
+                    });
+                }
+                totals.skipped += report.skipped.len();
+                if args.dry_run {
+                    let mut out = String::new();
+                    for p in &report.table {
+                        out.push_str(&format!(
+                            "{}\t{}\n",
+                            calstore::period::escape_field(user.as_str()),
+                            p.to_line(false)
+                        ));
+                    }
+                    print!("{out}");
+                } else if let Some(dir) = &args.publish {
+                    publish(dir, user, &report.table, now)
+                        .with_context(|| format!("publishing {user}"))?;
+                }
+            }
+            Err(e) => {
+                // One user's failure (a corrupt table, a lock that did not come) must not stop the others.
+                totals.failed += 1;
+                bar.suspend(|| eprintln!("calstore: {user}: {}", e.message()));
+            }
+        }
+    }
+    bar.finish_and_clear();
+    Ok(totals)
+}
+
+/// Writes DIR/<user>/freebusy atomically: a temporary file in the same directory, synced, renamed.
+pub fn publish(
+    dir: &Path,
+    user: &User,
+    periods: &[calstore::Period],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use std::io::Write;
+    let target_dir = dir.join(user.file_name());
+    std::fs::create_dir_all(&target_dir)
+        .with_context(|| format!("cannot create {}", target_dir.display()))?;
+    let text = output::ical(user, periods, None, now);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".freebusy")
+        .tempfile_in(&target_dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    let target = target_dir.join("freebusy");
+    tmp.persist(&target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
+    std::fs::File::open(&target_dir)?.sync_all()?;
+    Ok(())
+}
+
+/// Parses quota names.
+pub fn quota_names(args: &MakeFreebusyArgs) -> Result<Vec<Quota>> {
+    args.names
+        .iter()
+        .map(|q| Quota::new(q.as_str()).with_context(|| format!("quota {q:?}")))
+        .collect()
+}

@@ -1,0 +1,58 @@
+//! `calstore preferences`: lists, prints or sets a user's settings.
+
+use anyhow::{Context, Result};
+use calstore::refresh::{parse_tz, parse_window_days};
+use calstore::{PrefName, Store};
+
+use crate::args::{Global, PreferencesArgs};
+use crate::{backend, with_store};
+
+pub async fn run(global: &Global, args: &PreferencesArgs) -> Result<u8> {
+    let user = super::parse_user(&args.user)?;
+    let name = args
+        .name
+        .as_deref()
+        .map(PrefName::new)
+        .transpose()
+        .context("preference name")?;
+    if let (Some(n), Some(v)) = (&name, &args.value) {
+        // Validate the two settings the expansion reads; keep others untouched.
+        match n.as_str() {
+            "TZID" => drop(parse_tz(v)?),
+            "window_size" => drop(parse_window_days(v)?),
+            _ => {}
+        }
+    }
+    let store = backend::open_store(global).await?;
+    with_store!(&store, s => apply(s, &user, name.as_ref(), args).await)
+}
+
+async fn apply<S: Store>(
+    store: &S,
+    user: &calstore::User,
+    name: Option<&PrefName>,
+    args: &PreferencesArgs,
+) -> Result<u8> {
+    match (name, &args.value) {
+        (None, _) => {
+            for (n, v) in store.preferences(user).await? {
+                println!(
+                    "{}\t{}",
+                    calstore::period::escape_field(n.as_str()),
+                    calstore::period::escape_field(&v)
+                );
+            }
+        }
+        (Some(n), None) if args.unset => store.set_preference(user, n, None).await?,
+        (Some(n), None) => match store.preference(user, n).await? {
+            Some(v) => println!("{v}"),
+            None => {
+                return Err(
+                    calstore::Error::not_found(format!("{user} has no preference {n}")).into(),
+                )
+            }
+        },
+        (Some(n), Some(v)) => store.set_preference(user, n, Some(v)).await?,
+    }
+    Ok(crate::exit::OK)
+}

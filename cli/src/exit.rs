@@ -1,0 +1,87 @@
+//! Exit codes (CLI.md) and the one-sentence error report.
+
+use calstore::ErrorKind;
+
+/// Success.
+pub const OK: u8 = 0;
+/// An operation failed.
+pub const FAILURE: u8 = 1;
+/// Bad input data (an iCalendar file that does not parse, a corrupt line).
+pub const DATA: u8 = 65;
+/// The store or database is unavailable.
+pub const UNAVAILABLE: u8 = 69;
+/// The target of `copy` is not empty.
+pub const CANT_CREATE: u8 = 73;
+/// A lock or conflict that did not clear in time (try again).
+pub const TEMPORARY: u8 = 75;
+
+/// An error that carries its own exit code (for conditions that are not store errors).
+#[derive(Debug)]
+pub struct Exit {
+    pub code: u8,
+    pub message: String,
+}
+
+impl std::fmt::Display for Exit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Exit {}
+
+/// Builds an error with an explicit exit code.
+pub fn exit(code: u8, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(Exit {
+        code,
+        message: message.into(),
+    })
+}
+
+/// The exit code for a calstore error kind.
+pub fn code_for(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::InvalidInput | ErrorKind::Corrupt => DATA,
+        ErrorKind::Unavailable => UNAVAILABLE,
+        ErrorKind::Locked | ErrorKind::Conflict => TEMPORARY,
+        _ => FAILURE,
+    }
+}
+
+/// The exit code for any error: the first calstore error or explicit code in the chain decides.
+pub fn code_of(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<Exit>() {
+            return e.code;
+        }
+        if let Some(e) = cause.downcast_ref::<calstore::Error>() {
+            return code_for(e.kind());
+        }
+    }
+    FAILURE
+}
+
+/// One clear sentence: the outermost context and the store error's message; with `verbose`, the
+/// whole chain.
+pub fn report(err: &anyhow::Error, verbose: bool) -> String {
+    if verbose {
+        return err
+            .chain()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(": ");
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        if cause.downcast_ref::<calstore::Error>().is_some()
+            || cause.downcast_ref::<Exit>().is_some()
+        {
+            break;
+        }
+    }
+    parts.join(": ")
+}

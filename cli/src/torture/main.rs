@@ -1,0 +1,2 @@
+//! calstore-torture: being written.
+fn main() {}

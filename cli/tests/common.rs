@@ -1,0 +1,106 @@
+//! Running the `calstore` binary in tests.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The calstore binary built for this test run.
+pub fn bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_calstore"))
+}
+
+/// The repository root (for tests/data and examples).
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+/// Runs calstore with `args` in `dir`, with no CALSTORE_* variables from the caller's environment.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    run_with_input(dir, args, None)
+}
+
+/// As [`run`], feeding `input` on standard input.
+pub fn run_with_input(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut cmd = Command::new(bin());
+    cmd.current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for var in [
+        "CALSTORE_STORE",
+        "CALSTORE_JOURNAL",
+        "CALSTORE_PREFERENCES",
+        "CALSTORE_CONFIG",
+        "CALSTORE_INSTANCE",
+    ] {
+        cmd.env_remove(var);
+    }
+    let mut child = cmd.spawn().expect("spawn calstore");
+    if let Some(text) = input {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(text.as_bytes())
+            .expect("write stdin");
+    }
+    drop(child.stdin.take());
+    child.wait_with_output().expect("calstore output")
+}
+
+/// Standard output as text, asserting success.
+pub fn ok(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "calstore failed ({:?}):\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Every file and directory below `root`, with sizes and modification times.
+pub fn tree(root: &Path) -> Vec<String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).expect("metadata");
+            if m.is_dir() {
+                stack.push(p.clone());
+            }
+            let content = if m.is_file() {
+                std::fs::read(&p).expect("read")
+            } else {
+                Vec::new()
+            };
+            out.push(format!(
+                "{} {} {}.{} {:x?}",
+                p.display(),
+                m.len(),
+                m.mtime(),
+                m.mtime_nsec(),
+                content
+            ));
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,401 @@
+//! End to end: `import` then `freebusy`, `list`, `check`, bad input, read-only, hostile keys.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use common::*;
+
+const ALICE: &str = "mailto:alice@example.com";
+
+/// Every calendar in tests/data with an expected result imports to exactly those periods.
+#[test]
+fn every_test_calendar_gives_the_expected_periods() {
+    let data = repo().join("tests/data");
+    let mut checked = 0;
+    let mut entries: Vec<_> = std::fs::read_dir(&data)
+        .expect("tests/data")
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    entries.sort();
+    for ics in entries
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "ics"))
+    {
+        let expected_path = ics.with_extension("expected.json");
+        let Ok(expected) = std::fs::read_to_string(&expected_path) else {
+            continue;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path().join("store");
+        let store = store.to_str().unwrap();
+        ok(&run(
+            dir.path(),
+            &[
+                "--store",
+                store,
+                "import",
+                "--user",
+                ALICE,
+                "--tz",
+                "Europe/Oslo",
+                ics.to_str().unwrap(),
+            ],
+        ));
+        let json = ok(&run(
+            dir.path(),
+            &[
+                "--store", store, "freebusy", "--user", ALICE, "--format", "json",
+            ],
+        ));
+        let got: serde_json::Value = serde_json::from_str(&json)
+            .unwrap_or_else(|e| panic!("{}: bad JSON {e}: {json}", ics.display()));
+        let want: serde_json::Value = serde_json::from_str(&expected).expect("expected JSON");
+        assert_eq!(got, want, "{}", ics.display());
+        let objects = ok(&run(
+            dir.path(),
+            &["--store", store, "list", "--user", ALICE, "objects"],
+        ));
+        let recurrences = ok(&run(
+            dir.path(),
+            &["--store", store, "list", "--user", ALICE, "recurrences"],
+        ));
+        assert!(
+            objects.lines().count() + recurrences.lines().count() >= 1,
+            "{}: list shows the stored rows",
+            ics.display()
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 8,
+        "only {checked} calendars had expected results"
+    );
+}
+
+#[test]
+fn json_tsv_and_ical_formats() {
+    let dir = tempfile::tempdir().unwrap();
+    let ics = repo().join("examples/team-week.ics");
+    ok(&run(
+        dir.path(),
+        &[
+            "import",
+            "--user",
+            ALICE,
+            "--tz",
+            "Europe/Oslo",
+            ics.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        dir.path().join("calstore-data/store").is_dir(),
+        "the default store is ./calstore-data/store"
+    );
+    let tsv = ok(&run(
+        dir.path(),
+        &[
+            "freebusy",
+            "--user",
+            ALICE,
+            "--start",
+            "2027-01-05T00:00:00Z",
+            "--end",
+            "20270106T000000Z",
+        ],
+    ));
+    // Stand-up 09:15-09:30 Oslo (08:15Z) and planning 13:00-15:00 Oslo (12:00Z) on Tuesday 5 January.
+    assert_eq!(
+        tsv,
+        "20270105T081500Z\t20270105T083000Z\tstandup-2027@example.com\tOPAQUE\t\tStand-up\tmailto:alice@example.com\t\n\
+         20270105T120000Z\t20270105T140000Z\tplanning-2027@example.com\tOPAQUE\t\tSprint planning\tmailto:bob@example.com\t\n"
+    );
+    let ical = ok(&run(
+        dir.path(),
+        &[
+            "freebusy",
+            "--user",
+            ALICE,
+            "--format",
+            "ical",
+            "--start",
+            "20270105T000000Z",
+            "--end",
+            "20270106T000000Z",
+        ],
+    ));
+    assert!(ical.starts_with("BEGIN:VCALENDAR\r\n"));
+    assert!(ical.contains("METHOD:PUBLISH\r\n"));
+    assert!(ical.contains("ORGANIZER:mailto:alice@example.com\r\n"));
+    assert!(ical.contains("DTSTART:20270105T000000Z\r\n"));
+    assert!(ical.contains("FREEBUSY;FBTYPE=BUSY:20270105T081500Z/20270105T083000Z\r\n"));
+    assert_eq!(ical.matches("FREEBUSY;").count(), 2);
+    let all = ok(&run(
+        dir.path(),
+        &["freebusy", "--user", ALICE, "--format", "json"],
+    ));
+    let v: serde_json::Value = serde_json::from_str(&all).unwrap();
+    let periods = v.as_array().unwrap();
+    // 10 stand-ups, the planning meeting and the all-day offsite; the declined review is not there.
+    assert_eq!(periods.len(), 12, "{all}");
+    assert!(periods
+        .iter()
+        .all(|p| p["uid"] != "declined-2027@example.com"));
+    let keys: Vec<&str> = periods[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let mut want = vec![
+        "start",
+        "end",
+        "uid",
+        "rid",
+        "transp",
+        "summary",
+        "organiser",
+        "expires",
+    ];
+    want.sort();
+    let mut got = keys.clone();
+    got.sort();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn a_bad_file_exits_65_naming_file_and_line_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.ics");
+    std::fs::write(
+        &bad,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:good\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:bad\r\nDTSTART:2026-01-05 nonsense\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &[
+            "--store",
+            "s",
+            "import",
+            "--user",
+            ALICE,
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.ics") && err.contains("line 10"),
+        "names the file and line: {err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one sentence, no backtrace: {err}");
+    assert!(
+        !dir.path().join("s").join(ALICE).exists(),
+        "nothing of the file was stored"
+    );
+}
+
+#[test]
+fn read_only_refuses_writes_and_changes_no_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let ics = repo().join("examples/team-week.ics");
+    ok(&run(
+        dir.path(),
+        &["import", "--user", ALICE, ics.to_str().unwrap()],
+    ));
+    let before = tree(dir.path());
+    for args in [
+        vec![
+            "--read-only",
+            "import",
+            "--user",
+            ALICE,
+            ics.to_str().unwrap(),
+        ],
+        vec![
+            "--read-only",
+            "import",
+            "--user",
+            "mailto:new@example.com",
+            ics.to_str().unwrap(),
+        ],
+        vec![
+            "--read-only",
+            "preferences",
+            "--user",
+            ALICE,
+            "TZID",
+            "Europe/Oslo",
+        ],
+        vec!["--read-only", "init"],
+    ] {
+        let out = run(dir.path(), &args);
+        assert_ne!(out.status.code(), Some(0), "{args:?} must fail");
+        assert!(
+            stderr(&out).contains("read-only"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+    ok(&run(
+        dir.path(),
+        &["--read-only", "freebusy", "--user", ALICE],
+    ));
+    ok(&run(dir.path(), &["--read-only", "check"]));
+    assert_eq!(tree(dir.path()), before, "no file changed");
+}
+
+#[test]
+fn hostile_users_and_uids_stay_inside_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    let store = root.join("store");
+    let store = store.to_str().unwrap();
+    let long = "l".repeat(200);
+    for (user, uid) in [
+        ("../../escape", "../../escape"),
+        ("a/b", "a/b"),
+        (".hidden", ".hidden"),
+        (long.as_str(), long.as_str()),
+        ("mailto:tab\tuser@example.com", "uid\twith tab"),
+    ] {
+        let ics = format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{}\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+            uid
+        );
+        let out = run_with_input(
+            dir.path(),
+            &["--store", store, "import", "--user", user, "-"],
+            Some(&ics),
+        );
+        ok(&out);
+        let tsv = ok(&run(
+            dir.path(),
+            &["--store", store, "freebusy", "--user", user],
+        ));
+        assert_eq!(tsv.lines().count(), 1, "{user:?}");
+        let listed = ok(&run(
+            dir.path(),
+            &["--store", store, "list", "--user", user, "objects"],
+        ));
+        let first = listed.split('\t').next().unwrap();
+        assert_eq!(calstore::period::unescape(first).unwrap(), uid, "{user:?}");
+    }
+    // Nothing escaped: the temporary directory holds only the root.
+    let top: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .collect();
+    assert_eq!(top, vec![std::ffi::OsString::from("root")]);
+    let escaped = tree(&root)
+        .into_iter()
+        .filter(|l| l.contains("/escape") && !l.contains("%2F"))
+        .count();
+    assert_eq!(escaped, 0);
+    for too_long in ["x".repeat(300), String::new()] {
+        let out = run(
+            dir.path(),
+            &["--store", store, "freebusy", "--user", &too_long],
+        );
+        assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+        assert!(stderr(&out).contains("user"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn preferences_are_validated_and_used() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(&run(
+        dir.path(),
+        &["preferences", "--user", ALICE, "TZID", "America/New_York"],
+    ));
+    let bad = run(
+        dir.path(),
+        &["preferences", "--user", ALICE, "TZID", "Mars/Olympus"],
+    );
+    assert_eq!(bad.status.code(), Some(65));
+    let bad = run(
+        dir.path(),
+        &["preferences", "--user", ALICE, "window_size", "0"],
+    );
+    assert_eq!(bad.status.code(), Some(65));
+    ok(&run(
+        dir.path(),
+        &["preferences", "--user", ALICE, "colour", "blue"],
+    ));
+    assert_eq!(
+        ok(&run(dir.path(), &["preferences", "--user", ALICE, "TZID"])),
+        "America/New_York\n"
+    );
+    assert_eq!(
+        ok(&run(dir.path(), &["preferences", "--user", ALICE])),
+        "TZID\tAmerica/New_York\ncolour\tblue\n"
+    );
+    // A floating event is read in the user's zone: 09:00 New York in January is 14:00Z.
+    let ics = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:floating\r\nDTSTART:20260105T090000\r\nDTEND:20260105T100000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    ok(&run_with_input(
+        dir.path(),
+        &["import", "--user", ALICE, "-"],
+        Some(ics),
+    ));
+    let tsv = ok(&run(dir.path(), &["freebusy", "--user", ALICE]));
+    assert!(
+        tsv.starts_with("20260105T140000Z\t20260105T150000Z\tfloating\t"),
+        "{tsv}"
+    );
+    let missing = run(dir.path(), &["preferences", "--user", ALICE, "nothing"]);
+    assert_eq!(missing.status.code(), Some(1));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(run(dir.path(), &["import"]).status.code(), Some(2));
+    assert_eq!(run(dir.path(), &["no-such-command"]).status.code(), Some(2));
+    assert_eq!(
+        run(
+            dir.path(),
+            &["freebusy", "--user", ALICE, "--format", "xml"]
+        )
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn check_reports_a_corrupt_line_with_its_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let ics = repo().join("examples/team-week.ics");
+    ok(&run(
+        dir.path(),
+        &["import", "--user", ALICE, ics.to_str().unwrap()],
+    ));
+    ok(&run(dir.path(), &["check"]));
+    let fb = dir
+        .path()
+        .join("calstore-data/store")
+        .join(ALICE)
+        .join("freebusy");
+    let mut text = std::fs::read_to_string(&fb).unwrap();
+    text.push_str("20270101T000000Z\tnot-a-time\tx\tOPAQUE\t\t\t\t\n");
+    std::fs::write(&fb, text).unwrap();
+    let out = run(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(65));
+    let err = stderr(&out);
+    assert!(
+        err.contains("freebusy:13:"),
+        "names the file and line: {err}"
+    );
+    // A write path refuses to drop the line it cannot read.
+    let out = run(
+        dir.path(),
+        &["import", "--user", ALICE, ics.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(std::fs::read_to_string(&fb).unwrap().contains("not-a-time"));
+}

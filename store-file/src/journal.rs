@@ -1,0 +1,462 @@
+//! [`FileJournal`]: the [`Journal`] of FILE-STORE.md on plain files, one directory per quota.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use calstore::{
+    EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid, StoredEvent, Uid,
+    UsageTable, User, Version, Versioned,
+};
+use chrono::{DateTime, Utc};
+
+use crate::atomic;
+use crate::blocking;
+use crate::layout::{self, EventPaths, LOCK_FILE};
+use crate::lock;
+use crate::locked_table::LockedTable;
+use crate::objects::Owner;
+use crate::options::{self, FileJournalOptions};
+use crate::options::{Modes, Settings};
+use crate::providers;
+use crate::quota;
+use crate::table::TableFile;
+use crate::version;
+
+/// The file journal: quota groups for shared resources, one directory per quota under the
+/// journal root (FILE-STORE.md and docs/file-layout.md).
+///
+/// Cheap to clone (shared state behind an [`Arc`]), `Send` and `Sync`. Every change of a quota
+/// happens under that quota's lock file.
+#[derive(Debug, Clone)]
+pub struct FileJournal {
+    inner: Arc<JournalInner>,
+}
+
+#[derive(Debug)]
+struct JournalInner {
+    settings: Settings,
+}
+
+impl FileJournal {
+    /// Opens the journal. Nothing is created here: directories and files appear on the first
+    /// write (never for a read-only journal, which reads a missing root as empty).
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for unusable modes or an empty path; unavailable when the root exists but
+    /// is not a directory.
+    pub fn open(options: FileJournalOptions) -> Result<Self> {
+        options::check(
+            &[&options.journal_root],
+            options.dir_mode,
+            options.file_mode,
+        )?;
+        let modes = Modes {
+            dir: options.dir_mode,
+            file: options.file_mode,
+        };
+        Ok(FileJournal {
+            inner: Arc::new(JournalInner {
+                settings: Settings::new(
+                    options.journal_root,
+                    modes,
+                    options.lock_timeout,
+                    options.read_only,
+                ),
+            }),
+        })
+    }
+
+    /// Opens the writable journal at `journal_root` with default options.
+    ///
+    /// # Errors
+    ///
+    /// As [`FileJournal::open`].
+    pub fn open_dir(journal_root: impl AsRef<Path>) -> Result<Self> {
+        Self::open(FileJournalOptions::new(journal_root.as_ref()))
+    }
+
+    /// Opens the journal at `journal_root` read-only.
+    ///
+    /// # Errors
+    ///
+    /// As [`FileJournal::open`].
+    pub fn open_read_only(journal_root: impl AsRef<Path>) -> Result<Self> {
+        Self::open(FileJournalOptions {
+            read_only: true,
+            ..FileJournalOptions::new(journal_root.as_ref())
+        })
+    }
+
+    /// The journal root.
+    pub fn root(&self) -> &Path {
+        &self.inner.settings.root
+    }
+
+    async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&JournalInner) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        blocking::run(move || work(&inner)).await
+    }
+}
+
+impl JournalInner {
+    fn dir(&self, quota: &Quota) -> PathBuf {
+        layout::quota_dir(&self.settings.root, quota)
+    }
+
+    fn lock(&self, quota: &Quota) -> PathBuf {
+        self.dir(quota).join(LOCK_FILE)
+    }
+
+    fn owner(&self, quota: &Quota) -> Owner<'_> {
+        Owner {
+            settings: &self.settings,
+            paths: EventPaths::new(self.dir(quota)),
+            lock: self.lock(quota),
+            what: format!("quota {quota}"),
+        }
+    }
+
+    fn table(&self, quota: &Quota, table: &UsageTable) -> LockedTable<'_> {
+        LockedTable {
+            settings: &self.settings,
+            lock: self.lock(quota),
+            table: TableFile {
+                path: layout::usage_path(&self.dir(quota), table),
+                what: format!("quota {quota}, table {table}"),
+                attendee: true,
+                offers: false,
+            },
+        }
+    }
+
+    fn quotas(&self) -> Result<Vec<Quota>> {
+        let root = &self.settings.root;
+        let what = format!("quotas under {}", root.display());
+        let quotas = layout::list_keys(root, &what, true, Quota::from_file_name)?;
+        Ok(quotas
+            .into_iter()
+            .filter(|q| layout::has_entries(&self.dir(q)))
+            .collect())
+    }
+
+    /// Reads one of the small quota files with its version.
+    fn read_file<T: Default>(
+        &self,
+        quota: &Quota,
+        name: &str,
+        parse: impl Fn(&str, &str, &Path) -> Result<T>,
+    ) -> Result<Versioned<T>> {
+        let what = format!("quota {quota}, {name}");
+        let path = self.dir(quota).join(name);
+        Ok(match atomic::read_optional(&path, &what)? {
+            Some((text, version)) => Versioned {
+                value: parse(&text, &what, &path)?,
+                version,
+            },
+            None => Versioned {
+                value: T::default(),
+                version: Version(0),
+            },
+        })
+    }
+
+    /// Replaces one of the small quota files (empty text removes it) under the quota lock.
+    fn write_file(
+        &self,
+        quota: &Quota,
+        name: &str,
+        text: &str,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let what = format!("quota {quota}, {name}");
+        let path = self.dir(quota).join(name);
+        if text.is_empty() && !path.exists() {
+            version::check(expect, Version(0), &what)?;
+            return Ok(Version(0));
+        }
+        let _guard = lock::exclusive(&self.lock(quota), &self.settings, &what)?;
+        let current = version::of_path(&path, &what)?;
+        version::check(expect, current, &what)?;
+        if text.is_empty() {
+            atomic::remove_file(&path, &what)?;
+            return Ok(Version(0));
+        }
+        atomic::write_file(
+            &path,
+            text.as_bytes(),
+            Some(current),
+            self.settings.modes,
+            &what,
+        )
+    }
+
+    fn usage_tables(&self, quota: &Quota) -> Result<Vec<UsageTable>> {
+        let dir = self.dir(quota);
+        let what = format!("quota {quota}, usage tables");
+        let users = layout::list_keys(&dir.join("freebusy"), &what, false, User::from_file_name)?;
+        let groups = layout::list_keys(&dir.join("journal"), &what, false, Group::from_file_name)?;
+        Ok(users
+            .into_iter()
+            .map(UsageTable::User)
+            .chain(groups.into_iter().map(UsageTable::Journal))
+            .collect())
+    }
+
+    fn reserve_within_limit(
+        &self,
+        quota: &Quota,
+        group: &Group,
+        periods: Vec<Period>,
+    ) -> Result<Version> {
+        let table = self.table(quota, &UsageTable::Journal(group.clone()));
+        let what = table.table.what.clone();
+        self.settings
+            .writable(&what, "reserving within the limit")?;
+        let Some(first) = periods.first() else {
+            return version::of_path(table.table.path(), &what);
+        };
+        let (uid, rid) = (first.uid.clone(), first.rid.clone());
+        quota::check_within_limit(&[], &periods, None, &what)?;
+        let _guard = lock::exclusive(&self.lock(quota), &self.settings, &what)?;
+        let limits = self.read_file(quota, "limits", quota::parse_limits)?.value;
+        let limit = quota::limit_of(&limits, group);
+        let current = table.table.read_all(&self.settings, Utc::now())?;
+        quota::check_within_limit(&current.periods, &periods, limit, &what)?;
+        table.replace_event_locked(&uid, rid.as_ref(), periods, Some(current.version))
+    }
+
+    fn expire(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
+        let what = format!("quota {quota}, usage tables");
+        self.settings.writable(&what, "expiring usage")?;
+        if !self.dir(quota).is_dir() {
+            return Ok(0);
+        }
+        let _guard = lock::exclusive(&self.lock(quota), &self.settings, &what)?;
+        let mut removed = 0;
+        for table in self.usage_tables(quota)? {
+            removed += self.table(quota, &table).expire_locked(before)?;
+        }
+        Ok(removed)
+    }
+
+    fn set_providers(
+        &self,
+        quota: &Quota,
+        value: &Providers,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let what = format!("quota {quota}, table freebusy-providers");
+        self.settings.writable(&what, "replacing the providers")?;
+        let path = self.dir(quota).join("freebusy-providers");
+        if value.window_end.is_none() && value.events.is_empty() && !path.exists() {
+            version::check(expect, Version(0), &what)?;
+            return Ok(Version(0));
+        }
+        let _guard = lock::exclusive(&self.lock(quota), &self.settings, &what)?;
+        providers::write(&path, value, expect, &self.settings, &what)
+    }
+}
+
+impl Journal for FileJournal {
+    fn is_read_only(&self) -> bool {
+        self.inner.settings.read_only
+    }
+
+    async fn quotas(&self) -> Result<Vec<Quota>> {
+        self.run(|j| j.quotas()).await
+    }
+
+    async fn limits(&self, quota: &Quota) -> Result<Versioned<Limits>> {
+        let quota = quota.clone();
+        self.run(move |j| j.read_file(&quota, "limits", quota::parse_limits))
+            .await
+    }
+
+    async fn set_limits(
+        &self,
+        quota: &Quota,
+        limits: &Limits,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let (quota, limits) = (quota.clone(), limits.clone());
+        self.run(move |j| {
+            let what = format!("quota {quota}, limits");
+            j.settings.writable(&what, "replacing the limits")?;
+            quota::check_limits(&limits, &what)?;
+            j.write_file(&quota, "limits", &quota::format_limits(&limits), expect)
+        })
+        .await
+    }
+
+    async fn groups(&self, quota: &Quota) -> Result<BTreeMap<User, Group>> {
+        let quota = quota.clone();
+        self.run(move |j| Ok(j.read_file(&quota, "groups", quota::parse_groups)?.value))
+            .await
+    }
+
+    async fn set_groups(&self, quota: &Quota, groups: &BTreeMap<User, Group>) -> Result<()> {
+        let (quota, groups) = (quota.clone(), groups.clone());
+        self.run(move |j| {
+            j.settings
+                .writable(&format!("quota {quota}, groups"), "replacing the groups")?;
+            j.write_file(&quota, "groups", &quota::format_groups(&groups), None)
+                .map(|_| ())
+        })
+        .await
+    }
+
+    async fn delegates(&self, quota: &Quota) -> Result<Vec<User>> {
+        let quota = quota.clone();
+        self.run(move |j| {
+            Ok(j.read_file(&quota, "delegates", quota::parse_delegates)?
+                .value)
+        })
+        .await
+    }
+
+    async fn set_delegates(&self, quota: &Quota, delegates: &[User]) -> Result<()> {
+        let (quota, delegates) = (quota.clone(), delegates.to_vec());
+        self.run(move |j| {
+            j.settings.writable(
+                &format!("quota {quota}, delegates"),
+                "replacing the delegates",
+            )?;
+            j.write_file(
+                &quota,
+                "delegates",
+                &quota::format_delegates(&delegates),
+                None,
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn usage_tables(&self, quota: &Quota) -> Result<Vec<UsageTable>> {
+        let quota = quota.clone();
+        self.run(move |j| j.usage_tables(&quota)).await
+    }
+
+    async fn usage(&self, quota: &Quota, table: &UsageTable) -> Result<Versioned<Vec<Period>>> {
+        let (quota, table) = (quota.clone(), table.clone());
+        self.run(move |j| j.table(&quota, &table).read(Utc::now()))
+            .await
+    }
+
+    async fn usage_in(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Versioned<Vec<Period>>> {
+        let (quota, table) = (quota.clone(), table.clone());
+        self.run(move |j| j.table(&quota, &table).read_range(start, end, Utc::now()))
+            .await
+    }
+
+    async fn set_usage(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let (quota, table) = (quota.clone(), table.clone());
+        self.run(move |j| j.table(&quota, &table).set(periods, expect))
+            .await
+    }
+
+    async fn replace_usage_periods(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let (quota, table, uid, rid) = (quota.clone(), table.clone(), uid.clone(), rid.cloned());
+        self.run(move |j| {
+            j.table(&quota, &table)
+                .replace_event(&uid, rid.as_ref(), periods, expect)
+        })
+        .await
+    }
+
+    async fn reserve_within_limit(
+        &self,
+        quota: &Quota,
+        group: &Group,
+        periods: Vec<Period>,
+    ) -> Result<Version> {
+        let (quota, group) = (quota.clone(), group.clone());
+        self.run(move |j| j.reserve_within_limit(&quota, &group, periods))
+            .await
+    }
+
+    async fn expire(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
+        let quota = quota.clone();
+        self.run(move |j| j.expire(&quota, before)).await
+    }
+
+    async fn providers(&self, quota: &Quota) -> Result<Versioned<Providers>> {
+        let quota = quota.clone();
+        self.run(move |j| {
+            let path = j.dir(&quota).join("freebusy-providers");
+            providers::read(&path, &format!("quota {quota}, table freebusy-providers"))
+        })
+        .await
+    }
+
+    async fn set_providers(
+        &self,
+        quota: &Quota,
+        providers: &Providers,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let (quota, providers) = (quota.clone(), providers.clone());
+        self.run(move |j| j.set_providers(&quota, &providers, expect))
+            .await
+    }
+
+    async fn put_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        text: &str,
+    ) -> Result<()> {
+        let (quota, uid, rid, text) = (quota.clone(), uid.clone(), rid.cloned(), text.to_owned());
+        self.run(move |j| j.owner(&quota).put_event(&uid, rid.as_ref(), &text))
+            .await
+    }
+
+    async fn get_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> Result<Option<StoredEvent>> {
+        let (quota, uid, rid) = (quota.clone(), uid.clone(), rid.cloned());
+        self.run(move |j| j.owner(&quota).get_event(&uid, rid.as_ref()))
+            .await
+    }
+
+    async fn remove_event(&self, quota: &Quota, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
+        let (quota, uid, rid) = (quota.clone(), uid.clone(), rid.cloned());
+        self.run(move |j| j.owner(&quota).remove_event(&uid, rid.as_ref()))
+            .await
+    }
+
+    async fn list_events(&self, quota: &Quota) -> Result<EventList> {
+        let quota = quota.clone();
+        self.run(move |j| j.owner(&quota).list_events()).await
+    }
+}

@@ -1,0 +1,135 @@
+//! Advisory locks (flock) on one lock file per user (`STORE/<user>/.lock`) or quota
+//! (`JOURNAL/<quota>/.lock`).
+//!
+//! Writers take the lock exclusively for every read-modify-write and every operation that touches
+//! several files; readers that look at several files take it shared. Waiting polls `try_lock` with
+//! a short, growing pause and ends in [`ErrorKind::Locked`](calstore::ErrorKind::Locked) at the
+//! timeout, never in going on without the lock. The kernel releases a flock when its file is
+//! closed or its process dies, so no stale lock can block a user. Locks are never held across an
+//! `.await`: each operation runs to its end on one thread while it holds one.
+//!
+//! A read-only handle never creates a lock file: when it is missing (nothing was ever written
+//! there by calstore), it reads without a lock.
+
+use std::fs::{File, OpenOptions, Permissions, TryLockError};
+use std::io;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use calstore::{Error, ErrorKind, Result};
+
+use crate::atomic;
+use crate::errors;
+use crate::options::Settings;
+
+/// A held lock; dropping it closes the file, which releases the lock.
+#[derive(Debug)]
+pub(crate) struct LockGuard {
+    _file: File,
+}
+
+/// Takes the lock at `path` exclusively, creating its directory and the lock file when missing,
+/// waiting at most the configured timeout.
+///
+/// # Errors
+///
+/// Locked at the timeout (naming `what` and the path); the I/O errors of creating the file.
+pub(crate) fn exclusive(path: &Path, settings: &Settings, what: &str) -> Result<LockGuard> {
+    let file = open_or_create(path, settings, what)?;
+    wait(file, true, path, settings.lock_timeout, what)
+}
+
+/// Takes the lock at `path` shared, or returns `None` when the lock file does not exist (there is
+/// then nothing calstore wrote to be consistent with).
+///
+/// # Errors
+///
+/// Locked at the timeout; the I/O errors of opening the file.
+pub(crate) fn shared(path: &Path, settings: &Settings, what: &str) -> Result<Option<LockGuard>> {
+    let Some(file) = atomic::open_optional(path, what)? else {
+        return Ok(None);
+    };
+    wait(file, false, path, settings.lock_timeout, what).map(Some)
+}
+
+/// Takes the lock at `path` exclusively only if that is possible at once and the file exists.
+///
+/// # Errors
+///
+/// The I/O errors of opening or locking other than contention.
+pub(crate) fn try_exclusive(path: &Path, what: &str) -> Result<Option<LockGuard>> {
+    let Some(file) = atomic::open_optional(path, what)? else {
+        return Ok(None);
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(LockGuard { _file: file })),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(errors::io_error(what, "lock", path, &e)),
+    }
+}
+
+fn open_or_create(path: &Path, settings: &Settings, what: &str) -> Result<File> {
+    if let Some(file) = atomic::open_optional(path, what)? {
+        return Ok(file);
+    }
+    if let Some(dir) = path.parent() {
+        atomic::ensure_dir(dir, settings.modes, what)?;
+    }
+    match OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(settings.modes.file)
+        .open(path)
+    {
+        Ok(file) => {
+            file.set_permissions(Permissions::from_mode(settings.modes.file))
+                .map_err(|e| errors::io_error(what, "set the mode of", path, &e))?;
+            Ok(file)
+        }
+        // Another process created it in between.
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            File::open(path).map_err(|e| errors::io_error(what, "open the lock file", path, &e))
+        }
+        Err(e) => Err(errors::io_error(what, "create the lock file", path, &e)),
+    }
+}
+
+fn wait(
+    file: File,
+    exclusive: bool,
+    path: &Path,
+    timeout: Duration,
+    what: &str,
+) -> Result<LockGuard> {
+    let deadline = Instant::now() + timeout;
+    let mut pause = Duration::from_micros(200);
+    loop {
+        let attempt = if exclusive {
+            file.try_lock()
+        } else {
+            file.try_lock_shared()
+        };
+        match attempt {
+            Ok(()) => return Ok(LockGuard { _file: file }),
+            Err(TryLockError::WouldBlock) => {}
+            Err(TryLockError::Error(e)) => {
+                return Err(errors::io_error(what, "lock", path, &e));
+            }
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::new(
+                ErrorKind::Locked,
+                format!(
+                    "{what}: the {} lock {} was not free within {:.1} s; try again",
+                    if exclusive { "exclusive" } else { "shared" },
+                    path.display(),
+                    timeout.as_secs_f64()
+                ),
+            ));
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(20));
+    }
+}

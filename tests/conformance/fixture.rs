@@ -1,0 +1,102 @@
+//! One fixture per backend: a fresh, empty store and journal, plus read-only handles on the same
+//! data and a way to snapshot everything stored (to prove read-only stores change nothing).
+
+use std::any::Any;
+use std::future::Future;
+use std::pin::Pin;
+
+use calstore::{Journal, Store};
+
+type Snapshot = Box<dyn Fn() -> Pin<Box<dyn Future<Output = String> + Send>> + Send + Sync>;
+
+/// A fresh backend for one test.
+pub struct Fixture<S, J> {
+    pub store: S,
+    pub journal: J,
+    pub ro_store: S,
+    pub ro_journal: J,
+    snapshot: Snapshot,
+    _guard: Box<dyn Any + Send + Sync>,
+}
+
+impl<S: Store + Clone + 'static, J: Journal + Clone + 'static> Fixture<S, J> {
+    /// Everything stored, as text that changes whenever any byte or row does.
+    pub async fn snapshot(&self) -> String {
+        (self.snapshot)().await
+    }
+}
+
+/// The file store in a temporary directory.
+pub async fn file() -> Option<Fixture<calstore_file::FileStore, calstore_file::FileJournal>> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let root = dir.path().to_path_buf();
+    let open = |read_only: bool| {
+        let store = calstore_file::FileStore::open(calstore_file::FileStoreOptions {
+            read_only,
+            ..calstore_file::FileStoreOptions::new(root.join("store"), root.join("preferences"))
+        })
+        .expect("open file store");
+        let journal = calstore_file::FileJournal::open(calstore_file::FileJournalOptions {
+            read_only,
+            ..calstore_file::FileJournalOptions::new(root.join("journal"))
+        })
+        .expect("open file journal");
+        (store, journal)
+    };
+    let (store, journal) = open(false);
+    let (ro_store, ro_journal) = open(true);
+    let snap_root = root.clone();
+    Some(Fixture {
+        store,
+        journal,
+        ro_store,
+        ro_journal,
+        snapshot: Box::new(move || {
+            let root = snap_root.clone();
+            Box::pin(async move { tree_listing(&root) })
+        }),
+        _guard: Box::new(dir),
+    })
+}
+
+/// Every path under `root` with its mode, modification time and contents.
+pub fn tree_listing(root: &std::path::Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = String::new();
+    let mut stack = vec![root.to_path_buf()];
+    let mut entries = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let Ok(read) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in read.flatten() {
+            let path = entry.path();
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                stack.push(path.clone());
+            }
+            let content = if meta.is_file() {
+                std::fs::read(&path).unwrap_or_default()
+            } else {
+                Vec::new()
+            };
+            entries.push(format!(
+                "{} mode={:o} mtime={}.{} size={} {:?}",
+                path.display(),
+                meta.mode(),
+                meta.mtime(),
+                meta.mtime_nsec(),
+                meta.len(),
+                String::from_utf8_lossy(&content)
+            ));
+        }
+    }
+    entries.sort();
+    for e in entries {
+        out.push_str(&e);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,836 @@
+//! Free/busy tables, versions, reservations, offers, providers and preferences.
+
+use std::collections::BTreeMap;
+
+use calstore::{ErrorKind, Journal, PrefName, Providers, Store, Table, Transp};
+use chrono::{Duration, Utc};
+
+use super::fixture::Fixture;
+use super::support::*;
+
+const ALICE: &str = "mailto:alice@example.com";
+
+pub async fn tables_keep_order_and_identity<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let empty = f.store.freebusy(&a, &Table::FreeBusy).await.unwrap();
+    assert!(empty.value.is_empty());
+    let mut detailed = period("20260105T090000Z", "20260105T100000Z", "b", None);
+    detailed.summary = Some("Summary with\ttab, \\ and\nnewline".into());
+    detailed.organiser = Some("mailto:bob@example.com".into());
+    detailed.transp = Transp::Transparent;
+    let mut duplicate = detailed.clone();
+    duplicate.summary = Some("a different summary".into());
+    let given = vec![
+        period("20260106T090000Z", "20260106T100000Z", "a", None),
+        detailed.clone(),
+        period(
+            "20260105T090000Z",
+            "20260105T100000Z",
+            "a",
+            Some("20260105T090000Z"),
+        ),
+        period("20260105T090000Z", "20260105T100000Z", "a", None),
+        duplicate,
+        period("20260105T090000Z", "20260105T093000Z", "z", None),
+    ];
+    let v = f
+        .store
+        .set_freebusy(&a, &Table::FreeBusy, given, None)
+        .await
+        .unwrap();
+    let read = f.store.freebusy(&a, &Table::FreeBusy).await.unwrap();
+    assert_eq!(read.version, v);
+    assert_eq!(
+        keys(&read.value),
+        [
+            "20260105T090000Z/20260105T093000Z z",
+            "20260105T090000Z/20260105T100000Z a",
+            "20260105T090000Z/20260105T100000Z a 20260105T090000Z",
+            "20260105T090000Z/20260105T100000Z b",
+            "20260106T090000Z/20260106T100000Z a",
+        ]
+    );
+    let b = read.value.iter().find(|p| p.uid.as_str() == "b").unwrap();
+    assert!(
+        b.same_details(&detailed),
+        "details round-trip exactly and the first of two identities is kept: {b:?}"
+    );
+    f.store
+        .set_freebusy(&a, &Table::FreeBusy, vec![], None)
+        .await
+        .unwrap();
+    assert!(f
+        .store
+        .freebusy(&a, &Table::FreeBusy)
+        .await
+        .unwrap()
+        .value
+        .is_empty());
+}
+
+pub async fn replace_and_remove_event_periods<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, fb) = (user(ALICE), Table::FreeBusy);
+    f.store
+        .set_freebusy(
+            &a,
+            &fb,
+            vec![
+                period("20260105T090000Z", "20260105T100000Z", "e", None),
+                period("20260106T090000Z", "20260106T100000Z", "e", None),
+                period(
+                    "20260106T090000Z",
+                    "20260106T100000Z",
+                    "e",
+                    Some("20260106T090000Z"),
+                ),
+                period("20260105T120000Z", "20260105T130000Z", "other", None),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let new = vec![
+        period("20260107T090000Z", "20260107T100000Z", "e", None),
+        period("20260108T090000Z", "20260108T100000Z", "e", None),
+    ];
+    f.store
+        .replace_event_periods(&a, &fb, &uid("e"), None, new, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&f.store.freebusy(&a, &fb).await.unwrap().value),
+        [
+            "20260105T120000Z/20260105T130000Z other",
+            "20260106T090000Z/20260106T100000Z e 20260106T090000Z",
+            "20260107T090000Z/20260107T100000Z e",
+            "20260108T090000Z/20260108T100000Z e",
+        ],
+        "only the parent's periods were replaced"
+    );
+    let wrong = vec![period(
+        "20260109T090000Z",
+        "20260109T100000Z",
+        "someone-else",
+        None,
+    )];
+    assert_eq!(
+        kind(
+            f.store
+                .replace_event_periods(&a, &fb, &uid("e"), None, wrong, None)
+                .await
+        ),
+        ErrorKind::InvalidInput
+    );
+    f.store
+        .remove_event_periods(&a, &fb, &uid("e"), Some(&rid("20260106T090000Z")), None)
+        .await
+        .unwrap();
+    f.store
+        .remove_event_periods(&a, &fb, &uid("e"), None, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&f.store.freebusy(&a, &fb).await.unwrap().value),
+        ["20260105T120000Z/20260105T130000Z other"]
+    );
+    // Removing from a table that does not exist is not an error.
+    f.store
+        .remove_event_periods(
+            &user("mailto:nobody@example.com"),
+            &fb,
+            &uid("e"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+}
+
+pub async fn remove_additional_and_affected<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, fb) = (user(ALICE), Table::FreeBusy);
+    f.store
+        .set_freebusy(
+            &a,
+            &fb,
+            vec![
+                period("20260105T090000Z", "20260105T100000Z", "w", None),
+                period("20260112T090000Z", "20260112T100000Z", "w", None),
+                period(
+                    "20260113T090000Z",
+                    "20260113T100000Z",
+                    "w",
+                    Some("20260112T090000Z"),
+                ),
+                period(
+                    "20260119T090000Z",
+                    "20260119T100000Z",
+                    "w",
+                    Some("20260119T090000Z"),
+                ),
+                period("20260112T090000Z", "20260112T100000Z", "x", None),
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    f.store
+        .remove_affected_period(&a, &fb, &uid("w"), t("20260112T090000Z"), None)
+        .await
+        .unwrap();
+    f.store
+        .remove_additional_periods(&a, &fb, &uid("w"), &[rid("20260112T090000Z")], None)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&f.store.freebusy(&a, &fb).await.unwrap().value),
+        [
+            "20260105T090000Z/20260105T100000Z w",
+            "20260112T090000Z/20260112T100000Z x",
+            "20260113T090000Z/20260113T100000Z w 20260112T090000Z",
+        ]
+    );
+}
+
+pub async fn range_queries_find_overlaps<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, fb) = (user(ALICE), Table::FreeBusy);
+    let mut periods = vec![
+        // A week-long period that starts long before the queried hour must still be found.
+        period("20260101T000000Z", "20260108T000000Z", "long", None),
+        period(
+            "20260105T080000Z",
+            "20260105T090000Z",
+            "before-touching",
+            None,
+        ),
+        period(
+            "20260105T100000Z",
+            "20260105T110000Z",
+            "after-touching",
+            None,
+        ),
+        period(
+            "20260105T083000Z",
+            "20260105T091500Z",
+            "overlap-start",
+            None,
+        ),
+        period("20260105T094500Z", "20260105T103000Z", "overlap-end", None),
+        period("20260105T091500Z", "20260105T093000Z", "inside", None),
+    ];
+    for day in 10..28 {
+        periods.push(period(
+            &format!("202601{day}T090000Z"),
+            &format!("202601{day}T100000Z"),
+            &format!("filler-{day}"),
+            None,
+        ));
+    }
+    f.store.set_freebusy(&a, &fb, periods, None).await.unwrap();
+    let found = f
+        .store
+        .freebusy_in(&a, &fb, t("20260105T090000Z"), t("20260105T100000Z"))
+        .await
+        .unwrap();
+    let uids: Vec<&str> = found.value.iter().map(|p| p.uid.as_str()).collect();
+    assert_eq!(uids, ["long", "overlap-start", "inside", "overlap-end"]);
+    assert_eq!(
+        found.version,
+        f.store.freebusy(&a, &fb).await.unwrap().version
+    );
+    let none = f
+        .store
+        .freebusy_in(&a, &fb, t("20250101T000000Z"), t("20250102T000000Z"))
+        .await
+        .unwrap();
+    assert!(none.value.is_empty());
+    let tail = f
+        .store
+        .freebusy_in(&a, &fb, t("20260127T093000Z"), t("20300101T000000Z"))
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&tail.value),
+        ["20260127T090000Z/20260127T100000Z filler-27"]
+    );
+}
+
+pub async fn versions_detect_conflicts<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let (a, fb) = (user(ALICE), Table::FreeBusy);
+    let v0 = f.store.freebusy(&a, &fb).await.unwrap().version;
+    let v1 = f
+        .store
+        .replace_event_periods(
+            &a,
+            &fb,
+            &uid("a"),
+            None,
+            vec![period("20260105T090000Z", "20260105T100000Z", "a", None)],
+            Some(v0),
+        )
+        .await
+        .unwrap();
+    assert_ne!(v1, v0);
+    // Another writer changes the table; a write based on v0 must now fail and change nothing.
+    let v2 = f
+        .store
+        .replace_event_periods(
+            &a,
+            &fb,
+            &uid("b"),
+            None,
+            vec![period("20260106T090000Z", "20260106T100000Z", "b", None)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_ne!(v2, v1);
+    let stale = f
+        .store
+        .replace_event_periods(
+            &a,
+            &fb,
+            &uid("c"),
+            None,
+            vec![period("20260107T090000Z", "20260107T100000Z", "c", None)],
+            Some(v1),
+        )
+        .await;
+    assert_eq!(kind(stale), ErrorKind::Conflict);
+    assert_eq!(
+        kind(f.store.set_freebusy(&a, &fb, vec![], Some(v1)).await),
+        ErrorKind::Conflict
+    );
+    assert_eq!(
+        kind(
+            f.store
+                .remove_event_periods(&a, &fb, &uid("a"), None, Some(v0))
+                .await
+        ),
+        ErrorKind::Conflict
+    );
+    let now = f.store.freebusy(&a, &fb).await.unwrap();
+    assert_eq!(now.version, v2);
+    assert_eq!(
+        keys(&now.value),
+        [
+            "20260105T090000Z/20260105T100000Z a",
+            "20260106T090000Z/20260106T100000Z b"
+        ]
+    );
+    let v3 = f
+        .store
+        .remove_event_periods(&a, &fb, &uid("a"), None, Some(v2))
+        .await
+        .unwrap();
+    assert_eq!(f.store.freebusy(&a, &fb).await.unwrap().version, v3);
+    // Versions are per table: writing another table does not disturb this one.
+    f.store
+        .set_freebusy(
+            &a,
+            &Table::Other(other("mailto:bob@example.com")),
+            vec![period("20260105T090000Z", "20260105T100000Z", "o", None)],
+            None,
+        )
+        .await
+        .unwrap();
+    f.store
+        .set_freebusy(&a, &fb, vec![], Some(v3))
+        .await
+        .unwrap();
+}
+
+pub async fn reserve_refuses_double_booking<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (room, fb) = (user("mailto:room@example.com"), Table::FreeBusy);
+    f.store
+        .reserve(
+            &room,
+            &fb,
+            vec![period(
+                "20260105T090000Z",
+                "20260105T100000Z",
+                "first",
+                None,
+            )],
+            1,
+            None,
+        )
+        .await
+        .unwrap();
+    let clash = f
+        .store
+        .reserve(
+            &room,
+            &fb,
+            vec![period(
+                "20260105T093000Z",
+                "20260105T103000Z",
+                "second",
+                None,
+            )],
+            1,
+            None,
+        )
+        .await;
+    assert_eq!(kind(clash), ErrorKind::Conflict);
+    // Touching is fine; moving the same event over itself is fine; transparent periods never block.
+    f.store
+        .reserve(
+            &room,
+            &fb,
+            vec![period(
+                "20260105T100000Z",
+                "20260105T110000Z",
+                "third",
+                None,
+            )],
+            1,
+            None,
+        )
+        .await
+        .unwrap();
+    f.store
+        .reserve(
+            &room,
+            &fb,
+            vec![period(
+                "20260105T091500Z",
+                "20260105T094500Z",
+                "first",
+                None,
+            )],
+            1,
+            None,
+        )
+        .await
+        .unwrap();
+    let mut see_through = period("20260105T090000Z", "20260105T110000Z", "fourth", None);
+    see_through.transp = Transp::Transparent;
+    f.store
+        .reserve(&room, &fb, vec![see_through], 1, None)
+        .await
+        .unwrap();
+    f.store
+        .reserve(
+            &room,
+            &fb,
+            vec![period(
+                "20260105T090000Z",
+                "20260105T091500Z",
+                "fifth",
+                None,
+            )],
+            1,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&f.store.freebusy(&room, &fb).await.unwrap().value),
+        [
+            "20260105T090000Z/20260105T091500Z fifth",
+            "20260105T090000Z/20260105T110000Z fourth",
+            "20260105T091500Z/20260105T094500Z first",
+            "20260105T100000Z/20260105T110000Z third",
+        ]
+    );
+    let mixed = vec![
+        period("20260106T090000Z", "20260106T100000Z", "x", None),
+        period("20260106T090000Z", "20260106T100000Z", "y", None),
+    ];
+    assert_eq!(
+        kind(f.store.reserve(&room, &fb, mixed, 1, None).await),
+        ErrorKind::InvalidInput,
+        "one event at a time"
+    );
+}
+
+pub async fn reserve_with_capacity<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let (desks, fb) = (user("mailto:desks@example.com"), Table::FreeBusy);
+    for name in ["one", "two", "three"] {
+        f.store
+            .reserve(
+                &desks,
+                &fb,
+                vec![period("20260105T090000Z", "20260105T170000Z", name, None)],
+                3,
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let full = f
+        .store
+        .reserve(
+            &desks,
+            &fb,
+            vec![period("20260105T120000Z", "20260105T130000Z", "four", None)],
+            3,
+            None,
+        )
+        .await;
+    assert_eq!(kind(full), ErrorKind::Conflict);
+    f.store
+        .reserve(
+            &desks,
+            &fb,
+            vec![period("20260105T170000Z", "20260105T180000Z", "four", None)],
+            3,
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.store.freebusy(&desks, &fb).await.unwrap().value.len(), 4);
+}
+
+pub async fn offers_expire<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let mut expired = period("20260105T090000Z", "20260105T100000Z", "old-offer", None);
+    expired.expiry = Some(whole_seconds(Utc::now() - Duration::seconds(5)));
+    let mut live = period("20260106T090000Z", "20260106T100000Z", "new-offer", None);
+    live.expiry = Some(whole_seconds(Utc::now() + Duration::hours(1)));
+    f.store
+        .set_freebusy(
+            &a,
+            &Table::Offers,
+            vec![expired.clone(), live.clone()],
+            None,
+        )
+        .await
+        .unwrap();
+    let read = f.store.freebusy(&a, &Table::Offers).await.unwrap().value;
+    assert_eq!(keys(&read), ["20260106T090000Z/20260106T100000Z new-offer"]);
+    assert!(read[0].same_details(&live));
+    let ranged = f
+        .store
+        .freebusy_in(
+            &a,
+            &Table::Offers,
+            t("20260101T000000Z"),
+            t("20260201T000000Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        keys(&ranged.value),
+        ["20260106T090000Z/20260106T100000Z new-offer"]
+    );
+    // A later write keeps the live offer and never brings the expired one back.
+    f.store
+        .replace_event_periods(
+            &a,
+            &Table::Offers,
+            &uid("x"),
+            None,
+            vec![period("20260107T090000Z", "20260107T100000Z", "x", None)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store
+            .freebusy(&a, &Table::Offers)
+            .await
+            .unwrap()
+            .value
+            .len(),
+        2
+    );
+}
+
+/// Instants are stored to the second (the file format has no fractions).
+fn whole_seconds(t: chrono::DateTime<Utc>) -> chrono::DateTime<Utc> {
+    chrono::DateTime::from_timestamp(t.timestamp(), 0).expect("valid instant")
+}
+
+pub async fn other_tables_are_separate<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let (bob, carol) = (
+        other("mailto:bob@example.com"),
+        other("mailto:carol@example.com"),
+    );
+    assert!(f.store.others(&a).await.unwrap().is_empty());
+    f.store
+        .set_freebusy(
+            &a,
+            &Table::Other(carol.clone()),
+            vec![period("20260105T090000Z", "20260105T100000Z", "c", None)],
+            None,
+        )
+        .await
+        .unwrap();
+    f.store
+        .set_freebusy(
+            &a,
+            &Table::Other(bob.clone()),
+            vec![period("20260105T110000Z", "20260105T120000Z", "b", None)],
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.others(&a).await.unwrap(),
+        vec![bob.clone(), carol.clone()]
+    );
+    assert_eq!(
+        keys(
+            &f.store
+                .freebusy(&a, &Table::Other(bob))
+                .await
+                .unwrap()
+                .value
+        ),
+        ["20260105T110000Z/20260105T120000Z b"]
+    );
+    assert!(f
+        .store
+        .freebusy(&a, &Table::FreeBusy)
+        .await
+        .unwrap()
+        .value
+        .is_empty());
+    assert!(f
+        .store
+        .freebusy(&user("mailto:bob@example.com"), &Table::Other(carol))
+        .await
+        .unwrap()
+        .value
+        .is_empty());
+}
+
+pub async fn conflicts_and_can_schedule<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, fb) = (user(ALICE), Table::FreeBusy);
+    let mut free = period("20260105T120000Z", "20260105T130000Z", "lunch", None);
+    free.transp = Transp::Transparent;
+    f.store
+        .set_freebusy(
+            &a,
+            &fb,
+            vec![
+                period("20260105T090000Z", "20260105T100000Z", "busy", None),
+                free,
+            ],
+            None,
+        )
+        .await
+        .unwrap();
+    let wanted = period("20260105T093000Z", "20260105T123000Z", "new", None);
+    assert_eq!(
+        keys(
+            &f.store
+                .conflicts(&a, &fb, std::slice::from_ref(&wanted))
+                .await
+                .unwrap()
+        ),
+        ["20260105T090000Z/20260105T100000Z busy"]
+    );
+    assert!(!f
+        .store
+        .can_schedule(&a, &fb, std::slice::from_ref(&wanted))
+        .await
+        .unwrap());
+    assert!(
+        f.store
+            .can_schedule(
+                &a,
+                &fb,
+                &[period("20260105T093000Z", "20260105T123000Z", "busy", None)]
+            )
+            .await
+            .unwrap(),
+        "own periods never conflict"
+    );
+    assert!(f
+        .store
+        .can_schedule(
+            &a,
+            &fb,
+            &[period("20260105T100000Z", "20260105T120000Z", "new", None)]
+        )
+        .await
+        .unwrap());
+}
+
+pub async fn providers_round_trip<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let empty = f.store.providers(&a).await.unwrap();
+    assert_eq!(empty.value, Providers::default());
+    let p = Providers {
+        window_end: Some(t("20260415T000000Z")),
+        events: vec![
+            (uid("daily"), None),
+            (uid("weekly"), Some(rid("20260105T090000Z"))),
+        ],
+    };
+    let v = f
+        .store
+        .set_providers(&a, &p, Some(empty.version))
+        .await
+        .unwrap();
+    let read = f.store.providers(&a).await.unwrap();
+    assert_eq!((read.value, read.version), (p.clone(), v));
+    assert_eq!(
+        kind(
+            f.store
+                .set_providers(&a, &Providers::default(), Some(empty.version))
+                .await
+        ),
+        ErrorKind::Conflict
+    );
+    let none = Providers {
+        window_end: None,
+        events: vec![(uid("x"), None)],
+    };
+    f.store.set_providers(&a, &none, None).await.unwrap();
+    assert_eq!(f.store.providers(&a).await.unwrap().value, none);
+}
+
+pub async fn preferences_round_trip<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let (tz, win, odd) = (
+        PrefName::new("TZID").unwrap(),
+        PrefName::new("window_size").unwrap(),
+        PrefName::new("../odd name").unwrap(),
+    );
+    assert!(f.store.preferences(&a).await.unwrap().is_empty());
+    assert_eq!(f.store.preference(&a, &tz).await.unwrap(), None);
+    f.store
+        .set_preference(&a, &tz, Some("Europe/Oslo"))
+        .await
+        .unwrap();
+    f.store.set_preference(&a, &win, Some("30")).await.unwrap();
+    f.store
+        .set_preference(&a, &odd, Some("kept\nas it is "))
+        .await
+        .unwrap();
+    assert_eq!(
+        f.store.preference(&a, &tz).await.unwrap().as_deref(),
+        Some("Europe/Oslo")
+    );
+    let all: BTreeMap<PrefName, String> = f.store.preferences(&a).await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(all[&odd], "kept\nas it is ");
+    f.store.set_preference(&a, &win, None).await.unwrap();
+    assert_eq!(f.store.preference(&a, &win).await.unwrap(), None);
+    assert_eq!(
+        kind(f.store.set_preference(&a, &tz, Some("nul\0")).await),
+        ErrorKind::InvalidInput
+    );
+}
+
+pub async fn concurrent_replacements_lose_nothing<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, fb) = (user(ALICE), Table::FreeBusy);
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (store, a, fb) = (f.store.clone(), a.clone(), fb.clone());
+        tasks.push(tokio::spawn(async move {
+            for i in 0..15 {
+                let u = format!("w{worker}-e{i}");
+                let start = t("20260105T000000Z") + Duration::minutes(i64::from(worker * 100 + i));
+                let p = calstore::Period::new(start, start + Duration::minutes(30), uid(&u), None)
+                    .unwrap();
+                store
+                    .replace_event_periods(&a, &fb, &uid(&u), None, vec![p], None)
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let table = f.store.freebusy(&a, &fb).await.unwrap().value;
+    assert_eq!(table.len(), 60, "every acknowledged write is there");
+}
+
+pub async fn concurrent_reservations_never_double_book<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (room, fb) = (user("mailto:room@example.com"), Table::FreeBusy);
+    let mut tasks = Vec::new();
+    for worker in 0..4 {
+        let (store, room, fb) = (f.store.clone(), room.clone(), fb.clone());
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut refused) = (0, 0);
+            for slot in 0..10 {
+                // All four workers want the same ten hours.
+                let start = t("20260105T080000Z") + Duration::hours(slot);
+                let u = format!("w{worker}-s{slot}");
+                let p = calstore::Period::new(start, start + Duration::hours(1), uid(&u), None)
+                    .unwrap();
+                match store.reserve(&room, &fb, vec![p], 1, None).await {
+                    Ok(_) => ok += 1,
+                    Err(e) if e.kind() == ErrorKind::Conflict => refused += 1,
+                    Err(e) => panic!("unexpected error {e}"),
+                }
+            }
+            (ok, refused)
+        }));
+    }
+    let (mut ok, mut refused) = (0, 0);
+    for t in tasks {
+        let (o, r) = t.await.unwrap();
+        ok += o;
+        refused += r;
+    }
+    assert_eq!(
+        (ok, refused),
+        (10, 30),
+        "each slot booked once, every other attempt refused as a conflict"
+    );
+    let table = f.store.freebusy(&room, &fb).await.unwrap().value;
+    assert_eq!(table.len(), 10);
+    assert!(
+        table.windows(2).all(|w| w[0].end <= w[1].start),
+        "no overlap in the room's table"
+    );
+}

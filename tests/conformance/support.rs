@@ -1,0 +1,76 @@
+//! Small helpers shared by the cases.
+
+use calstore::{Other, Period, Rid, Uid, User};
+use chrono::{DateTime, Utc};
+
+pub fn t(s: &str) -> DateTime<Utc> {
+    calstore::period::parse_instant(s).expect("test instant")
+}
+
+pub fn user(s: &str) -> User {
+    User::new(s).expect("test user")
+}
+
+pub fn uid(s: &str) -> Uid {
+    Uid::new(s).expect("test uid")
+}
+
+pub fn rid(s: &str) -> Rid {
+    Rid::new(s).expect("test rid")
+}
+
+pub fn other(s: &str) -> Other {
+    Other::new(s).expect("test other")
+}
+
+/// A busy period of (uid, rid) from `start` to `end` (iCalendar UTC).
+pub fn period(start: &str, end: &str, u: &str, r: Option<&str>) -> Period {
+    Period::new(t(start), t(end), uid(u), r.map(rid)).expect("test period")
+}
+
+/// The (start, end, uid, rid) text of periods, for readable assertions.
+pub fn keys(periods: &[Period]) -> Vec<String> {
+    periods
+        .iter()
+        .map(|p| {
+            format!(
+                "{}/{} {} {}",
+                calstore::period::format_instant(p.start),
+                calstore::period::format_instant(p.end),
+                p.uid,
+                calstore::id::rid_text(p.rid.as_ref())
+            )
+            .trim_end()
+            .to_owned()
+        })
+        .collect()
+}
+
+/// A minimal valid event text (the summary is escaped as iCalendar TEXT).
+pub fn event_text(u: &str, r: Option<&str>, start: &str, end: &str, summary: &str) -> String {
+    let summary = summary
+        .replace('\\', "\\\\")
+        .replace(';', "\\;")
+        .replace(',', "\\,")
+        .replace('\r', "")
+        .replace('\n', "\\n");
+    let rid_line = r
+        .map(|r| format!("RECURRENCE-ID:{r}\r\n"))
+        .unwrap_or_default();
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//tests//EN\r\nBEGIN:VEVENT\r\nUID:{}\r\n{rid_line}DTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDTEND:{end}\r\nSUMMARY:{summary}\r\nORGANIZER:mailto:alice@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        fold_uid(u)
+    )
+}
+
+// Keeps test UIDs on one content line (they contain no line breaks in these cases).
+fn fold_uid(u: &str) -> String {
+    u.to_owned()
+}
+
+pub fn kind<T: std::fmt::Debug>(r: calstore::Result<T>) -> calstore::ErrorKind {
+    match r {
+        Ok(v) => panic!("expected an error, got Ok({v:?})"),
+        Err(e) => e.kind(),
+    }
+}
