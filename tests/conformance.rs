@@ -17,7 +17,6 @@ mod conformance {
     pub mod support;
 }
 
-
 macro_rules! all_cases {
     ($backend:ident, $fixture:path) => {
         mod $backend {
@@ -61,3 +60,4 @@ macro_rules! all_cases {
 }
 
 all_cases!(file, crate::conformance::fixture::file);
+all_cases!(postgres, crate::conformance::fixture::postgres);

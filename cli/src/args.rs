@@ -44,6 +44,8 @@ pub struct Global {
 pub enum Command {
     /// Create the file store's roots, or install the schema in PostgreSQL.
     Init,
+    /// Install, upgrade or inspect the PostgreSQL schema.
+    Schema(SchemaArgs),
     /// Read iCalendar files and store every VEVENT under USER, updating USER's free/busy.
     Import(ImportArgs),
     /// Print the periods of one free/busy table that overlap [start, end).
@@ -200,4 +202,30 @@ pub struct PreferencesArgs {
     /// Remove the setting.
     #[arg(long, conflicts_with = "value", requires = "name")]
     pub unset: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    #[command(subcommand)]
+    pub action: SchemaAction,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SchemaAction {
+    /// Create the schema in an empty database (on a current one: report "up to date", change nothing).
+    Install(RoleArgs),
+    /// Apply the missing migrations in order, each in one transaction, keeping every row.
+    Upgrade(RoleArgs),
+    /// Print the schema version, the applied and the pending migrations.
+    Status,
+}
+
+#[derive(Debug, Args)]
+pub struct RoleArgs {
+    /// Create (NOLOGIN, if missing) and grant a writer role: DML only, for agents.
+    #[arg(long, value_name = "ROLE")]
+    pub writer: Option<String>,
+    /// Create (NOLOGIN, if missing) and grant a reader role: SELECT only, for web front ends.
+    #[arg(long, value_name = "ROLE")]
+    pub reader: Option<String>,
 }

@@ -4,6 +4,7 @@
 use anyhow::{Context, Result};
 use calstore::config::Location;
 use calstore_file::{FileJournal, FileJournalOptions, FileStore, FileStoreOptions};
+use calstore_postgres::{PgJournal, PgOptions, PgStore};
 
 use crate::args::Global;
 
@@ -14,12 +15,14 @@ pub const DEFAULT_ROOT: &str = "./calstore-data";
 #[derive(Clone)]
 pub enum AnyStore {
     File(FileStore),
+    Postgres(PgStore),
 }
 
 /// A journal of any backend.
 #[derive(Clone)]
 pub enum AnyJournal {
     File(FileJournal),
+    Postgres(PgJournal),
 }
 
 /// Runs `$body` with `$s` bound to the concrete store inside an `AnyStore`.
@@ -28,6 +31,7 @@ macro_rules! with_store {
     ($store:expr, $s:ident => $body:expr) => {
         match $store {
             $crate::backend::AnyStore::File($s) => $body,
+            $crate::backend::AnyStore::Postgres($s) => $body,
         }
     };
 }
@@ -38,6 +42,7 @@ macro_rules! with_journal {
     ($journal:expr, $j:ident => $body:expr) => {
         match $journal {
             $crate::backend::AnyJournal::File($j) => $body,
+            $crate::backend::AnyJournal::Postgres($j) => $body,
         }
     };
 }
@@ -64,15 +69,21 @@ pub async fn open_store(global: &Global) -> Result<AnyStore> {
     let (store, _, preferences) = locations(global)?;
     match (store, preferences) {
         (Location::File(root), Location::File(prefs)) => {
-            let options = FileStoreOptions {
-                read_only: global.read_only,
-                ..FileStoreOptions::new(root, prefs)
-            };
+            let options = FileStoreOptions { read_only: global.read_only, ..FileStoreOptions::new(root, prefs) };
             Ok(AnyStore::File(FileStore::open(options)?))
         }
-        (Location::Postgres(_), _) | (_, Location::Postgres(_)) => Err(crate::exit::exit(
-            crate::exit::FAILURE,
-            "PostgreSQL stores are not available in this build yet",
+        (Location::Postgres(conninfo), Location::Postgres(prefs)) => {
+            if prefs != conninfo {
+                return Err(crate::exit::exit(
+                    2,
+                    "a PostgreSQL store keeps its preferences in its own database: --preferences must name the same database",
+                ));
+            }
+            Ok(AnyStore::Postgres(PgStore::connect(&pg_options(&conninfo, global)).await?))
+        }
+        _ => Err(crate::exit::exit(
+            2,
+            "the store and its preferences must be of one kind (both directories, or one PostgreSQL database)",
         )),
     }
 }
@@ -88,9 +99,17 @@ pub async fn open_journal(global: &Global) -> Result<AnyJournal> {
             };
             Ok(AnyJournal::File(FileJournal::open(options)?))
         }
-        Location::Postgres(_) => Err(crate::exit::exit(
-            crate::exit::FAILURE,
-            "PostgreSQL journals are not available in this build yet",
+        Location::Postgres(conninfo) => Ok(AnyJournal::Postgres(
+            PgJournal::connect(&pg_options(&conninfo, global)).await?,
         )),
     }
+}
+
+/// The pool options for one PostgreSQL location.
+pub fn pg_options(conninfo: &str, global: &Global) -> PgOptions {
+    let mut options = PgOptions::new(conninfo);
+    options.read_only = global.read_only;
+    // A command-line run needs few connections.
+    options.pool_size = 4;
+    options
 }

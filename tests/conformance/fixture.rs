@@ -100,3 +100,46 @@ pub fn tree_listing(root: &std::path::Path) -> String {
     }
     out
 }
+
+/// The PostgreSQL store on a fresh database of the test server (private, or
+/// `CALSTORE_TEST_PG_URL`); `None`, after a loud notice, where no server can be had outside CI.
+pub async fn postgres() -> Option<Fixture<calstore_postgres::PgStore, calstore_postgres::PgJournal>>
+{
+    use calstore_postgres::{harness, PgJournal, PgOptions, PgStore};
+    let server = harness::server_or_skip("conformance (postgres)")?;
+    let db = server
+        .fresh_database_async()
+        .await
+        .expect("a fresh test database");
+    let url = db.url().to_owned();
+    let open = |read_only: bool| {
+        let mut options = PgOptions::new(&url);
+        options.read_only = read_only;
+        options
+    };
+    let store = PgStore::connect(&open(false)).await.expect("connect store");
+    let journal = PgJournal::connect(&open(false))
+        .await
+        .expect("connect journal");
+    let ro_store = PgStore::connect(&open(true))
+        .await
+        .expect("connect read-only store");
+    let ro_journal = PgJournal::connect(&open(true))
+        .await
+        .expect("connect read-only journal");
+    Some(Fixture {
+        store,
+        journal,
+        ro_store,
+        ro_journal,
+        snapshot: Box::new(move || {
+            let url = url.clone();
+            Box::pin(async move {
+                harness::snapshot(&url)
+                    .await
+                    .expect("snapshot of the database")
+            })
+        }),
+        _guard: Box::new(db),
+    })
+}

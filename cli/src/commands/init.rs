@@ -13,6 +13,20 @@ pub async fn run(global: &Global) -> Result<u8> {
         );
     }
     let (store, journal, preferences) = backend::locations(global)?;
+    if let Location::Postgres(conninfo) = &store {
+        let roles = crate::args::RoleArgs {
+            writer: None,
+            reader: None,
+        };
+        super::schema::install(conninfo, global, &roles, false).await?;
+    }
+    if let (Location::Postgres(j), false) = (&journal, journal == store) {
+        let roles = crate::args::RoleArgs {
+            writer: None,
+            reader: None,
+        };
+        super::schema::install(j, global, &roles, false).await?;
+    }
     for location in [&store, &journal, &preferences] {
         if let Location::File(dir) = location {
             std::fs::create_dir_all(dir)

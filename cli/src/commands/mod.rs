@@ -10,6 +10,7 @@ mod list;
 mod make_freebusy;
 mod preferences;
 mod quota_freebusy;
+mod schema;
 
 use anyhow::{Context, Result};
 use calstore::User;
@@ -21,6 +22,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     let g = &cli.global;
     match &cli.command {
         Command::Init => init::run(g).await,
+        Command::Schema(a) => schema::run(g, a).await,
         Command::Import(a) => import::run(g, a).await,
         Command::Freebusy(a) => freebusy::run(g, a).await,
         Command::List(a) => list::run(g, a).await,

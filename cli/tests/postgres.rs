@@ -1,0 +1,397 @@
+//! End to end on PostgreSQL: schema commands, import/freebusy, copy between backends both ways,
+//! unreachable servers. Uses the test server of calstore-postgres (private, or
+//! `CALSTORE_TEST_PG_URL`); skips loudly without one, except under `CI=true`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use calstore_postgres::harness::{server_or_skip, TestDatabase};
+use common::*;
+
+const ALICE: &str = "mailto:alice@example.com";
+
+fn fresh(test: &str) -> Option<TestDatabase> {
+    Some(
+        server_or_skip(test)?
+            .fresh_database()
+            .expect("fresh database"),
+    )
+}
+
+fn calendars() -> Vec<String> {
+    let mut all: Vec<String> = std::fs::read_dir(repo().join("tests/data"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().to_string_lossy().into_owned())
+        .filter(|p| p.ends_with(".ics") && !p.ends_with(".invalid.ics"))
+        .collect();
+    all.sort();
+    all
+}
+
+#[test]
+fn schema_install_is_idempotent_and_concurrent_installs_agree() {
+    let Some(server) = server_or_skip("schema_install") else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let db = runtime
+        .block_on(server.empty_database())
+        .expect("empty database");
+    let dir = tempfile::tempdir().unwrap();
+    let status = run(dir.path(), &["--store", db.url(), "schema", "status"]);
+    assert_eq!(
+        status.status.code(),
+        Some(1),
+        "an empty database is not current"
+    );
+    // Two installers at the same moment: both finish, the schema is installed once.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| run(dir.path(), &["--store", db.url(), "schema", "install"]));
+        let b = s.spawn(|| run(dir.path(), &["--store", db.url(), "schema", "install"]));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    let (a, b) = (ok(&a), ok(&b));
+    assert!(
+        a.contains("applied") != b.contains("applied"),
+        "exactly one applied the migrations:\n{a}\n{b}"
+    );
+    let again = ok(&run(
+        dir.path(),
+        &["--store", db.url(), "schema", "install"],
+    ));
+    assert!(again.starts_with("schema up to date"), "{again}");
+    let status = ok(&run(dir.path(), &["--store", db.url(), "schema", "status"]));
+    assert!(status.contains("version"), "{status}");
+    let upgrade = ok(&run(
+        dir.path(),
+        &["--store", db.url(), "schema", "upgrade"],
+    ));
+    assert!(upgrade.starts_with("schema up to date"), "{upgrade}");
+}
+
+#[test]
+fn every_calendar_gives_the_same_periods_as_the_file_store() {
+    for ics in calendars() {
+        let Some(db) = fresh("postgres import") else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        for store in [db.url(), "files/store"] {
+            ok(&run(
+                dir.path(),
+                &[
+                    "--store",
+                    store,
+                    "import",
+                    "--user",
+                    ALICE,
+                    "--tz",
+                    "Europe/Oslo",
+                    &ics,
+                ],
+            ));
+        }
+        let pg = ok(&run(
+            dir.path(),
+            &[
+                "--store",
+                db.url(),
+                "freebusy",
+                "--user",
+                ALICE,
+                "--format",
+                "json",
+            ],
+        ));
+        let file = ok(&run(
+            dir.path(),
+            &[
+                "--store",
+                "files/store",
+                "freebusy",
+                "--user",
+                ALICE,
+                "--format",
+                "json",
+            ],
+        ));
+        assert_eq!(pg, file, "{ics}");
+        let expected = ics.replace(".ics", ".expected.json");
+        if let Ok(want) = std::fs::read_to_string(&expected) {
+            let got: serde_json::Value = serde_json::from_str(&pg).unwrap();
+            assert_eq!(
+                got,
+                serde_json::from_str::<serde_json::Value>(&want).unwrap(),
+                "{ics}"
+            );
+        }
+        // make-freebusy extends the same way on both.
+        for store in [db.url(), "files/store"] {
+            ok(&run(
+                dir.path(),
+                &[
+                    "--store",
+                    store,
+                    "make-freebusy",
+                    "--all",
+                    "--window-days",
+                    "400",
+                ],
+            ));
+        }
+        let pg = ok(&run(
+            dir.path(),
+            &["--store", db.url(), "freebusy", "--user", ALICE],
+        ));
+        let file = ok(&run(
+            dir.path(),
+            &["--store", "files/store", "freebusy", "--user", ALICE],
+        ));
+        assert_eq!(pg, file, "{ics} after make-freebusy");
+    }
+}
+
+fn list_everything(dir: &std::path::Path, store: &str, journal: &str) -> String {
+    let mut out = String::new();
+    let users = [
+        "mailto:alice@example.com",
+        "mailto:bob@example.com",
+        "../../escape",
+    ];
+    for user in users {
+        for table in [
+            "objects",
+            "recurrences",
+            "requests",
+            "counters",
+            "freebusy",
+            "freebusy-offers",
+            "freebusy-other",
+            "freebusy-providers",
+            "preferences",
+        ] {
+            out.push_str(&format!("== {user} {table}\n"));
+            out.push_str(&ok(&run(
+                dir,
+                &[
+                    "--store",
+                    store,
+                    "--journal",
+                    journal,
+                    "list",
+                    "--user",
+                    user,
+                    table,
+                ],
+            )));
+        }
+    }
+    for table in [
+        "limits",
+        "groups",
+        "delegates",
+        "freebusy",
+        "journal",
+        "freebusy-providers",
+        "objects",
+    ] {
+        out.push_str(&format!("== quota {table}\n"));
+        out.push_str(&ok(&run(
+            dir,
+            &[
+                "--store",
+                store,
+                "--journal",
+                journal,
+                "list",
+                "--quota",
+                "mailto:rooms@example.com",
+                table,
+            ],
+        )));
+    }
+    out
+}
+
+#[test]
+fn copy_file_to_postgres_to_file_keeps_every_line() {
+    let Some(db) = fresh("copy") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("a");
+    let store = root.join("store").to_string_lossy().into_owned();
+    let journal = root.join("journal").to_string_lossy().into_owned();
+    for user in [ALICE, "mailto:bob@example.com", "../../escape"] {
+        for ics in calendars() {
+            ok(&run(
+                dir.path(),
+                &[
+                    "--store",
+                    &store,
+                    "import",
+                    "--user",
+                    user,
+                    "--tz",
+                    "Europe/Oslo",
+                    &ics,
+                ],
+            ));
+        }
+    }
+    ok(&run(
+        dir.path(),
+        &[
+            "--store",
+            &store,
+            "preferences",
+            "--user",
+            ALICE,
+            "TZID",
+            "Europe/Oslo",
+        ],
+    ));
+    // Journal content, written in the file layout.
+    let quota = root.join("journal/mailto:rooms@example.com");
+    std::fs::create_dir_all(quota.join("journal")).unwrap();
+    std::fs::write(quota.join("limits"), "*\tPT10H\nstaff\tP1D\n").unwrap();
+    std::fs::write(quota.join("groups"), "mailto:alice@example.com\tstaff\n").unwrap();
+    std::fs::write(quota.join("delegates"), "mailto:bob@example.com\n").unwrap();
+    std::fs::write(quota.join("journal/staff"), "20260105T090000Z\t20260105T100000Z\tbooking\tOPAQUE\t\tRoom\tmailto:alice@example.com\t\tmailto:room@example.com\n").unwrap();
+    let original = list_everything(dir.path(), &store, &journal);
+    assert!(
+        original.lines().count() > 200,
+        "a real amount of data: {}",
+        original.lines().count()
+    );
+
+    let out = ok(&run(
+        dir.path(),
+        &[
+            "copy",
+            "--from",
+            &store,
+            "--from-journal",
+            &journal,
+            "--to",
+            db.url(),
+        ],
+    ));
+    assert!(
+        out.contains("3 users") && out.contains("1 quotas") && out.contains("verified"),
+        "{out}"
+    );
+    assert_eq!(
+        list_everything(dir.path(), db.url(), db.url()),
+        original,
+        "PostgreSQL lists the same bytes"
+    );
+    let again = run(
+        dir.path(),
+        &[
+            "copy",
+            "--from",
+            &store,
+            "--from-journal",
+            &journal,
+            "--to",
+            db.url(),
+        ],
+    );
+    assert_eq!(
+        again.status.code(),
+        Some(73),
+        "a non-empty target is refused: {}",
+        stderr(&again)
+    );
+
+    let back = dir.path().join("b");
+    let (store_b, journal_b) = (
+        back.join("store").to_string_lossy().into_owned(),
+        back.join("journal").to_string_lossy().into_owned(),
+    );
+    ok(&run(
+        dir.path(),
+        &[
+            "copy",
+            "--from",
+            db.url(),
+            "--to",
+            &store_b,
+            "--to-journal",
+            &journal_b,
+        ],
+    ));
+    assert_eq!(
+        list_everything(dir.path(), &store_b, &journal_b),
+        original,
+        "the round trip keeps every line"
+    );
+    ok(&run(
+        dir.path(),
+        &["--store", &store_b, "--journal", &journal_b, "check"],
+    ));
+    ok(&run(dir.path(), &["--store", db.url(), "check"]));
+}
+
+#[test]
+fn an_unreachable_server_exits_69_with_one_sentence() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nothing listens on port 1.
+    for store in [
+        "postgresql://calstore@127.0.0.1:1/nowhere?connect_timeout=3",
+        "host=127.0.0.1 port=1 dbname=nowhere user=x connect_timeout=3",
+    ] {
+        let out = run(dir.path(), &["--store", store, "freebusy", "--user", ALICE]);
+        assert_eq!(out.status.code(), Some(69), "{store}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("127.0.0.1") && err.contains('1'),
+            "names host and port: {err}"
+        );
+        assert_eq!(err.trim_end().lines().count(), 1, "one sentence: {err}");
+    }
+}
+
+#[test]
+fn read_only_postgres_refuses_writes() {
+    let Some(db) = fresh("read-only") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let ics = repo().join("examples/team-week.ics");
+    ok(&run(
+        dir.path(),
+        &[
+            "--store",
+            db.url(),
+            "import",
+            "--user",
+            ALICE,
+            ics.to_str().unwrap(),
+        ],
+    ));
+    let before = ok(&run(
+        dir.path(),
+        &["--store", db.url(), "list", "--user", ALICE, "freebusy"],
+    ));
+    let out = run(
+        dir.path(),
+        &[
+            "--store",
+            db.url(),
+            "--read-only",
+            "import",
+            "--user",
+            ALICE,
+            ics.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("read-only"), "{}", stderr(&out));
+    assert_eq!(
+        ok(&run(
+            dir.path(),
+            &["--store", db.url(), "list", "--user", ALICE, "freebusy"]
+        )),
+        before
+    );
+}

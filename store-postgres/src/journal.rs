@@ -1,0 +1,210 @@
+//! `PgJournal`: calstore's [`Journal`] (quota groups) on PostgreSQL.
+
+use std::collections::BTreeMap;
+
+use calstore::{
+    EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid, StoredEvent, Uid,
+    UsageTable, User, Version, Versioned,
+};
+use chrono::{DateTime, Utc};
+
+use crate::objects::{self, JOURNAL_OBJECTS};
+use crate::periods::{self, Op, Target, QUOTA_FREEBUSY, USER_FREEBUSY};
+use crate::pool::{PgOptions, PgPool};
+use crate::providers::{self, JOURNAL_PROVIDERS};
+
+mod quotas;
+
+/// The PostgreSQL journal: limits, groups, delegates, usage tables, providers and reservation
+/// objects of every quota. Cheap to clone (clones share the pool).
+#[derive(Debug, Clone)]
+pub struct PgJournal {
+    pool: PgPool,
+}
+
+impl PgJournal {
+    /// Connects (a pool of `options.pool_size`), checking that the schema is current.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for a bad connection string; unavailable, naming host, port and reason,
+    /// when the server cannot be reached or the schema is missing or out of date.
+    pub async fn connect(options: &PgOptions) -> Result<PgJournal> {
+        Ok(PgJournal {
+            pool: PgPool::connect(options).await?,
+        })
+    }
+
+    /// A journal on a shared pool (for example the store's); `read_only` makes it refuse writes
+    /// even when the pool's sessions may write. Unlike `connect`, this does not check the schema
+    /// ([`PgPool::connect`] does).
+    pub fn from_pool(pool: &PgPool, read_only: bool) -> PgJournal {
+        PgJournal {
+            pool: pool.restricted(read_only),
+        }
+    }
+
+    /// The pool this journal uses.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+/// The SQL table and keys of one usage table of a quota.
+fn target<'a>(quota: &'a Quota, table: &'a UsageTable) -> Target<'a> {
+    let (t, key) = match table {
+        UsageTable::User(u) => (&USER_FREEBUSY, u.as_str()),
+        UsageTable::Journal(g) => (&QUOTA_FREEBUSY, g.as_str()),
+    };
+    Target {
+        table: t,
+        keys: vec![quota.as_str(), key],
+        version_name: table.to_string(),
+    }
+}
+
+impl Journal for PgJournal {
+    fn is_read_only(&self) -> bool {
+        self.pool.is_read_only()
+    }
+
+    async fn quotas(&self) -> Result<Vec<Quota>> {
+        self.quotas_impl().await
+    }
+
+    async fn limits(&self, quota: &Quota) -> Result<Versioned<Limits>> {
+        self.limits_impl(quota).await
+    }
+
+    async fn set_limits(
+        &self,
+        quota: &Quota,
+        limits: &Limits,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        self.set_limits_impl(quota, limits, expect).await
+    }
+
+    async fn groups(&self, quota: &Quota) -> Result<BTreeMap<User, Group>> {
+        self.groups_impl(quota).await
+    }
+
+    async fn set_groups(&self, quota: &Quota, groups: &BTreeMap<User, Group>) -> Result<()> {
+        self.set_groups_impl(quota, groups).await
+    }
+
+    async fn delegates(&self, quota: &Quota) -> Result<Vec<User>> {
+        self.delegates_impl(quota).await
+    }
+
+    async fn set_delegates(&self, quota: &Quota, delegates: &[User]) -> Result<()> {
+        self.set_delegates_impl(quota, delegates).await
+    }
+
+    async fn usage_tables(&self, quota: &Quota) -> Result<Vec<UsageTable>> {
+        self.usage_tables_impl(quota).await
+    }
+
+    async fn usage(&self, quota: &Quota, table: &UsageTable) -> Result<Versioned<Vec<Period>>> {
+        periods::read(&self.pool, &target(quota, table), None).await
+    }
+
+    async fn usage_in(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Versioned<Vec<Period>>> {
+        periods::read(&self.pool, &target(quota, table), Some((start, end))).await
+    }
+
+    async fn set_usage(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        periods::write(
+            &self.pool,
+            &target(quota, table),
+            expect,
+            Op::SetAll(periods),
+        )
+        .await
+    }
+
+    async fn replace_usage_periods(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let op = Op::ReplaceEvent { uid, rid, periods };
+        periods::write(&self.pool, &target(quota, table), expect, op).await
+    }
+
+    async fn reserve_within_limit(
+        &self,
+        quota: &Quota,
+        group: &Group,
+        periods: Vec<Period>,
+    ) -> Result<Version> {
+        self.reserve_within_limit_impl(quota, group, periods).await
+    }
+
+    async fn expire(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
+        self.expire_impl(quota, before).await
+    }
+
+    async fn providers(&self, quota: &Quota) -> Result<Versioned<Providers>> {
+        providers::read(&self.pool, &JOURNAL_PROVIDERS, quota.as_str()).await
+    }
+
+    async fn set_providers(
+        &self,
+        quota: &Quota,
+        providers: &Providers,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        providers::write(
+            &self.pool,
+            &JOURNAL_PROVIDERS,
+            quota.as_str(),
+            providers,
+            expect,
+        )
+        .await
+    }
+
+    async fn put_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        text: &str,
+    ) -> Result<()> {
+        objects::put(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid, text).await
+    }
+
+    async fn get_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> Result<Option<StoredEvent>> {
+        objects::get(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid).await
+    }
+
+    async fn remove_event(&self, quota: &Quota, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
+        objects::remove(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid).await
+    }
+
+    async fn list_events(&self, quota: &Quota) -> Result<EventList> {
+        objects::list(&self.pool, &JOURNAL_OBJECTS, quota.as_str()).await
+    }
+}

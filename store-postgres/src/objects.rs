@@ -1,0 +1,341 @@
+//! Stored events (parents and separately stored instances, active or cancelled), shared by the
+//! store (`objects`, `recurrences`) and the journal (`journal_objects`, `journal_recurrences`).
+//! Each call is one statement.
+
+use calstore::id::rid_text;
+use calstore::object::EventObject;
+use calstore::{Error, EventList, EventStatus, Result, Rid, StoredEvent, Uid};
+use tokio_postgres::types::ToSql;
+
+use crate::pool::{Access, PgPool};
+
+/// The two tables of one kind of owner.
+#[derive(Debug)]
+pub(crate) struct ObjectTables {
+    pub(crate) parents: &'static str,
+    pub(crate) instances: &'static str,
+    pub(crate) owner_col: &'static str,
+    pub(crate) owner_word: &'static str,
+}
+
+pub(crate) static STORE_OBJECTS: ObjectTables = ObjectTables {
+    parents: "objects",
+    instances: "recurrences",
+    owner_col: "store_user",
+    owner_word: "user",
+};
+
+pub(crate) static JOURNAL_OBJECTS: ObjectTables = ObjectTables {
+    parents: "journal_objects",
+    instances: "journal_recurrences",
+    owner_col: "quota",
+    owner_word: "quota",
+};
+
+fn status_text(s: EventStatus) -> &'static str {
+    match s {
+        EventStatus::Active => "active",
+        EventStatus::Cancelled => "cancelled",
+    }
+}
+
+fn parse_status(text: &str) -> Result<EventStatus> {
+    match text {
+        "active" => Ok(EventStatus::Active),
+        "cancelled" => Ok(EventStatus::Cancelled),
+        other => Err(Error::corrupt(format!("unknown object status {other:?}"))),
+    }
+}
+
+fn describe(ot: &ObjectTables, owner: &str, uid: &Uid, rid: Option<&Rid>) -> String {
+    match rid {
+        None => format!("event {uid} of {} {owner}", ot.owner_word),
+        Some(r) => format!("instance {r} of event {uid} of {} {owner}", ot.owner_word),
+    }
+}
+
+async fn run(
+    pool: &PgPool,
+    access: Access,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    doing: &str,
+) -> Result<Vec<tokio_postgres::Row>> {
+    let client = pool.client(access).await?;
+    let stmt = client
+        .prepare_cached(sql)
+        .await
+        .map_err(|e| pool.error(&e, doing))?;
+    client
+        .query(&stmt, params)
+        .await
+        .map_err(|e| pool.error(&e, doing))
+}
+
+/// Stores an event as active, replacing any active or cancelled copy.
+pub(crate) async fn put(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+    rid: Option<&Rid>,
+    text: &str,
+) -> Result<()> {
+    let what = describe(ot, owner, uid, rid);
+    if pool.is_read_only() {
+        return Err(Error::read_only(format!(
+            "cannot store {what}: the store is read-only"
+        )));
+    }
+    EventObject::parse_for_key(text, uid, rid).map_err(|e| e.context(format!("storing {what}")))?;
+    let u = uid.as_str();
+    let doing = format!("storing {what}");
+    match rid {
+        None => {
+            let sql = format!(
+                "INSERT INTO {t} ({o}, object_uid, object_text, status, updated_at) \
+                 VALUES ($1, $2, $3, 'active', now()) ON CONFLICT ({o}, object_uid) DO UPDATE \
+                 SET object_text = EXCLUDED.object_text, status = 'active', updated_at = now()",
+                t = ot.parents,
+                o = ot.owner_col
+            );
+            run(pool, Access::Write, &sql, &[&owner, &u, &text], &doing).await?;
+        }
+        Some(r) => {
+            let sql = format!(
+                "INSERT INTO {t} ({o}, object_uid, object_recurrenceid, object_text, status, \
+                 updated_at) VALUES ($1, $2, $3, $4, 'active', now()) \
+                 ON CONFLICT ({o}, object_uid, object_recurrenceid) DO UPDATE \
+                 SET object_text = EXCLUDED.object_text, status = 'active', updated_at = now()",
+                t = ot.instances,
+                o = ot.owner_col
+            );
+            let r = r.as_str();
+            run(pool, Access::Write, &sql, &[&owner, &u, &r, &text], &doing).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The stored event with its status, or `None`.
+pub(crate) async fn get(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+    rid: Option<&Rid>,
+) -> Result<Option<StoredEvent>> {
+    let doing = format!("reading {}", describe(ot, owner, uid, rid));
+    let u = uid.as_str();
+    let rows = match rid {
+        None => {
+            let sql = format!(
+                "SELECT object_text, status FROM {} WHERE {} = $1 AND object_uid = $2",
+                ot.parents, ot.owner_col
+            );
+            run(pool, Access::Read, &sql, &[&owner, &u], &doing).await?
+        }
+        Some(r) => {
+            let sql = format!(
+                "SELECT object_text, status FROM {} WHERE {} = $1 AND object_uid = $2 \
+                 AND object_recurrenceid = $3",
+                ot.instances, ot.owner_col
+            );
+            let r = r.as_str();
+            run(pool, Access::Read, &sql, &[&owner, &u, &r], &doing).await?
+        }
+    };
+    match rows.first() {
+        None => Ok(None),
+        Some(row) => Ok(Some(StoredEvent {
+            text: row.get(0),
+            status: parse_status(row.get(1)).map_err(|e| e.context(&doing))?,
+        })),
+    }
+}
+
+/// Removes an event (a parent with its instances); returns whether anything was removed.
+pub(crate) async fn remove(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+    rid: Option<&Rid>,
+) -> Result<bool> {
+    let what = describe(ot, owner, uid, rid);
+    if pool.is_read_only() {
+        return Err(Error::read_only(format!(
+            "cannot remove {what}: the store is read-only"
+        )));
+    }
+    let doing = format!("removing {what}");
+    let u = uid.as_str();
+    let rows = match rid {
+        None => {
+            // One statement: the parent and every instance go together.
+            let sql = format!(
+                "WITH p AS (DELETE FROM {p} WHERE {o} = $1 AND object_uid = $2 RETURNING 1), \
+                 i AS (DELETE FROM {i} WHERE {o} = $1 AND object_uid = $2 RETURNING 1) \
+                 SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM i)",
+                p = ot.parents,
+                i = ot.instances,
+                o = ot.owner_col
+            );
+            run(pool, Access::Write, &sql, &[&owner, &u], &doing).await?
+        }
+        Some(r) => {
+            let sql = format!(
+                "WITH i AS (DELETE FROM {i} WHERE {o} = $1 AND object_uid = $2 \
+                 AND object_recurrenceid = $3 RETURNING 1) SELECT count(*) FROM i",
+                i = ot.instances,
+                o = ot.owner_col
+            );
+            let r = r.as_str();
+            run(pool, Access::Write, &sql, &[&owner, &u, &r], &doing).await?
+        }
+    };
+    let removed: i64 = rows.first().map_or(0, |r| r.get(0));
+    Ok(removed > 0)
+}
+
+/// Moves an event from status `from` to `to`.
+pub(crate) async fn set_status(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+    rid: Option<&Rid>,
+    from: EventStatus,
+    to: EventStatus,
+) -> Result<()> {
+    let what = describe(ot, owner, uid, rid);
+    if pool.is_read_only() {
+        return Err(Error::read_only(format!(
+            "cannot change {what}: the store is read-only"
+        )));
+    }
+    let doing = format!("marking {what} {}", status_text(to));
+    let u = uid.as_str();
+    let (f, t) = (status_text(from), status_text(to));
+    let sql = format!(
+        "UPDATE {} SET status = $3, updated_at = now() WHERE {} = $1 AND object_uid = $2 \
+         AND status = $4 AND object_recurrenceid = $5",
+        ot.instances, ot.owner_col
+    );
+    let rows = match rid {
+        None => {
+            let sql = format!(
+                "WITH u AS (UPDATE {} SET status = $3, updated_at = now() WHERE {} = $1 \
+                 AND object_uid = $2 AND status = $4 RETURNING 1) SELECT count(*) FROM u",
+                ot.parents, ot.owner_col
+            );
+            run(pool, Access::Write, &sql, &[&owner, &u, &t, &f], &doing).await?
+        }
+        Some(r) => {
+            let sql = format!("WITH u AS ({sql} RETURNING 1) SELECT count(*) FROM u");
+            let r = r.as_str();
+            run(pool, Access::Write, &sql, &[&owner, &u, &t, &f, &r], &doing).await?
+        }
+    };
+    let changed: i64 = rows.first().map_or(0, |r| r.get(0));
+    if changed == 0 {
+        return Err(Error::not_found(format!("no {f} copy of {what}")));
+    }
+    Ok(())
+}
+
+/// Every object of an owner, by kind, each list sorted.
+pub(crate) async fn list(pool: &PgPool, ot: &ObjectTables, owner: &str) -> Result<EventList> {
+    let doing = format!("listing the events of {} {owner}", ot.owner_word);
+    let sql = format!(
+        "SELECT object_uid, '' AS object_recurrenceid, status FROM {p} WHERE {o} = $1 \
+         UNION ALL \
+         SELECT object_uid, object_recurrenceid, status FROM {i} WHERE {o} = $1 \
+         ORDER BY 1, 2",
+        p = ot.parents,
+        i = ot.instances,
+        o = ot.owner_col
+    );
+    let rows = run(pool, Access::Read, &sql, &[&owner], &doing).await?;
+    let mut out = EventList::default();
+    for row in rows {
+        let uid = Uid::new(row.get::<_, String>(0))
+            .map_err(|e| Error::corrupt(format!("{doing}: {}", e.message())))?;
+        let rid: String = row.get(1);
+        let status = parse_status(row.get(2)).map_err(|e| e.context(&doing))?;
+        if rid.is_empty() {
+            match status {
+                EventStatus::Active => out.active.push(uid),
+                EventStatus::Cancelled => out.cancelled.push(uid),
+            }
+        } else {
+            let rid =
+                Rid::new(rid).map_err(|e| Error::corrupt(format!("{doing}: {}", e.message())))?;
+            match status {
+                EventStatus::Active => out.active_instances.push((uid, rid)),
+                EventStatus::Cancelled => out.cancelled_instances.push((uid, rid)),
+            }
+        }
+    }
+    // The database sorts with COLLATE "C"; sorting again costs little and guarantees Rust's order.
+    out.active.sort();
+    out.cancelled.sort();
+    out.active_instances.sort();
+    out.cancelled_instances.sort();
+    Ok(out)
+}
+
+/// The separately stored instances of one event, sorted by rid.
+pub(crate) async fn instances(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+) -> Result<Vec<(Rid, EventStatus)>> {
+    let doing = format!(
+        "listing the instances of event {uid} of {} {owner}",
+        ot.owner_word
+    );
+    let sql = format!(
+        "SELECT object_recurrenceid, status FROM {} WHERE {} = $1 AND object_uid = $2 \
+         ORDER BY object_recurrenceid",
+        ot.instances, ot.owner_col
+    );
+    let u = uid.as_str();
+    let rows = run(pool, Access::Read, &sql, &[&owner, &u], &doing).await?;
+    rows.iter()
+        .map(|row| {
+            let rid = Rid::new(row.get::<_, String>(0))
+                .map_err(|e| Error::corrupt(format!("{doing}: {}", e.message())))?;
+            Ok((
+                rid,
+                parse_status(row.get(1)).map_err(|e| e.context(&doing))?,
+            ))
+        })
+        .collect()
+}
+
+/// Runs one statement for a caller outside this module (queues, counters, preferences).
+pub(crate) async fn query(
+    pool: &PgPool,
+    access: Access,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    doing: &str,
+) -> Result<Vec<tokio_postgres::Row>> {
+    run(pool, access, sql, params, doing).await
+}
+
+/// A text key from a row, refused as corrupt when it is not a valid key.
+pub(crate) fn key_from<T>(
+    value: String,
+    parse: impl Fn(String) -> Result<T>,
+    doing: &str,
+) -> Result<T> {
+    parse(value).map_err(|e| Error::corrupt(format!("{doing}: {}", e.message())))
+}
+
+/// The rid column's text for an optional rid.
+pub(crate) fn rid_param(rid: Option<&Rid>) -> &str {
+    rid_text(rid)
+}

@@ -1,0 +1,438 @@
+//! The atomic writes on a free/busy table: each is one transaction that takes the owner's lock,
+//! bumps the table's version (checking the expected one), purges expired offers, then changes
+//! the rows.
+
+use calstore::id::rid_text;
+use calstore::period::{capacity_conflicts, check_event, normalise};
+use calstore::{Error, Period, Result, Rid, Uid, Version};
+use chrono::{DateTime, Timelike, Utc};
+use deadpool_postgres::GenericClient;
+use tokio_postgres::types::ToSql;
+
+use super::{near, Target};
+use crate::pool::{Access, PgPool};
+use crate::versions;
+
+/// The atomic writes on one table.
+#[derive(Debug)]
+pub(crate) enum Op<'a> {
+    /// Replace the whole table.
+    SetAll(Vec<Period>),
+    /// Replace the periods of one event.
+    ReplaceEvent {
+        uid: &'a Uid,
+        rid: Option<&'a Rid>,
+        periods: Vec<Period>,
+    },
+    /// Replace the periods of every event of `uid` (the parent's and every instance's).
+    ReplaceUid { uid: &'a Uid, periods: Vec<Period> },
+    /// Remove the periods of one event.
+    RemoveEvent { uid: &'a Uid, rid: Option<&'a Rid> },
+    /// Remove the instance periods of `uid` whose rid is not kept.
+    RemoveAdditional { uid: &'a Uid, keep: &'a [Rid] },
+    /// Remove the parent's period of `uid` starting at `start`.
+    RemoveAffected { uid: &'a Uid, start: DateTime<Utc> },
+    /// Replace one event's periods if at most `capacity` busy periods of other events overlap.
+    Reserve {
+        periods: Vec<Period>,
+        capacity: usize,
+    },
+    /// Replace one event's periods if the table's busy total stays within the limit of its
+    /// group (journal tables keyed by quota and group only).
+    WithinLimit { periods: Vec<Period> },
+}
+
+type Doing<'a> = &'a (dyn Fn() -> String + Sync);
+
+/// Runs one write in one transaction: the owner's lock, the version bump (checking `expect`),
+/// the purge of expired offers, then the change. Returns the new version.
+pub(crate) async fn write(
+    pool: &PgPool,
+    t: &Target<'_>,
+    expect: Option<Version>,
+    op: Op<'_>,
+) -> Result<Version> {
+    // Validate before touching the database: nothing is written for bad input.
+    let op = prepare(op)?;
+    if let Op::Reserve { periods, .. } | Op::WithinLimit { periods } = &op {
+        if periods.is_empty() {
+            // No event to reserve for: nothing to do, the table is unchanged.
+            let client = pool.client(Access::Write).await?;
+            let vt = t.table.vt;
+            let now = versions::current(pool, &client, vt, t.owner(), &t.version_name).await?;
+            if let Some(e) = expect.filter(|e| *e != now) {
+                return Err(Error::conflict(format!(
+                    "{} changed since it was read (read {e}, now {now})",
+                    t.describe()
+                )));
+            }
+            return Ok(now);
+        }
+    }
+    let doing = || format!("writing {}", t.describe());
+    let mut client = pool.client(Access::Write).await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pool.error(&e, doing()))?;
+    let (vt, owner) = (t.table.vt, t.owner());
+    versions::lock(pool, &tx, vt, owner).await?;
+    let version = versions::bump(pool, &tx, vt, owner, &t.version_name, expect).await?;
+    if t.table.offers {
+        let sql = format!(
+            "DELETE FROM {} WHERE {} AND expires <= now()",
+            t.table.name,
+            t.key_pred("")
+        );
+        exec(pool, &tx, &sql, &t.key_params(), &doing).await?;
+    }
+    let n = t.keys.len();
+    match op {
+        Op::SetAll(periods) => {
+            let sql = format!("DELETE FROM {} WHERE {}", t.table.name, t.key_pred(""));
+            exec(pool, &tx, &sql, &t.key_params(), &doing).await?;
+            insert(pool, &tx, t, &periods).await?;
+        }
+        Op::ReplaceEvent { uid, rid, periods } => {
+            delete_event(pool, &tx, t, uid, rid).await?;
+            insert(pool, &tx, t, &periods).await?;
+        }
+        Op::ReplaceUid { uid, periods } => {
+            let sql = format!(
+                "DELETE FROM {} WHERE {} AND object_uid = ${}",
+                t.table.name,
+                t.key_pred(""),
+                n + 1
+            );
+            let u = uid.as_str();
+            let mut params = t.key_params();
+            params.push(&u);
+            exec(pool, &tx, &sql, &params, &doing).await?;
+            insert(pool, &tx, t, &periods).await?;
+        }
+        Op::RemoveEvent { uid, rid } => {
+            delete_event(pool, &tx, t, uid, rid).await?;
+        }
+        Op::RemoveAdditional { uid, keep } => {
+            let sql = format!(
+                "DELETE FROM {} WHERE {} AND object_uid = ${} AND object_recurrenceid <> '' \
+                 AND object_recurrenceid <> ALL(${}::text[])",
+                t.table.name,
+                t.key_pred(""),
+                n + 1,
+                n + 2
+            );
+            let keep: Vec<&str> = keep.iter().map(Rid::as_str).collect();
+            let u = uid.as_str();
+            let mut params = t.key_params();
+            params.push(&u);
+            params.push(&keep);
+            exec(pool, &tx, &sql, &params, &doing).await?;
+        }
+        Op::RemoveAffected { uid, start } => {
+            let (u, s) = (n + 1, n + 2);
+            // Only the first such period in table order, as calstore::period::remove_affected.
+            let sql = format!(
+                "DELETE FROM {table} WHERE {keys} AND object_uid = ${u} \
+                 AND object_recurrenceid = '' AND \"start\" = ${s} AND \"end\" = \
+                 (SELECT min(\"end\") FROM {table} WHERE {keys} AND object_uid = ${u} \
+                  AND object_recurrenceid = '' AND \"start\" = ${s})",
+                table = t.table.name,
+                keys = t.key_pred(""),
+            );
+            let uid = uid.as_str();
+            let mut params = t.key_params();
+            params.push(&uid);
+            params.push(&start);
+            exec(pool, &tx, &sql, &params, &doing).await?;
+        }
+        Op::Reserve { periods, capacity } => {
+            let nearby = near(pool, &tx, t, &periods).await?;
+            let clash = capacity_conflicts(&nearby, &periods, capacity);
+            if !clash.is_empty() {
+                return Err(Error::conflict(format!(
+                    "cannot reserve {} in {}: {} busy period(s) of other events already use the \
+                     capacity of {}: {}; nothing was written",
+                    periods[0].uid,
+                    t.describe(),
+                    clash.len(),
+                    capacity.max(1),
+                    list(&clash)
+                )));
+            }
+            let (uid, rid) = (periods[0].uid.clone(), periods[0].rid.clone());
+            delete_event(pool, &tx, t, &uid, rid.as_ref()).await?;
+            insert(pool, &tx, t, &periods).await?;
+        }
+        Op::WithinLimit { periods } => {
+            let (uid, rid) = (periods[0].uid.clone(), periods[0].rid.clone());
+            // Read under the quota's lock, so a concurrent change of limits cannot slip between.
+            if let Some(limit) = group_limit(pool, &tx, t).await? {
+                let used = busy_seconds_of_others(pool, &tx, t, &uid, rid.as_ref()).await?;
+                let adding: i64 = periods
+                    .iter()
+                    .filter(|p| p.is_busy())
+                    .map(|p| (p.end - p.start).num_seconds())
+                    .sum();
+                if used + adding > limit.num_seconds() {
+                    return Err(Error::conflict(format!(
+                        "cannot reserve {uid} in {}: {used}s already used plus {adding}s would \
+                         exceed the limit of {}; nothing was written",
+                        t.describe(),
+                        calstore::duration::format_duration(limit)
+                    )));
+                }
+            }
+            delete_event(pool, &tx, t, &uid, rid.as_ref()).await?;
+            insert(pool, &tx, t, &periods).await?;
+        }
+    }
+    tx.commit().await.map_err(|e| pool.error(&e, doing()))?;
+    Ok(version)
+}
+
+/// Checks and normalises the periods of an operation (whole seconds, table order, no repeats).
+fn prepare(op: Op<'_>) -> Result<Op<'_>> {
+    let tidy = |periods: Vec<Period>| -> Result<Vec<Period>> {
+        for p in &periods {
+            p.validate()?;
+        }
+        Ok(normalise(periods.into_iter().map(whole_seconds).collect()))
+    };
+    let one_event = |periods: &[Period]| -> Result<()> {
+        match periods.first() {
+            Some(first) => check_event(&first.uid, first.rid.as_ref(), periods),
+            None => Ok(()),
+        }
+    };
+    Ok(match op {
+        Op::SetAll(periods) => Op::SetAll(tidy(periods)?),
+        Op::ReplaceEvent { uid, rid, periods } => {
+            check_event(uid, rid, &periods)?;
+            Op::ReplaceEvent {
+                uid,
+                rid,
+                periods: tidy(periods)?,
+            }
+        }
+        Op::ReplaceUid { uid, periods } => {
+            if let Some(p) = periods.iter().find(|p| &p.uid != uid) {
+                return Err(Error::invalid(format!(
+                    "period {p} does not belong to uid {:?}",
+                    uid.as_str()
+                )));
+            }
+            Op::ReplaceUid {
+                uid,
+                periods: tidy(periods)?,
+            }
+        }
+        Op::Reserve { periods, capacity } => {
+            one_event(&periods)?;
+            Op::Reserve {
+                periods: tidy(periods)?,
+                capacity,
+            }
+        }
+        Op::WithinLimit { periods } => {
+            one_event(&periods)?;
+            Op::WithinLimit {
+                periods: tidy(periods)?,
+            }
+        }
+        other => other,
+    })
+}
+
+/// Instants are kept to the second, as in iCalendar and the file store's lines.
+fn whole_seconds(mut p: Period) -> Period {
+    let trunc = |t: DateTime<Utc>| t.with_nanosecond(0).unwrap_or(t);
+    p.start = trunc(p.start);
+    p.end = trunc(p.end);
+    p.expiry = p.expiry.map(trunc);
+    p
+}
+
+fn list(periods: &[Period]) -> String {
+    let mut shown: Vec<String> = periods.iter().take(3).map(ToString::to_string).collect();
+    if periods.len() > 3 {
+        shown.push(format!("and {} more", periods.len() - 3));
+    }
+    shown.join(", ")
+}
+
+async fn exec<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    doing: Doing<'_>,
+) -> Result<u64> {
+    let stmt = client
+        .prepare_cached(sql)
+        .await
+        .map_err(|e| pool.error(&e, doing()))?;
+    client
+        .execute(&stmt, params)
+        .await
+        .map_err(|e| pool.error(&e, doing()))
+}
+
+async fn delete_event<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    t: &Target<'_>,
+    uid: &Uid,
+    rid: Option<&Rid>,
+) -> Result<u64> {
+    let n = t.keys.len();
+    let sql = format!(
+        "DELETE FROM {} WHERE {} AND object_uid = ${} AND object_recurrenceid = ${}",
+        t.table.name,
+        t.key_pred(""),
+        n + 1,
+        n + 2
+    );
+    let (u, r) = (uid.as_str(), rid_text(rid));
+    let mut params = t.key_params();
+    params.push(&u);
+    params.push(&r);
+    exec(pool, client, &sql, &params, &|| {
+        format!("writing {}", t.describe())
+    })
+    .await
+}
+
+/// Inserts periods; an identity already present keeps its row (`ON CONFLICT DO NOTHING`).
+async fn insert<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    t: &Target<'_>,
+    periods: &[Period],
+) -> Result<u64> {
+    if periods.is_empty() {
+        return Ok(0);
+    }
+    let n = t.keys.len();
+    let keys = (1..=n)
+        .map(|i| format!("${i}::text"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut arrays = vec![
+        "timestamptz[]",
+        "timestamptz[]",
+        "text[]",
+        "text[]",
+        "text[]",
+        "text[]",
+        "text[]",
+        "timestamptz[]",
+    ];
+    if t.table.attendee {
+        arrays.push("text[]");
+    }
+    let unnest = arrays
+        .iter()
+        .enumerate()
+        .map(|(i, ty)| format!("${}::{ty}", n + 1 + i))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "INSERT INTO {table} ({keycols}, {cols}) SELECT {keys}, u.* FROM unnest({unnest}) AS u \
+         ON CONFLICT DO NOTHING",
+        table = t.table.name,
+        keycols = t.table.keys.join(", "),
+        cols = t.columns(""),
+    );
+    let starts: Vec<DateTime<Utc>> = periods.iter().map(|p| p.start).collect();
+    let ends: Vec<DateTime<Utc>> = periods.iter().map(|p| p.end).collect();
+    let uids: Vec<&str> = periods.iter().map(|p| p.uid.as_str()).collect();
+    let rids: Vec<&str> = periods.iter().map(|p| rid_text(p.rid.as_ref())).collect();
+    let transps: Vec<&str> = periods.iter().map(|p| p.transp.as_str()).collect();
+    let summaries: Vec<Option<&str>> = periods.iter().map(|p| p.summary.as_deref()).collect();
+    let organisers: Vec<Option<&str>> = periods.iter().map(|p| p.organiser.as_deref()).collect();
+    let expiries: Vec<Option<DateTime<Utc>>> = periods.iter().map(|p| p.expiry).collect();
+    let attendees: Vec<Option<&str>> = periods.iter().map(|p| p.attendee.as_deref()).collect();
+    let mut params = t.key_params();
+    params.extend([
+        &starts as &(dyn ToSql + Sync),
+        &ends,
+        &uids,
+        &rids,
+        &transps,
+        &summaries,
+        &organisers,
+        &expiries,
+    ]);
+    if t.table.attendee {
+        params.push(&attendees);
+    }
+    exec(pool, client, &sql, &params, &|| {
+        format!("writing {}", t.describe())
+    })
+    .await
+}
+
+/// The limit that applies to the group of a journal table: its own, else `*`; `None` when there
+/// is neither (unlimited).
+async fn group_limit<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    t: &Target<'_>,
+) -> Result<Option<chrono::Duration>> {
+    let doing = || format!("reading the limit for {}", t.describe());
+    let stmt = client
+        .prepare_cached(
+            "SELECT quota_limit FROM quota_limits WHERE quota = $1 AND user_group IN ($2, '*') \
+             ORDER BY user_group = '*' LIMIT 1",
+        )
+        .await
+        .map_err(|e| pool.error(&e, doing()))?;
+    let row = client
+        .query_opt(&stmt, &t.key_params())
+        .await
+        .map_err(|e| pool.error(&e, doing()))?;
+    match row {
+        None => Ok(None),
+        Some(row) => {
+            let text: String = row.get(0);
+            calstore::duration::parse_duration(&text)
+                .map(Some)
+                .map_err(|e| Error::corrupt(format!("{}: {}", doing(), e.message())))
+        }
+    }
+}
+
+/// The busy seconds of the periods of other events than (uid, rid).
+async fn busy_seconds_of_others<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    t: &Target<'_>,
+    uid: &Uid,
+    rid: Option<&Rid>,
+) -> Result<i64> {
+    let n = t.keys.len();
+    let sql = format!(
+        "SELECT coalesce(sum(extract(epoch FROM \"end\" - \"start\")), 0)::bigint FROM {} \
+         WHERE {} AND transp <> 'TRANSPARENT' \
+         AND NOT (object_uid = ${} AND object_recurrenceid = ${})",
+        t.table.name,
+        t.key_pred(""),
+        n + 1,
+        n + 2
+    );
+    let (u, r) = (uid.as_str(), rid_text(rid));
+    let mut params = t.key_params();
+    params.push(&u);
+    params.push(&r);
+    let doing = || format!("adding up the usage of {}", t.describe());
+    let stmt = client
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| pool.error(&e, doing()))?;
+    let row = client
+        .query_one(&stmt, &params)
+        .await
+        .map_err(|e| pool.error(&e, doing()))?;
+    Ok(row.get(0))
+}

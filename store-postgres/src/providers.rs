@@ -1,0 +1,131 @@
+//! Providers tables (events that recur without end, and the window end used), shared by the
+//! store (`freebusy_providers`, `freebusy_provider_datetimes`) and the journal
+//! (`journal_freebusy_providers`, `journal_freebusy_provider_datetimes`).
+
+use calstore::id::{parse_rid_text, rid_text};
+use calstore::{Error, Providers, Result, Uid, Version, Versioned};
+use chrono::{DateTime, Utc};
+
+use crate::pool::{Access, PgPool};
+use crate::versions::{self, VersionTable, JOURNAL, STORE};
+
+/// The tables of one kind of owner.
+#[derive(Debug)]
+pub(crate) struct ProviderTables {
+    pub(crate) events: &'static str,
+    pub(crate) datetimes: &'static str,
+    pub(crate) vt: VersionTable,
+    /// The name of the table's version.
+    pub(crate) version_name: &'static str,
+}
+
+pub(crate) static STORE_PROVIDERS: ProviderTables = ProviderTables {
+    events: "freebusy_providers",
+    datetimes: "freebusy_provider_datetimes",
+    vt: STORE,
+    version_name: "freebusy-providers",
+};
+
+pub(crate) static JOURNAL_PROVIDERS: ProviderTables = ProviderTables {
+    events: "journal_freebusy_providers",
+    datetimes: "journal_freebusy_provider_datetimes",
+    vt: JOURNAL,
+    version_name: "providers",
+};
+
+/// The providers with their version, in one statement (one snapshot).
+pub(crate) async fn read(
+    pool: &PgPool,
+    pt: &ProviderTables,
+    owner: &str,
+) -> Result<Versioned<Providers>> {
+    let o = pt.vt.owner_col;
+    let sql = format!(
+        "SELECT (SELECT coalesce(max(version), 0) FROM {vt} WHERE {o} = $1 AND table_name = $2), \
+                (SELECT \"start\" FROM {dt} WHERE {o} = $1), \
+                ARRAY(SELECT object_uid FROM {ev} WHERE {o} = $1 \
+                      ORDER BY object_uid, object_recurrenceid), \
+                ARRAY(SELECT object_recurrenceid FROM {ev} WHERE {o} = $1 \
+                      ORDER BY object_uid, object_recurrenceid)",
+        vt = pt.vt.table,
+        dt = pt.datetimes,
+        ev = pt.events,
+    );
+    let doing = format!("reading the providers of {} {owner}", pt.vt.owner_word);
+    let client = pool.client(Access::Read).await?;
+    let stmt = client
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    let row = client
+        .query_one(&stmt, &[&owner, &pt.version_name])
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    let version = versions::version_of(row.get(0));
+    let window_end: Option<DateTime<Utc>> = row.get(1);
+    let uids: Vec<String> = row.get(2);
+    let rids: Vec<String> = row.get(3);
+    let mut events = Vec::with_capacity(uids.len());
+    for (u, r) in uids.into_iter().zip(rids) {
+        let bad = |e: Error| Error::corrupt(format!("{doing}: {}", e.message()));
+        events.push((Uid::new(u).map_err(bad)?, parse_rid_text(&r).map_err(bad)?));
+    }
+    events.sort();
+    Ok(Versioned {
+        value: Providers { window_end, events },
+        version,
+    })
+}
+
+/// Replaces the providers in one transaction under the owner's lock.
+pub(crate) async fn write(
+    pool: &PgPool,
+    pt: &ProviderTables,
+    owner: &str,
+    providers: &Providers,
+    expect: Option<Version>,
+) -> Result<Version> {
+    let doing = format!("writing the providers of {} {owner}", pt.vt.owner_word);
+    let mut client = pool.client(Access::Write).await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    versions::lock(pool, &tx, pt.vt, owner).await?;
+    let version = versions::bump(pool, &tx, pt.vt, owner, pt.version_name, expect).await?;
+    let o = pt.vt.owner_col;
+    let mut events = providers.events.clone();
+    events.sort();
+    events.dedup();
+    let uids: Vec<&str> = events.iter().map(|(u, _)| u.as_str()).collect();
+    let rids: Vec<&str> = events.iter().map(|(_, r)| rid_text(r.as_ref())).collect();
+    let statements = [
+        format!("DELETE FROM {} WHERE {o} = $1", pt.events),
+        format!("DELETE FROM {} WHERE {o} = $1", pt.datetimes),
+        format!(
+            "INSERT INTO {} ({o}, object_uid, object_recurrenceid) \
+             SELECT $1::text, u.* FROM unnest($2::text[], $3::text[]) AS u",
+            pt.events
+        ),
+        format!(
+            "INSERT INTO {} ({o}, \"start\") SELECT $1::text, $2::timestamptz \
+             WHERE $2::timestamptz IS NOT NULL",
+            pt.datetimes
+        ),
+    ];
+    for (i, sql) in statements.iter().enumerate() {
+        let stmt = tx
+            .prepare_cached(sql)
+            .await
+            .map_err(|e| pool.error(&e, &doing))?;
+        let result = match i {
+            0 | 1 => tx.execute(&stmt, &[&owner]).await,
+            2 if uids.is_empty() => continue,
+            2 => tx.execute(&stmt, &[&owner, &uids, &rids]).await,
+            _ => tx.execute(&stmt, &[&owner, &providers.window_end]).await,
+        };
+        result.map_err(|e| pool.error(&e, &doing))?;
+    }
+    tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
+    Ok(version)
+}
