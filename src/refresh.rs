@@ -314,6 +314,7 @@ pub async fn regenerate<S: Store>(
                 None,
             )
             .await?;
+        purge_offers(store, user).await?;
         report.table = rows;
         return Ok(report);
     }
@@ -342,4 +343,21 @@ async fn all_uids<S: Store>(store: &S, user: &User) -> Result<Vec<Uid>> {
     uids.sort();
     uids.dedup();
     Ok(uids)
+}
+
+/// Drops expired holds from `freebusy-offers`: reading never returns them, and writing back what
+/// was read (with its version, so a concurrent offer is not lost) removes them from storage.
+async fn purge_offers<S: Store>(store: &S, user: &User) -> Result<()> {
+    let offers = store.freebusy(user, &Table::Offers).await?;
+    if offers.version == crate::store::Version(0) {
+        return Ok(());
+    }
+    match store
+        .set_freebusy(user, &Table::Offers, offers.value, Some(offers.version))
+        .await
+    {
+        // Someone wrote the table meanwhile, and that write purged it.
+        Err(e) if e.kind() == ErrorKind::Conflict => Ok(()),
+        other => other.map(|_| ()),
+    }
 }

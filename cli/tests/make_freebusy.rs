@@ -382,3 +382,94 @@ fn expire_quotas_drops_usage_that_ended() {
     assert!(out.contains("1 periods"), "{out}");
     assert_eq!(usage(), "");
 }
+
+#[test]
+fn quotas_are_regenerated_from_reservations_without_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let quota = dir
+        .path()
+        .join("calstore-data/journal/mailto:rooms@example.com");
+    std::fs::create_dir_all(quota.join("objects")).unwrap();
+    std::fs::write(quota.join("groups"), "mailto:alice@example.com\tstaff\n").unwrap();
+    std::fs::write(
+        quota.join("objects/weekly-room"),
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:weekly-room\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY\r\nORGANIZER:mailto:alice@example.com\r\nSUMMARY:Room booking\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let list = |table: &str| {
+        ok(&run(
+            dir.path(),
+            &["list", "--quota", "mailto:rooms@example.com", table],
+        ))
+    };
+    let out = ok(&run(
+        dir.path(),
+        &["make-freebusy", "--quotas", "--all", "--window-days", "30"],
+    ));
+    assert!(
+        out.starts_with("make-freebusy: 1 quotas, 1 events"),
+        "{out}"
+    );
+    let user_rows = list("freebusy");
+    let first = user_rows.lines().next().unwrap();
+    assert_eq!(
+        first,
+        "mailto:alice@example.com\t20260105T090000Z\t20260105T100000Z\tweekly-room\tOPAQUE\t\tRoom booking\tmailto:alice@example.com\t\tmailto:rooms@example.com"
+    );
+    let journal_rows = list("journal");
+    assert!(
+        journal_rows.lines().all(|l| l.starts_with("staff\t")),
+        "{journal_rows}"
+    );
+    assert_eq!(journal_rows.lines().count(), user_rows.lines().count());
+    assert!(list("freebusy-providers").contains("weekly-room"));
+    let short = user_rows.lines().count();
+    ok(&run(
+        dir.path(),
+        &[
+            "make-freebusy",
+            "--quotas",
+            "mailto:rooms@example.com",
+            "--window-days",
+            "400",
+        ],
+    ));
+    let long = list("freebusy").lines().count();
+    assert!(
+        long >= short + 50,
+        "the reservation's window grew: {short} -> {long}"
+    );
+}
+
+#[test]
+fn make_freebusy_purges_expired_offers() {
+    let dir = tempfile::tempdir().unwrap();
+    let ics = repo().join("examples/team-week.ics");
+    ok(&run(
+        dir.path(),
+        &["import", "--user", ALICE, ics.to_str().unwrap()],
+    ));
+    let offers = dir
+        .path()
+        .join("calstore-data/store")
+        .join(ALICE)
+        .join("freebusy-offers");
+    std::fs::write(
+        &offers,
+        "20200105T090000Z\t20200105T100000Z\told\tOPAQUE\t\t\t\t20200101T000000Z\n\
+         20400105T090000Z\t20400105T100000Z\tlive\tOPAQUE\t\t\t\t20400101T000000Z\n",
+    )
+    .unwrap();
+    let listed = ok(&run(dir.path(), &["freebusy", "--user", ALICE, "--offers"]));
+    assert_eq!(
+        listed.lines().count(),
+        1,
+        "an expired offer is never returned: {listed}"
+    );
+    ok(&run(dir.path(), &["make-freebusy", "--all"]));
+    assert_eq!(
+        std::fs::read_to_string(&offers).unwrap(),
+        "20400105T090000Z\t20400105T100000Z\tlive\tOPAQUE\t\t\t\t20400101T000000Z\n",
+        "make-freebusy removed the expired hold from the file"
+    );
+}
