@@ -395,3 +395,137 @@ fn read_only_postgres_refuses_writes() {
         before
     );
 }
+
+fn cli(dir: &std::path::Path, store: &str, args: &[&str]) -> String {
+    let mut all = vec!["--store", store];
+    all.extend_from_slice(args);
+    ok(&run(dir, &all))
+}
+
+/// On PostgreSQL too, importing with a 30-day window and extending it to 400 days gives what a
+/// fresh import with 400 days gives.
+#[test]
+fn extending_on_postgres_equals_a_fresh_import() {
+    for ics in calendars() {
+        let (Some(short), Some(long)) = (fresh("extend (postgres)"), fresh("extend (postgres)"))
+        else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        cli(
+            dir.path(),
+            short.url(),
+            &[
+                "import",
+                "--user",
+                ALICE,
+                "--tz",
+                "Europe/Oslo",
+                "--window-days",
+                "30",
+                &ics,
+            ],
+        );
+        cli(
+            dir.path(),
+            short.url(),
+            &["preferences", "--user", ALICE, "TZID", "Europe/Oslo"],
+        );
+        cli(
+            dir.path(),
+            short.url(),
+            &["make-freebusy", "--all", "--window-days", "400"],
+        );
+        cli(
+            dir.path(),
+            long.url(),
+            &[
+                "import",
+                "--user",
+                ALICE,
+                "--tz",
+                "Europe/Oslo",
+                "--window-days",
+                "400",
+                &ics,
+            ],
+        );
+        let json = |url: &str| {
+            cli(
+                dir.path(),
+                url,
+                &["freebusy", "--user", ALICE, "--format", "json"],
+            )
+        };
+        assert_eq!(json(short.url()), json(long.url()), "{ics}");
+    }
+}
+
+/// Two cron runs and a dozen agents' imports at once on PostgreSQL: nothing lost, nothing twice.
+#[test]
+fn concurrent_cron_runs_and_imports_on_postgres_lose_nothing() {
+    let Some(db) = fresh("concurrent cron (postgres)") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ics = repo().join("tests/data/weekly-forever.unbounded.ics");
+    cli(
+        dir.path(),
+        db.url(),
+        &[
+            "import",
+            "--user",
+            ALICE,
+            "--window-days",
+            "30",
+            ics.to_str().unwrap(),
+        ],
+    );
+    let (dir_path, url) = (dir.path(), db.url());
+    std::thread::scope(|s| {
+        let mut handles = Vec::new();
+        for days in ["200", "201"] {
+            handles.push(s.spawn(move || {
+                cli(
+                    dir_path,
+                    url,
+                    &["make-freebusy", "--all", "--window-days", days],
+                )
+            }));
+        }
+        for i in 0..12 {
+            let path = dir_path.join(format!("agent-{i}.ics"));
+            std::fs::write(
+                &path,
+                format!(
+                    "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:agent-{i}\r\nDTSTART:20270105T{:02}0000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+                    8 + i
+                ),
+            )
+            .unwrap();
+            handles.push(s.spawn(move || {
+                cli(
+                    dir_path,
+                    url,
+                    &["import", "--user", ALICE, path.to_str().unwrap()],
+                )
+            }));
+        }
+        for h in handles {
+            h.join().unwrap();
+        }
+    });
+    let table = cli(dir.path(), db.url(), &["freebusy", "--user", ALICE]);
+    for i in 0..12 {
+        assert_eq!(
+            table.matches(&format!("\tagent-{i}\t")).count(),
+            1,
+            "agent-{i} is there once:\n{table}"
+        );
+    }
+    assert!(
+        table.lines().count() > 12 + 25,
+        "the standup was extended to ~200 days"
+    );
+    cli(dir.path(), db.url(), &["check"]);
+}
