@@ -61,3 +61,4 @@ macro_rules! all_cases {
 
 all_cases!(file, crate::conformance::fixture::file);
 all_cases!(postgres, crate::conformance::fixture::postgres);
+all_cases!(replicated, crate::conformance::fixture::replicated);

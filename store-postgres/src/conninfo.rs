@@ -16,6 +16,10 @@ use tokio_postgres::config::Host;
 
 use crate::pgpass;
 
+mod defaults;
+
+pub(crate) use defaults::with_tls_defaults;
+
 /// The socket directory libpq uses when no host is given (Debian's build).
 pub const DEFAULT_SOCKET_DIR: &str = "/var/run/postgresql";
 

@@ -6,6 +6,9 @@
 //! test process ([`PrivateServer`]). Where no server binaries exist the error
 //! [is a skip](HarnessError::is_skip) — except under `CI=true`, where it is a failure.
 //! [`server_or_skip`] turns that into a loud skip for a test.
+//!
+//! [`ReplicatedServer`] is a private primary with a streaming hot standby (`pg_basebackup -R`)
+//! for tests of replica routing: the standby can be halted and restarted, and its replay paused.
 
 use std::fmt;
 use std::future::Future;
@@ -13,10 +16,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 mod database;
+mod replicated;
 mod server;
+mod standby;
+mod system;
 
 pub use database::{snapshot, TestDatabase};
+pub use replicated::{
+    own_replicated_or_skip, replicated_or_skip, ReplicatedDatabase, ReplicatedServer,
+};
 pub use server::{find_bindir, PrivateServer, ServerOptions, SslFiles};
+pub use standby::{primary_settings, STANDBY_NAME};
 
 /// Why the harness has no server.
 #[derive(Debug, Clone)]

@@ -8,6 +8,7 @@ use calstore::{
 };
 use chrono::{DateTime, Utc};
 
+use crate::cluster::ClusterOptions;
 use crate::objects::{self, JOURNAL_OBJECTS};
 use crate::periods::{self, Op, Target, QUOTA_FREEBUSY, USER_FREEBUSY};
 use crate::pool::{PgOptions, PgPool};
@@ -33,6 +34,30 @@ impl PgJournal {
         Ok(PgJournal {
             pool: PgPool::connect(options).await?,
         })
+    }
+
+    /// Connects to a primary and its replicas (pools of `options.primary.pool_size` each),
+    /// checking the schema on the primary. Writes go to the primary, plain reads to a replica
+    /// (see [`PgPool`]); [`PgJournal::with_primary`] and [`on_primary`](crate::on_primary) force the
+    /// primary.
+    ///
+    /// # Errors
+    ///
+    /// As [`PgJournal::connect`].
+    pub async fn connect_cluster(options: &ClusterOptions) -> Result<PgJournal> {
+        Ok(PgJournal {
+            pool: PgPool::connect_cluster(options).await?,
+        })
+    }
+
+    /// A handle on the same connections whose every call goes to the primary, plain reads
+    /// included: `journal.with_primary().…` reads what was just written (read-your-writes) for one
+    /// call; keep the handle for as long as that is needed. Cheap (a clone).
+    #[must_use]
+    pub fn with_primary(&self) -> PgJournal {
+        PgJournal {
+            pool: self.pool.with_primary(),
+        }
     }
 
     /// A journal on a shared pool (for example the store's); `read_only` makes it refuse writes

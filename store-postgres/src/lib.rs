@@ -9,17 +9,27 @@
 //!   applies libpq's `PG*` defaults; TLS modes up to `verify-full` use rustls).
 //! - [`schema`] installs, upgrades and reports the schema (numbered migrations, checksums,
 //!   writer and reader roles).
-//! - With the `test-harness` feature, `harness` starts a private PostgreSQL server for tests.
+//! - Scaling out (docs/operations.md): [`ClusterOptions`] names a primary and its streaming
+//!   replicas; writes go to the primary, plain reads to a replica at random, skipping replicas
+//!   that fail or lag; [`PgStore::with_primary`] and [`on_primary`] force the primary for one
+//!   handle or a scope (read-your-writes). [`Config`] reads `calstore.toml` (instances, replicas,
+//!   TLS, pool, read-only) and [`Instances`] opens them.
+//! - With the `test-harness` feature, `harness` starts a private PostgreSQL server for tests,
+//!   and a primary with a streaming standby.
 #![forbid(unsafe_code)]
 
+mod cluster;
+pub mod config;
 mod conninfo;
 mod error;
+mod instances;
 mod journal;
 mod objects;
 mod periods;
 mod pgpass;
 mod pool;
 mod providers;
+mod route;
 pub mod schema;
 mod store;
 mod tls;
@@ -28,7 +38,11 @@ mod versions;
 #[cfg(feature = "test-harness")]
 pub mod harness;
 
+pub use cluster::{ClusterOptions, ServerRole, ServerStatus};
+pub use config::{Config, InstanceConfig, INSTANCE_ENV};
 pub use conninfo::{ConnSettings, SslMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_DIR};
+pub use instances::{Instance, Instances};
 pub use journal::PgJournal;
 pub use pool::{connect_client, connect_settings, PgOptions, PgPool};
+pub use route::{in_primary_scope, on_primary};
 pub use store::PgStore;

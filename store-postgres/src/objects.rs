@@ -61,7 +61,10 @@ async fn run(
     params: &[&(dyn ToSql + Sync)],
     doing: &str,
 ) -> Result<Vec<tokio_postgres::Row>> {
-    let client = pool.client(access).await?;
+    if access == Access::Read {
+        return pool.read_rows(sql, params, doing).await;
+    }
+    let client = pool.writer(doing).await?;
     let stmt = client
         .prepare_cached(sql)
         .await

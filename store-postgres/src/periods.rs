@@ -9,7 +9,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-use crate::pool::{Access, PgPool};
+use crate::pool::PgPool;
 use crate::versions::{self, VersionTable, JOURNAL, STORE};
 
 mod write;
@@ -194,15 +194,7 @@ pub(crate) async fn read(
         params.push(&end);
     }
     let doing = || format!("reading {}", t.describe());
-    let client = pool.client(Access::Read).await?;
-    let stmt = client
-        .prepare_cached(&sql)
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
-    let rows = client
-        .query(&stmt, &params)
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
+    let rows = pool.read_rows(&sql, &params, &doing()).await?;
     let mut version = Version(0);
     let mut periods = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -220,18 +212,11 @@ pub(crate) async fn read(
     })
 }
 
-/// The periods overlapping any of `candidates`, in table order.
-pub(crate) async fn near<C: GenericClient>(
-    pool: &PgPool,
-    client: &C,
-    t: &Target<'_>,
-    candidates: &[Period],
-) -> Result<Vec<Period>> {
-    if candidates.is_empty() {
-        return Ok(Vec::new());
-    }
+/// The statement of [`near`]: the periods overlapping any of the candidates (`$n+1`, `$n+2`:
+/// arrays of starts and ends), in table order.
+fn near_sql(t: &Target<'_>) -> String {
     let n = t.keys.len();
-    let sql = format!(
+    format!(
         "SELECT DISTINCT {cols} FROM unnest(${a}::timestamptz[], ${b}::timestamptz[]) AS c(s, e) \
          JOIN {table} p ON {keys}{live} AND {overlap} ORDER BY {order}",
         cols = t.columns("p."),
@@ -242,26 +227,61 @@ pub(crate) async fn near<C: GenericClient>(
         live = t.live("p."),
         overlap = overlap_pred("p.", "c.s", "c.e"),
         order = Target::order("p."),
-    );
+    )
+}
+
+fn near_doing(t: &Target<'_>) -> String {
+    format!(
+        "reading the periods of {} near the candidates",
+        t.describe()
+    )
+}
+
+/// The periods overlapping any of `candidates`, in table order, read through `client` (inside
+/// a write's transaction).
+pub(crate) async fn near<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    t: &Target<'_>,
+    candidates: &[Period],
+) -> Result<Vec<Period>> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
     let starts: Vec<DateTime<Utc>> = candidates.iter().map(|p| p.start).collect();
     let ends: Vec<DateTime<Utc>> = candidates.iter().map(|p| p.end).collect();
     let mut params = t.key_params();
     params.push(&starts);
     params.push(&ends);
-    let doing = || {
-        format!(
-            "reading the periods of {} near the candidates",
-            t.describe()
-        )
-    };
+    let doing = || near_doing(t);
     let stmt = client
-        .prepare_cached(&sql)
+        .prepare_cached(&near_sql(t))
         .await
         .map_err(|e| pool.error(&e, doing()))?;
     let rows = client
         .query(&stmt, &params)
         .await
         .map_err(|e| pool.error(&e, doing()))?;
+    rows.iter().map(|r| t.decode(r, 0)).collect()
+}
+
+/// As [`near`], as a plain read (routed: a replica may serve it).
+pub(crate) async fn near_read(
+    pool: &PgPool,
+    t: &Target<'_>,
+    candidates: &[Period],
+) -> Result<Vec<Period>> {
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    let starts: Vec<DateTime<Utc>> = candidates.iter().map(|p| p.start).collect();
+    let ends: Vec<DateTime<Utc>> = candidates.iter().map(|p| p.end).collect();
+    let mut params = t.key_params();
+    params.push(&starts);
+    params.push(&ends);
+    let rows = pool
+        .read_rows(&near_sql(t), &params, &near_doing(t))
+        .await?;
     rows.iter().map(|r| t.decode(r, 0)).collect()
 }
 

@@ -1,14 +1,15 @@
 //! Options and the connection pool shared by every call of a process; the one place that hands
-//! out a client for a read or for a write (replica routing will go here).
+//! out a connection for a write ([`PgPool::writer`]) — reads are routed in `route.rs`.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use calstore::{Error, Result};
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
+use deadpool_postgres::Object;
 
+use crate::cluster::{Cluster, ClusterOptions, ServerStatus};
 use crate::conninfo::ConnSettings;
-use crate::error::{connect_error, pool_error, query_error};
+use crate::error::{connect_error, query_error};
 use crate::tls;
 
 /// How to reach the database and how to use it.
@@ -60,69 +61,64 @@ impl PgOptions {
     }
 }
 
-/// What a client is wanted for.
+/// What a statement is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Access {
-    /// Plain reads (may go to a replica one day).
+    /// Plain reads: routed to a replica (or the primary when it serves reads, or is forced).
     Read,
-    /// Writes and read-modify-write sequences (always the primary).
+    /// Writes and read-modify-write sequences: always the primary.
     Write,
 }
 
-/// A pool of connections to one database, shared by a [`PgStore`](crate::PgStore) and a
-/// [`PgJournal`](crate::PgJournal) (cheap to clone: clones share the connections).
+/// The connections of one instance — its primary and its replicas — shared by a
+/// [`PgStore`](crate::PgStore) and a [`PgJournal`](crate::PgJournal). Cheap to clone: clones
+/// share the connections, the counters and what is known of each server's health.
+///
+/// Writes and read-modify-writes always go to the primary. A plain read goes to a replica picked
+/// at random (the primary too with [`ClusterOptions::primary_reads`]); a replica that fails or
+/// lags more than [`ClusterOptions::max_replica_lag`] is left out with a warning and the read is
+/// served by another server or the primary. [`PgPool::with_primary`] (and
+/// [`on_primary`](crate::on_primary) for a scope) sends reads to the primary, to read what was
+/// just written. At debug level every call logs the server that served it.
 #[derive(Clone)]
 pub struct PgPool {
-    pool: Pool,
+    pub(crate) cluster: Arc<Cluster>,
     read_only: bool,
-    target: Arc<str>,
+    pub(crate) force_primary: bool,
 }
 
 impl std::fmt::Debug for PgPool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgPool")
-            .field("target", &self.target)
-            .field("read_only", &self.read_only)
+            .field("primary", &self.cluster.primary.target)
+            .field("replicas", &self.cluster.replicas.len())
+            .field("read_only", &self.is_read_only())
+            .field("force_primary", &self.force_primary)
             .finish_non_exhaustive()
     }
 }
 
 impl PgPool {
-    /// Creates the pool without connecting yet (connections open on first use).
+    /// Creates the pool of one server without connecting yet (connections open on first use).
     ///
     /// # Errors
     ///
     /// Invalid input when the connection string does not parse or the TLS files are unusable.
     pub fn new(options: &PgOptions) -> Result<PgPool> {
-        let mut settings = ConnSettings::parse(&options.conninfo)?;
-        if options.read_only {
-            settings.add_session_setting("default_transaction_read_only", "on");
-        }
-        if let Some(t) = options.lock_timeout {
-            let ms = t.as_millis().max(1);
-            settings.add_session_setting("lock_timeout", &format!("{ms}ms"));
-        }
-        let target: Arc<str> = settings.target().into();
-        let manager_config = ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        };
-        let config = settings.config().clone();
-        let manager = match tls::connector(&settings)? {
-            Some(tls) => Manager::from_config(config, tls, manager_config),
-            None => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
-        };
-        let pool = Pool::builder(manager)
-            .max_size(options.pool_size.max(1))
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(options.wait_timeout)
-            .create_timeout(settings.config().get_connect_timeout().copied())
-            .recycle_timeout(Some(Duration::from_secs(5)))
-            .build()
-            .map_err(|e| Error::invalid(format!("cannot create the connection pool: {e}")))?;
+        PgPool::new_cluster(&ClusterOptions::new(options.clone()))
+    }
+
+    /// Creates the pools of a primary and its replicas without connecting yet.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a connection string does not parse or the TLS files are unusable.
+    pub fn new_cluster(options: &ClusterOptions) -> Result<PgPool> {
+        let cluster = Cluster::new(options)?;
         Ok(PgPool {
-            pool,
-            read_only: options.read_only,
-            target,
+            read_only: cluster.read_only,
+            cluster: Arc::new(cluster),
+            force_primary: false,
         })
     }
 
@@ -134,9 +130,43 @@ impl PgPool {
     /// Unavailable, naming host, port and reason, when the server cannot be reached or the
     /// schema is missing or out of date; invalid input as for [`PgPool::new`].
     pub async fn connect(options: &PgOptions) -> Result<PgPool> {
-        let pool = PgPool::new(options)?;
-        let client = pool.client(Access::Read).await?;
-        crate::schema::check_current(&client, &pool.target).await?;
+        PgPool::connect_cluster(&ClusterOptions::new(options.clone())).await
+    }
+
+    /// As [`PgPool::connect`] for a primary and its replicas: the schema is checked on the
+    /// primary (replicas are not contacted until they serve a read). A primary that cannot be
+    /// written — a hot standby, or a login without the right to insert (a reader role) — makes
+    /// the pool read-only: writes are then refused by calstore too, with the reason.
+    ///
+    /// # Errors
+    ///
+    /// As [`PgPool::connect`].
+    pub async fn connect_cluster(options: &ClusterOptions) -> Result<PgPool> {
+        let pool = PgPool::new_cluster(options)?;
+        let primary = &pool.cluster.primary;
+        let client = primary.get().await?;
+        crate::schema::check_current(&client, &primary.target).await?;
+        let row = client
+            .query_one(
+                "SELECT pg_is_in_recovery(), has_table_privilege('objects', 'INSERT'), \
+                 current_user::text",
+                &[],
+            )
+            .await
+            .map_err(|e| pool.error(&e, "checking whether the database may be written"))?;
+        let (standby, may_insert, role): (bool, bool, String) =
+            (row.get(0), row.get(1), row.get(2));
+        let reason = if standby {
+            Some("the server is a hot standby (in recovery)".to_owned())
+        } else if !may_insert {
+            Some(format!("role {role} may not write (a reader role)"))
+        } else {
+            None
+        };
+        if let Some(reason) = reason {
+            tracing::debug!("{}: read-only: {reason}", primary.describe());
+            let _ = pool.cluster.found_read_only.set(reason);
+        }
         Ok(pool)
     }
 
@@ -148,43 +178,71 @@ impl PgPool {
         }
     }
 
-    /// Whether sessions are read-only and writes refused.
+    /// A clone whose every call goes to the primary, plain reads included: read-your-writes for
+    /// one call (`pool.with_primary()`) or for as long as the clone is used. Clones share the
+    /// connections.
+    #[must_use]
+    pub fn with_primary(&self) -> PgPool {
+        PgPool {
+            force_primary: true,
+            ..self.clone()
+        }
+    }
+
+    /// Whether every call of this handle goes to the primary ([`PgPool::with_primary`]).
+    pub fn forces_primary(&self) -> bool {
+        self.force_primary
+    }
+
+    /// Whether writes are refused: opened read-only, or the primary cannot be written (a hot
+    /// standby, a reader role; found by [`PgPool::connect_cluster`]).
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        self.read_only || self.cluster.found_read_only.get().is_some()
     }
 
-    /// The servers this pool connects to, as named in messages (`host … port …`).
+    /// The primary as named in messages (`host … port …`).
     pub fn target(&self) -> &str {
-        &self.target
+        &self.cluster.primary.target
     }
 
-    /// A pooled connection, for administration (for example [`crate::schema::install`]).
+    /// The routing state of every server, the primary first: calls served, availability, lag.
+    pub fn servers(&self) -> Vec<ServerStatus> {
+        self.cluster.status()
+    }
+
+    /// A pooled connection to the primary, for administration (for example
+    /// [`crate::schema::install`]).
     ///
     /// # Errors
     ///
     /// Unavailable when no connection can be opened; locked when none is free in time.
     pub async fn get(&self) -> Result<Object> {
-        self.pool
-            .get()
-            .await
-            .map_err(|e| pool_error(e, &self.target))
+        self.cluster.primary.get().await
     }
 
-    /// The one entry point for query execution: a client for a read or for a write. A write on a
-    /// read-only pool is refused here, before any statement runs.
-    pub(crate) async fn client(&self, access: Access) -> Result<Object> {
-        if access == Access::Write && self.read_only {
+    /// A connection to the primary for a write or a read-modify-write (`doing` says which, for
+    /// the log). A write on a read-only pool is refused here, before any statement runs.
+    pub(crate) async fn writer(&self, doing: &str) -> Result<Object> {
+        if self.is_read_only() {
+            let why = match self.cluster.found_read_only.get() {
+                Some(reason) if !self.read_only => reason.as_str(),
+                _ => "it is open read-only",
+            };
             return Err(Error::read_only(format!(
-                "the PostgreSQL store at {} is open read-only",
-                self.target
+                "{doing}: the PostgreSQL store at {} refuses writes: {why}",
+                self.target()
             )));
         }
-        self.get().await
+        let primary = &self.cluster.primary;
+        let client = primary.get().await?;
+        primary.count_write();
+        tracing::debug!("{doing}: on {}", primary.describe());
+        Ok(client)
     }
 
-    /// Maps a statement's error, naming what was being done.
+    /// Maps a statement's error on the primary, naming what was being done.
     pub(crate) fn error(&self, err: &tokio_postgres::Error, doing: impl AsRef<str>) -> Error {
-        query_error(err, &self.target, doing.as_ref())
+        query_error(err, self.target(), doing.as_ref())
     }
 }
 

@@ -6,7 +6,7 @@ use calstore::id::{parse_rid_text, rid_text};
 use calstore::{Error, Providers, Result, Uid, Version, Versioned};
 use chrono::{DateTime, Utc};
 
-use crate::pool::{Access, PgPool};
+use crate::pool::PgPool;
 use crate::versions::{self, VersionTable, JOURNAL, STORE};
 
 /// The tables of one kind of owner.
@@ -52,15 +52,12 @@ pub(crate) async fn read(
         ev = pt.events,
     );
     let doing = format!("reading the providers of {} {owner}", pt.vt.owner_word);
-    let client = pool.client(Access::Read).await?;
-    let stmt = client
-        .prepare_cached(&sql)
-        .await
-        .map_err(|e| pool.error(&e, &doing))?;
-    let row = client
-        .query_one(&stmt, &[&owner, &pt.version_name])
-        .await
-        .map_err(|e| pool.error(&e, &doing))?;
+    let rows = pool
+        .read_rows(&sql, &[&owner, &pt.version_name], &doing)
+        .await?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Error::corrupt(format!("{doing}: no row")))?;
     let version = versions::version_of(row.get(0));
     let window_end: Option<DateTime<Utc>> = row.get(1);
     let uids: Vec<String> = row.get(2);
@@ -86,7 +83,7 @@ pub(crate) async fn write(
     expect: Option<Version>,
 ) -> Result<Version> {
     let doing = format!("writing the providers of {} {owner}", pt.vt.owner_word);
-    let mut client = pool.client(Access::Write).await?;
+    let mut client = pool.writer(&doing).await?;
     let tx = client
         .transaction()
         .await

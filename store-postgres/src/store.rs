@@ -8,6 +8,7 @@ use calstore::{
 };
 use chrono::{DateTime, Utc};
 
+use crate::cluster::ClusterOptions;
 use crate::objects::{self, STORE_OBJECTS};
 use crate::periods::{self, Op, Target, FREEBUSY, OFFERS, OTHER};
 use crate::pool::{PgOptions, PgPool};
@@ -35,6 +36,30 @@ impl PgStore {
         Ok(PgStore {
             pool: PgPool::connect(options).await?,
         })
+    }
+
+    /// Connects to a primary and its replicas (pools of `options.primary.pool_size` each),
+    /// checking the schema on the primary. Writes go to the primary, plain reads to a replica
+    /// (see [`PgPool`]); [`PgStore::with_primary`] and [`on_primary`](crate::on_primary) force the
+    /// primary.
+    ///
+    /// # Errors
+    ///
+    /// As [`PgStore::connect`].
+    pub async fn connect_cluster(options: &ClusterOptions) -> Result<PgStore> {
+        Ok(PgStore {
+            pool: PgPool::connect_cluster(options).await?,
+        })
+    }
+
+    /// A handle on the same connections whose every call goes to the primary, plain reads
+    /// included: `store.with_primary().…` reads what was just written (read-your-writes) for one
+    /// call; keep the handle for as long as that is needed. Cheap (a clone).
+    #[must_use]
+    pub fn with_primary(&self) -> PgStore {
+        PgStore {
+            pool: self.pool.with_primary(),
+        }
     }
 
     /// A store on a shared pool (for example the journal's); `read_only` makes it refuse writes
@@ -326,8 +351,7 @@ impl Store for PgStore {
         periods: &[Period],
     ) -> Result<Vec<Period>> {
         // One query for all candidates instead of the trait's one range read per period.
-        let client = self.pool.client(crate::pool::Access::Read).await?;
-        let near = periods::near(&self.pool, &client, &target(user, table), periods).await?;
+        let near = periods::near_read(&self.pool, &target(user, table), periods).await?;
         Ok(calstore::period::conflicts(&near, periods))
     }
 

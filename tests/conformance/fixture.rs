@@ -143,3 +143,51 @@ pub async fn postgres() -> Option<Fixture<calstore_postgres::PgStore, calstore_p
         _guard: Box::new(db),
     })
 }
+
+/// The PostgreSQL store opened through a configuration file naming a primary and a streaming
+/// standby (`calstore_postgres::Config` → `Instance`): every plain read of the cases is served
+/// by the standby, every write by the primary. The cases read right after they write, as any
+/// caller may; on an asynchronous standby such a read could miss the write, so the primary's
+/// connection string asks for `synchronous_commit = remote_apply` (the standby is the test
+/// primary's synchronous standby): a commit returns once the standby has applied it. `None`,
+/// after a loud notice, where no server binaries exist outside CI.
+pub async fn replicated(
+) -> Option<Fixture<calstore_postgres::PgStore, calstore_postgres::PgJournal>> {
+    use calstore_postgres::{harness, Config, Instance};
+    let pair = harness::replicated_or_skip("conformance (replicated)")?;
+    let db = pair
+        .fresh_database()
+        .await
+        .expect("a fresh replicated test database");
+    let url = db.primary_url().to_owned();
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let text = format!(
+        "[instances.conformance]\n\
+         primary = \"{url}{sep}options=-c%20synchronous_commit%3Dremote_apply\"\n\
+         replicas = [\"{}\"]\n",
+        db.standby_url
+    );
+    let config = Config::parse(&text, "conformance.toml").expect("the fixture's configuration");
+    let (name, instance) = config.select(Some("conformance")).expect("the instance");
+    let rw = Instance::connect(name, instance).await.expect("connect");
+    let mut read_only = instance.clone();
+    read_only.store.primary.read_only = true;
+    let ro = Instance::connect(name, &read_only)
+        .await
+        .expect("connect read-only");
+    Some(Fixture {
+        store: rw.store().clone(),
+        journal: rw.journal().clone(),
+        ro_store: ro.store().clone(),
+        ro_journal: ro.journal().clone(),
+        snapshot: Box::new(move || {
+            let url = url.clone();
+            Box::pin(async move {
+                harness::snapshot(&url)
+                    .await
+                    .expect("snapshot of the database")
+            })
+        }),
+        _guard: Box::new(db),
+    })
+}

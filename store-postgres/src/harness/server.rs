@@ -3,20 +3,23 @@
 //! private socket directory, stopped when the process ends.
 //!
 //! The postmaster runs under a small `sh` wrapper whose standard input is a pipe held by this
-//! process. When the pipe closes — the test binary exits, panics or is killed, or the owning
-//! [`PrivateServer`] is dropped — the wrapper stops the server (fast shutdown) and removes the
-//! directory. No signal handler, `atexit` or unsafe code is needed, and a crashed run leaves no
-//! server that could disturb the next one (which uses a new directory and a new port anyway).
+//! process. The wrapper obeys two commands on the pipe — `stop` (fast shutdown, data kept) and
+//! `start` — and when the pipe closes — the test binary exits, panics or is killed, or the owning
+//! [`PrivateServer`] is dropped — it stops the server (fast shutdown) and removes the directory.
+//! No signal handler, `atexit` or unsafe code is needed, and a crashed run leaves no server that
+//! could disturb the next one (which uses a new directory and a new port anyway).
 
-use std::io::Read;
-use std::net::TcpListener;
+use std::io::{BufRead, BufReader, Read, Seek, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, ChildStdout, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::system::{free_port, sweep_stale, RunAs};
 use super::HarnessError;
+
+pub use super::system::find_bindir;
 
 /// Options of a private server.
 #[derive(Debug, Clone, Default)]
@@ -36,111 +39,53 @@ pub struct SslFiles {
     pub key: PathBuf,
 }
 
-/// A running private cluster.
+/// The wrapper process and its pipes.
+#[derive(Debug)]
+struct Wrapper {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+}
+
+/// A running private cluster (a primary, or a standby from [`PrivateServer::start_standby`]).
 #[derive(Debug)]
 pub struct PrivateServer {
     base: PathBuf,
     port: u16,
-    wrapper: Mutex<Option<(Child, ChildStdin)>>,
+    wrapper: Mutex<Option<Wrapper>>,
+    /// Where this run of the server starts in its log (a restart appends).
+    log_from: Mutex<u64>,
 }
 
-/// Who runs the server: the `postgres` account when we are root, else ourselves.
-#[derive(Debug, Clone, Copy)]
-struct RunAs {
-    ids: Option<(u32, u32)>,
+/// The settings every private server runs with.
+pub(super) fn base_settings(sock: &Path) -> Vec<(String, String)> {
+    vec![
+        ("listen_addresses".into(), "127.0.0.1".into()),
+        ("unix_socket_directories".into(), sock.display().to_string()),
+        // A throw-away cluster: durability buys nothing, speed does.
+        ("fsync".into(), "off".into()),
+        ("synchronous_commit".into(), "off".into()),
+        ("full_page_writes".into(), "off".into()),
+        ("max_connections".into(), "200".into()),
+        ("shared_buffers".into(), "32MB".into()),
+    ]
 }
 
-impl RunAs {
-    fn find() -> Result<RunAs, HarnessError> {
-        use std::os::unix::fs::MetadataExt;
-        let euid = std::fs::metadata("/proc/self")
-            .map(|m| m.uid())
-            .unwrap_or(0);
-        if euid != 0 {
-            return Ok(RunAs { ids: None });
-        }
-        let passwd = std::fs::read_to_string("/etc/passwd")
-            .map_err(|e| HarnessError::failed(format!("cannot read /etc/passwd: {e}")))?;
-        for line in passwd.lines() {
-            let f: Vec<&str> = line.split(':').collect();
-            if f.first() == Some(&"postgres") && f.len() > 3 {
-                if let (Ok(uid), Ok(gid)) = (f[2].parse(), f[3].parse()) {
-                    return Ok(RunAs {
-                        ids: Some((uid, gid)),
-                    });
-                }
-            }
-        }
-        Err(HarnessError::missing(
-            "running as root and there is no `postgres` account to run the server as",
-        ))
-    }
-
-    fn own(&self, path: &Path) -> Result<(), HarnessError> {
-        if let Some((uid, gid)) = self.ids {
-            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(|e| {
-                HarnessError::failed(format!("cannot chown {}: {e}", path.display()))
-            })?;
-        }
-        Ok(())
-    }
-
-    fn command(&self, program: &Path, base: &Path) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.current_dir(base)
-            .env("LC_ALL", "C")
-            .env("HOME", base)
-            .stdin(Stdio::null());
-        if let Some((uid, gid)) = self.ids {
-            cmd.uid(uid).gid(gid);
-        }
-        cmd
-    }
-}
-
-/// The directory holding `initdb` and `postgres`: `CALSTORE_PG_BINDIR`, `pg_config --bindir`, or
-/// the newest `/usr/lib/postgresql/*/bin`.
-///
-/// # Errors
-///
-/// A skip error (a failure under `CI=true`) when none has the server binaries.
-pub fn find_bindir() -> Result<PathBuf, HarnessError> {
-    let has_server = |d: &Path| d.join("initdb").is_file() && d.join("postgres").is_file();
-    if let Some(dir) = std::env::var_os("CALSTORE_PG_BINDIR") {
-        let dir = PathBuf::from(dir);
-        return if has_server(&dir) {
-            Ok(dir)
-        } else {
-            Err(HarnessError::missing(format!(
-                "CALSTORE_PG_BINDIR={} has no initdb and postgres",
-                dir.display()
-            )))
-        };
-    }
-    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
-        let dir = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if out.status.success() && has_server(&dir) {
-            return Ok(dir);
-        }
-    }
-    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let v = e.file_name().to_string_lossy().parse::<u32>().ok()?;
-            let bin = e.path().join("bin");
-            has_server(&bin).then_some((v, bin))
-        })
-        .collect();
-    found.sort();
-    found.pop().map(|(_, d)| d).ok_or_else(|| {
-        HarnessError::missing(
-            "no PostgreSQL server binaries (initdb, postgres) found: install the postgresql \
-             package (scripts/ensure-postgres), set CALSTORE_PG_BINDIR, or set \
-             CALSTORE_TEST_PG_URL to an existing server",
-        )
-    })
+/// A fresh temporary directory named `calstore-pg-…` (so stale ones are swept), owned by the
+/// server's account, with a socket directory.
+pub(super) fn make_base(run_as: RunAs) -> Result<PathBuf, HarnessError> {
+    sweep_stale();
+    let base = tempfile::Builder::new()
+        .prefix("calstore-pg-")
+        .tempdir()
+        .map_err(|e| HarnessError::failed(format!("cannot create a temporary directory: {e}")))?
+        .keep();
+    run_as.own(&base)?;
+    let sock = base.join("sock");
+    std::fs::create_dir(&sock)
+        .map_err(|e| HarnessError::failed(format!("cannot create {}: {e}", sock.display())))?;
+    run_as.own(&sock)?;
+    Ok(base)
 }
 
 impl PrivateServer {
@@ -153,12 +98,7 @@ impl PrivateServer {
     pub fn start(options: &ServerOptions) -> Result<PrivateServer, HarnessError> {
         let bindir = find_bindir()?;
         let run_as = RunAs::find()?;
-        sweep_stale();
-        let base = tempfile::Builder::new()
-            .prefix("calstore-pg-")
-            .tempdir()
-            .map_err(|e| HarnessError::failed(format!("cannot create a temporary directory: {e}")))?
-            .keep();
+        let base = make_base(run_as)?;
         let result = Self::start_in(&bindir, run_as, &base, options);
         if result.is_err() {
             let _ = std::fs::remove_dir_all(&base);
@@ -172,11 +112,6 @@ impl PrivateServer {
         base: &Path,
         options: &ServerOptions,
     ) -> Result<PrivateServer, HarnessError> {
-        run_as.own(base)?;
-        let sock = base.join("sock");
-        std::fs::create_dir(&sock)
-            .map_err(|e| HarnessError::failed(format!("cannot create {}: {e}", sock.display())))?;
-        run_as.own(&sock)?;
         let out = run_as
             .command(&bindir.join("initdb"), base)
             .args(["-D", "data", "-U", "postgres", "-A", "trust", "-E", "UTF8"])
@@ -189,16 +124,7 @@ impl PrivateServer {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
-        let mut settings: Vec<(String, String)> = vec![
-            ("listen_addresses".into(), "127.0.0.1".into()),
-            ("unix_socket_directories".into(), sock.display().to_string()),
-            // A throw-away cluster: durability buys nothing, speed does.
-            ("fsync".into(), "off".into()),
-            ("synchronous_commit".into(), "off".into()),
-            ("full_page_writes".into(), "off".into()),
-            ("max_connections".into(), "200".into()),
-            ("shared_buffers".into(), "32MB".into()),
-        ];
+        let mut settings = base_settings(&base.join("sock"));
         if let Some(ssl) = &options.ssl {
             for (src, name) in [(&ssl.cert, "server.crt"), (&ssl.key, "server.key")] {
                 let dest = base.join(name);
@@ -222,13 +148,22 @@ impl PrivateServer {
             ));
         }
         settings.extend(options.settings.iter().cloned());
+        Self::launch_on_free_port(bindir, run_as, base, &settings)
+    }
 
+    /// Starts the server of `base/data` on a free port, trying again when another process takes
+    /// the port between the probe and the bind.
+    pub(super) fn launch_on_free_port(
+        bindir: &Path,
+        run_as: RunAs,
+        base: &Path,
+        settings: &[(String, String)],
+    ) -> Result<PrivateServer, HarnessError> {
         let mut last_error = String::new();
         for _attempt in 0..5 {
             let port = free_port()?;
-            match Self::launch(bindir, run_as, base, port, &settings) {
+            match Self::launch(bindir, run_as, base, port, settings) {
                 Ok(server) => return Ok(server),
-                // Another process may have taken the port between our probe and the bind.
                 Err(e) => last_error = e.message,
             }
         }
@@ -254,15 +189,25 @@ impl PrivateServer {
             args.push("-c".into());
             args.push(format!("{k}={v}"));
         }
-        // $0 = postgres binary, $1 = base directory, the rest = server arguments.
+        // $0 = postgres binary, $1 = base directory, the rest = server arguments. Commands on
+        // standard input: "stop" (fast shutdown, answered "stopped"), "start"; end of input:
+        // stop and remove the directory.
         let script = r#"
             bin="$0"; base="$1"; shift
-            "$bin" "$@" >"$base/server.log" 2>&1 &
-            pid=$!
-            echo "$pid" >"$base/postmaster.wrapper-pid"
-            read -r _ || :
-            kill -INT "$pid" 2>/dev/null
-            wait "$pid" 2>/dev/null
+            pid=
+            start() { "$bin" "$@" >>"$base/server.log" 2>&1 & pid=$!; }
+            halt() {
+                if [ -n "$pid" ]; then kill -INT "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; fi
+                pid=
+            }
+            start "$@"
+            while read -r cmd; do
+                case "$cmd" in
+                    stop) halt; echo stopped ;;
+                    start) [ -n "$pid" ] || start "$@"; echo started ;;
+                esac
+            done
+            halt
             rm -rf "$base"
         "#;
         let mut cmd = run_as.command(Path::new("/bin/sh"), base);
@@ -272,7 +217,7 @@ impl PrivateServer {
             .arg(base)
             .args(&args)
             .stdin(Stdio::piped())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::null())
             // Its own process group: a Ctrl-C meant for the test runner reaches the server only
             // through the closed pipe, after the runner is gone.
@@ -280,27 +225,34 @@ impl PrivateServer {
         let mut child = cmd
             .spawn()
             .map_err(|e| HarnessError::failed(format!("cannot start the server: {e}")))?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or_else(|| HarnessError::failed("no pipe to the server wrapper"))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            return Err(HarnessError::failed("no pipes to the server wrapper"));
+        };
         let server = PrivateServer {
             base: base.to_path_buf(),
             port,
-            wrapper: Mutex::new(Some((child, stdin))),
+            wrapper: Mutex::new(Some(Wrapper {
+                child,
+                stdin,
+                stdout: BufReader::new(stdout),
+            })),
+            log_from: Mutex::new(0),
         };
         server.wait_ready()?;
         Ok(server)
     }
 
-    /// Polls until the server accepts TCP connections, or fails with the end of its log.
+    /// Polls until the server accepts TCP connections (read-write, or read-only as a hot
+    /// standby), or fails with the end of its log.
     fn wait_ready(&self) -> Result<(), HarnessError> {
         let deadline = Instant::now() + Duration::from_secs(30);
         let pid_file = self.base.join("data").join("postmaster.pid");
         loop {
             if let Ok(text) = std::fs::read_to_string(&pid_file) {
-                // The 8th line of postmaster.pid says "ready" once connections are accepted.
-                if text.lines().nth(7).is_some_and(|l| l.trim() == "ready")
+                // The 8th line of postmaster.pid says "ready" once connections are accepted
+                // ("standby" on a hot standby).
+                let status = text.lines().nth(7).map(str::trim);
+                if matches!(status, Some("ready" | "standby"))
                     && std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
                 {
                     return Ok(());
@@ -309,11 +261,11 @@ impl PrivateServer {
             let exited = match self.wrapper.lock() {
                 Ok(mut w) => w
                     .as_mut()
-                    .is_none_or(|(child, _)| matches!(child.try_wait(), Ok(Some(_)))),
+                    .is_none_or(|w| matches!(w.child.try_wait(), Ok(Some(_)))),
                 Err(_) => true,
             };
             let log = self.log_tail();
-            if exited || log.contains("could not bind") || log.contains("FATAL") {
+            if exited || log.contains("could not bind") || failed_to_start(&log) {
                 return Err(HarnessError::failed(format!("server log: {log}")));
             }
             if Instant::now() > deadline {
@@ -325,12 +277,18 @@ impl PrivateServer {
         }
     }
 
-    fn log_tail(&self) -> String {
+    /// The end of this run's part of the server's log.
+    pub fn log_tail(&self) -> String {
+        let from = self.log_from.lock().map_or(0, |f| *f);
         let mut text = String::new();
         if let Ok(mut f) = std::fs::File::open(self.base.join("server.log")) {
+            let _ = f.seek(std::io::SeekFrom::Start(from));
             let _ = f.read_to_string(&mut text);
         }
-        let start = text.len().saturating_sub(2000);
+        let mut start = text.len().saturating_sub(2000);
+        while !text.is_char_boundary(start) {
+            start += 1;
+        }
         text.get(start..).unwrap_or_default().trim().to_owned()
     }
 
@@ -344,59 +302,87 @@ impl PrivateServer {
         self.base.join("sock")
     }
 
-    /// Stops the server and waits for it (dropping does the same).
-    pub fn stop(&self) {
-        let taken = self.wrapper.lock().ok().and_then(|mut w| w.take());
-        if let Some((mut child, stdin)) = taken {
-            drop(stdin);
-            let _ = child.wait();
+    /// The server's base directory (its data directory is `data` in it).
+    pub fn base_dir(&self) -> &Path {
+        &self.base
+    }
+
+    /// Sends a command to the wrapper and waits for its answer.
+    fn command(&self, command: &str, answer: &str) -> Result<(), HarnessError> {
+        let mut guard = self
+            .wrapper
+            .lock()
+            .map_err(|_| HarnessError::failed("the server wrapper's lock is poisoned"))?;
+        let w = guard
+            .as_mut()
+            .ok_or_else(|| HarnessError::failed("the server was removed"))?;
+        writeln!(w.stdin, "{command}")
+            .and_then(|()| w.stdin.flush())
+            .map_err(|e| HarnessError::failed(format!("cannot reach the server wrapper: {e}")))?;
+        let mut line = String::new();
+        w.stdout
+            .read_line(&mut line)
+            .map_err(|e| HarnessError::failed(format!("no answer from the server wrapper: {e}")))?;
+        if line.trim() == answer {
+            Ok(())
+        } else {
+            Err(HarnessError::failed(format!(
+                "the server wrapper answered {line:?} to {command:?}"
+            )))
         }
     }
+
+    /// Shuts the server down (fast shutdown: sessions are ended) and keeps its data, for
+    /// [`PrivateServer::restart`]; returns when it has exited.
+    ///
+    /// # Errors
+    ///
+    /// A failure when the wrapper is gone.
+    pub fn halt(&self) -> Result<(), HarnessError> {
+        self.command("stop", "stopped")
+    }
+
+    /// Starts a halted server again on the same port and data; returns when it accepts
+    /// connections.
+    ///
+    /// # Errors
+    ///
+    /// A failure when the wrapper is gone or the server does not start (with its log).
+    pub fn restart(&self) -> Result<(), HarnessError> {
+        let len = std::fs::metadata(self.base.join("server.log")).map_or(0, |m| m.len());
+        if let Ok(mut from) = self.log_from.lock() {
+            *from = len;
+        }
+        self.command("start", "started")?;
+        self.wait_ready()
+    }
+
+    /// Stops the server, removes its directory and waits for both (dropping does the same).
+    pub fn stop(&self) {
+        let taken = self.wrapper.lock().ok().and_then(|mut w| w.take());
+        if let Some(mut w) = taken {
+            drop(w.stdin);
+            let _ = w.child.wait();
+        }
+    }
+}
+
+/// Whether the log shows the server giving up: a FATAL or PANIC line other than those a
+/// starting server (or a standby waiting for its primary) logs on its way up.
+fn failed_to_start(log: &str) -> bool {
+    const ON_THE_WAY_UP: [&str; 3] = [
+        "is starting up",
+        "not yet accepting connections",
+        "could not connect to the primary server",
+    ];
+    log.lines().any(|l| {
+        (l.contains("FATAL:") || l.contains("PANIC:"))
+            && !ON_THE_WAY_UP.iter().any(|benign| l.contains(benign))
+    })
 }
 
 impl Drop for PrivateServer {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-fn free_port() -> Result<u16, HarnessError> {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| HarnessError::failed(format!("cannot find a free port: {e}")))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| HarnessError::failed(format!("cannot find a free port: {e}")))
-}
-
-/// Removes directories of earlier runs whose server is gone (a run killed with its wrapper).
-/// Only directories older than ten minutes are considered, so a concurrent run's fresh
-/// directory is never touched; running servers are never stopped.
-fn sweep_stale() {
-    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        if !entry
-            .file_name()
-            .to_string_lossy()
-            .starts_with("calstore-pg-")
-        {
-            continue;
-        }
-        let path = entry.path();
-        let old = entry
-            .metadata()
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > Duration::from_secs(600));
-        let running = std::fs::read_to_string(path.join("data").join("postmaster.pid"))
-            .ok()
-            .and_then(|t| t.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
-            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        if old && !running {
-            let _ = std::fs::remove_dir_all(&path);
-        }
     }
 }

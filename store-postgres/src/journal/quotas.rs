@@ -210,7 +210,7 @@ impl PgJournal {
     pub(super) async fn expire_impl(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
         let doing = format!("expiring the usage of quota {quota}");
         let pool = &self.pool;
-        let mut client = pool.client(Access::Write).await?;
+        let mut client = pool.writer(&doing).await?;
         let tx = client
             .transaction()
             .await
@@ -252,7 +252,7 @@ impl PgJournal {
         params: &[&Vec<&str>],
     ) -> Result<Version> {
         let pool = &self.pool;
-        let mut client = pool.client(Access::Write).await?;
+        let mut client = pool.writer(doing).await?;
         let tx = client
             .transaction()
             .await

@@ -10,7 +10,7 @@ use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use super::{near, Target};
-use crate::pool::{Access, PgPool};
+use crate::pool::PgPool;
 use crate::versions;
 
 /// The atomic writes on one table.
@@ -57,7 +57,7 @@ pub(crate) async fn write(
     if let Op::Reserve { periods, .. } | Op::WithinLimit { periods } = &op {
         if periods.is_empty() {
             // No event to reserve for: nothing to do, the table is unchanged.
-            let client = pool.client(Access::Write).await?;
+            let client = pool.writer(&format!("writing {}", t.describe())).await?;
             let vt = t.table.vt;
             let now = versions::current(pool, &client, vt, t.owner(), &t.version_name).await?;
             if let Some(e) = expect.filter(|e| *e != now) {
@@ -70,7 +70,7 @@ pub(crate) async fn write(
         }
     }
     let doing = || format!("writing {}", t.describe());
-    let mut client = pool.client(Access::Write).await?;
+    let mut client = pool.writer(&doing()).await?;
     let tx = client
         .transaction()
         .await

@@ -86,7 +86,7 @@ impl PgStore {
         let rids: Vec<&str> = unique.iter().map(|r| rid_param(r.rid.as_ref())).collect();
         let methods: Vec<&str> = unique.iter().map(|r| r.method.as_str()).collect();
         let pool = &self.pool;
-        let mut client = pool.client(Access::Write).await?;
+        let mut client = pool.writer(&doing).await?;
         let tx = client
             .transaction()
             .await
