@@ -199,7 +199,14 @@ impl Rid {
                 "recurrence id {s:?} is not YYYYMMDD, YYYYMMDDTHHMMSS or YYYYMMDDTHHMMSSZ"
             ))
         };
-        if !s.is_ascii() {
+        // Exactly the digits of the form: chrono's parser would also take whitespace (a CR, a
+        // line feed) between the fields, and a rid is written raw into file names and lines.
+        let shape = s.bytes().enumerate().all(|(i, b)| match i {
+            8 => b == b'T',
+            15 => b == b'Z',
+            _ => b.is_ascii_digit(),
+        });
+        if !shape {
             return Err(bad());
         }
         match s.len() {
@@ -386,6 +393,15 @@ mod tests {
             "20141114"
         );
         assert!(Rid::new("2014111").is_err());
+        // Whitespace between the digits (chrono would skip it) is refused: a rid is written raw.
+        for bad in [
+            "2014 1114",
+            "2014\r1114",
+            "20141114T00\n0000Z",
+            "0\x0c\x0c1\x0c\x0c01T0\x0c\x0c1\r1Z",
+        ] {
+            assert!(Rid::new(bad).is_err(), "{bad:?}");
+        }
         assert!(Rid::new("20141314").is_err());
         assert!(Rid::normalise("20141114T000000", Some("Nowhere/Land")).is_err());
     }

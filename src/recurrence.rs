@@ -305,16 +305,17 @@ fn occurrences(p: &EventObject, opts: &ExpandOptions) -> Result<Generated> {
                     break;
                 }
                 if list.len() >= MAX_OCCURRENCES {
-                    if windowed {
-                        // Keep the latest: the window's end matters more than the distant past.
-                        list.pop_front();
-                    } else {
+                    if !windowed {
                         // Too many for a finite rule: treat it as a rule without end.
                         windowed = true;
                         list.retain(|o| o.start < opts.window_end);
                         if start >= opts.window_end {
                             break;
                         }
+                    }
+                    if list.len() >= MAX_OCCURRENCES {
+                        // Keep the latest: the window's end matters more than the distant past.
+                        list.pop_front();
                     }
                 }
                 list.push_back(make(&value)?);

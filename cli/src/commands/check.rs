@@ -33,6 +33,7 @@ pub async fn run(global: &Global) -> Result<u8> {
     let mut f = Findings::default();
     with_store!(&store, s => check_store(s, &mut f).await)?;
     with_journal!(&journal, j => check_journal(j, &mut f).await)?;
+    check_file_lines(&store, &journal, &mut f);
     for p in &f.problems {
         eprintln!("{p}");
     }
@@ -42,6 +43,22 @@ pub async fn run(global: &Global) -> Result<u8> {
     } else {
         println!("checked {} items: {} problems", f.checked, f.problems.len());
         Ok(crate::exit::DATA)
+    }
+}
+
+/// The file store's line-based files end with a line break (see `check_lines`).
+fn check_file_lines(store: &backend::AnyStore, journal: &backend::AnyJournal, f: &mut Findings) {
+    let mut roots = Vec::new();
+    if let backend::AnyStore::File(s) = store {
+        roots.push((s.root().to_path_buf(), false));
+    }
+    if let backend::AnyJournal::File(j) = journal {
+        roots.push((j.root().to_path_buf(), true));
+    }
+    for (root, is_journal) in roots {
+        let (checked, problems) = super::check_lines::check_root(&root, is_journal);
+        f.checked += checked;
+        f.problems.extend(problems);
     }
 }
 

@@ -1,6 +1,7 @@
 //! One module per subcommand; `run` dispatches.
 
 mod check;
+mod check_lines;
 mod copy;
 mod expire_quotas;
 mod freebusy;
