@@ -25,11 +25,15 @@ pub fn raw_replace(dir: &Path, name: &str, bytes: &[u8]) -> Result<()> {
     let tmp = dir.join(format!(".raw-{name}.tmp"));
     let target = dir.join(name);
     {
-        let mut f = File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
-        f.write_all(bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-        f.sync_all().with_context(|| format!("cannot sync {}", tmp.display()))?;
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(bytes)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        f.sync_all()
+            .with_context(|| format!("cannot sync {}", tmp.display()))?;
     }
-    std::fs::rename(&tmp, &target).with_context(|| format!("cannot rename to {}", target.display()))?;
+    std::fs::rename(&tmp, &target)
+        .with_context(|| format!("cannot rename to {}", target.display()))?;
     File::open(dir)
         .and_then(|d| d.sync_all())
         .with_context(|| format!("cannot sync the directory {}", dir.display()))
@@ -49,38 +53,19 @@ pub fn scratch(root: &Path, name: &str) -> Result<PathBuf> {
     Ok(dir)
 }
 
-/// Raw replacements of small files per second: `count` replacements of a `size`-byte file in
-/// `threads` threads at once, each in its own directory (as workers on distinct users would).
+/// The time of `count` raw replacements of a `size`-byte file in `dir`, one after another
+/// (cycling over 64 names, so the directory stays small).
 ///
 /// # Errors
 ///
 /// The I/O errors of the replacements.
-pub fn replacements_per_s(root: &Path, count: usize, size: usize, threads: usize) -> Result<f64> {
+pub fn replacements(dir: &Path, count: usize, size: usize) -> Result<Duration> {
     let body = vec![b'x'; size];
-    let threads = threads.max(1);
-    let dirs: Vec<PathBuf> =
-        (0..threads).map(|t| scratch(root, &format!("raw-small-{t}"))).collect::<Result<_>>()?;
     let started = Instant::now();
-    std::thread::scope(|s| -> Result<()> {
-        let handles: Vec<_> = dirs
-            .iter()
-            .map(|dir| {
-                let body = &body;
-                s.spawn(move || -> Result<()> {
-                    for i in 0..count.div_ceil(threads) {
-                        raw_replace(dir, &format!("f{}", i % 64), body)?;
-                    }
-                    Ok(())
-                })
-            })
-            .collect();
-        for h in handles {
-            h.join().map_err(|_| anyhow::anyhow!("a baseline thread panicked"))??;
-        }
-        Ok(())
-    })?;
-    let done = count.div_ceil(threads) * threads;
-    Ok(done as f64 / started.elapsed().as_secs_f64())
+    for i in 0..count {
+        raw_replace(dir, &format!("f{}", i % 64), &body)?;
+    }
+    Ok(started.elapsed())
 }
 
 /// The median time of `reps` raw replacements of a file holding `bytes`.

@@ -17,78 +17,49 @@ use calstore::recurrence::ExpandOptions;
 use calstore::{refresh, Store, User};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
+pub use crate::rng::{random_periods, Rng};
+
 /// The seed of every corpus unless `--seed` says otherwise.
 pub const DEFAULT_SEED: u64 = 0x00ca_1570_4e00_2026;
 
 /// The Monday around which events are placed (days −60 … +300).
 pub const ANCHOR: (i32, u32, u32) = (2026, 9, 7);
 
-/// SplitMix64: tiny, fast, and fixed forever — unlike `rand::StdRng`, whose algorithm may change
-/// between versions, which would silently change the corpus.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator for `seed`, decorrelated from generators of nearby seeds.
-    pub fn new(seed: u64) -> Self {
-        let mut r = Rng(seed);
-        r.next_u64();
-        r
-    }
-
-    /// The generator of stream `n` under `seed` (one per user, so users can be made one at a
-    /// time and in any order).
-    pub fn stream(seed: u64, n: u64) -> Self {
-        Rng::new(seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(17))
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (`n` > 0; the tiny modulo bias does not matter here).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    /// A number in `lo..hi`.
-    pub fn range(&mut self, lo: i64, hi: i64) -> i64 {
-        lo + self.below((hi - lo).max(1) as u64) as i64
-    }
-
-    /// True with probability `percent` / 100.
-    pub fn percent(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    /// A uniform number in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-
-    /// One element of a non-empty slice.
-    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len() as u64) as usize]
-    }
-}
-
 /// The five zones, each with the VTIMEZONE a client would send for it.
 pub const ZONES: [(&str, &str); 5] = [
-    ("Europe/Oslo", "+0100:+0200:CET:CEST:-1SU:3:-1SU:10:0200:0300"),
-    ("America/New_York", "-0500:-0400:EST:EDT:2SU:3:1SU:11:0200:0200"),
+    (
+        "Europe/Oslo",
+        "+0100:+0200:CET:CEST:-1SU:3:-1SU:10:0200:0300",
+    ),
+    (
+        "America/New_York",
+        "-0500:-0400:EST:EDT:2SU:3:1SU:11:0200:0200",
+    ),
     ("Asia/Tokyo", "+0900:+0900:JST::::::0000:"),
-    ("Australia/Sydney", "+1000:+1100:AEST:AEDT:1SU:10:1SU:4:0200:0300"),
+    (
+        "Australia/Sydney",
+        "+1000:+1100:AEST:AEDT:1SU:10:1SU:4:0200:0300",
+    ),
     ("America/Sao_Paulo", "-0300:-0300:-03::::::0000:"),
 ];
 
-const WORDS: [&str; 16] = [
-    "Planning", "Review", "Standup", "Lunch", "Budget", "Design", "Retro", "Interview", "Training",
-    "Sync", "Board", "Workshop", "Demo", "Dentist", "Call", "Offsite",
+pub(crate) const WORDS: [&str; 16] = [
+    "Planning",
+    "Review",
+    "Standup",
+    "Lunch",
+    "Budget",
+    "Design",
+    "Retro",
+    "Interview",
+    "Training",
+    "Sync",
+    "Board",
+    "Workshop",
+    "Demo",
+    "Dentist",
+    "Call",
+    "Offsite",
 ];
 
 /// The calendar address of user `i`.
@@ -138,7 +109,14 @@ pub fn user_calendar(seed: u64, index: usize, events: usize) -> (String, usize) 
 }
 
 /// Writes one event (and maybe an overridden instance) to `out`; returns how many VEVENTs.
-fn event(rng: &mut Rng, me: &str, user: usize, n: usize, zones: &mut [bool], out: &mut String) -> usize {
+fn event(
+    rng: &mut Rng,
+    me: &str,
+    user: usize,
+    n: usize,
+    zones: &mut [bool],
+    out: &mut String,
+) -> usize {
     let (y, m, d) = ANCHOR;
     let anchor = NaiveDate::from_ymd_opt(y, m, d).unwrap_or_default();
     let kind = match rng.below(100) {
@@ -154,7 +132,10 @@ fn event(rng: &mut Rng, me: &str, user: usize, n: usize, zones: &mut [bool], out
         .unwrap_or_default();
     let start = day.and_time(time);
     let minutes = *rng.pick(&[30, 45, 60, 60, 90, 120]);
-    let uid = format!("{user:05}-{n:05}-{:08x}@bench.example.org", rng.next_u64() as u32);
+    let uid = format!(
+        "{user:05}-{n:05}-{:08x}@bench.example.org",
+        rng.next_u64() as u32
+    );
     let shape = rng.below(100);
     let rule = match shape {
         0..70 => None,
@@ -175,16 +156,29 @@ fn event(rng: &mut Rng, me: &str, user: usize, n: usize, zones: &mut [bool], out
     match kind {
         TimeKind::AllDay => {
             let days = if rng.percent(80) { 1 } else { rng.range(2, 4) };
-            line(&mut ev, &format!("DTEND{}", when(kind, start + Duration::days(days))));
+            line(
+                &mut ev,
+                &format!("DTEND{}", when(kind, start + Duration::days(days))),
+            );
         }
         _ if rng.percent(25) => line(&mut ev, &format!("DURATION:PT{minutes}M")),
-        _ => line(&mut ev, &format!("DTEND{}", when(kind, start + Duration::minutes(minutes)))),
+        _ => line(
+            &mut ev,
+            &format!("DTEND{}", when(kind, start + Duration::minutes(minutes))),
+        ),
     }
     if let Some(r) = &rule {
         line(&mut ev, &format!("RRULE:{}", r.text));
         if !r.exdates.is_empty() {
-            let list: Vec<String> = r.exdates.iter().map(|&k| value_of(kind, start + r.step * k)).collect();
-            line(&mut ev, &format!("EXDATE{}:{}", params_of(kind), list.join(",")));
+            let list: Vec<String> = r
+                .exdates
+                .iter()
+                .map(|&k| value_of(kind, start + r.step * k))
+                .collect();
+            line(
+                &mut ev,
+                &format!("EXDATE{}:{}", params_of(kind), list.join(",")),
+            );
         }
     }
     if transparent {
@@ -195,7 +189,10 @@ fn event(rng: &mut Rng, me: &str, user: usize, n: usize, zones: &mut [bool], out
         line(&mut ev, &format!("ORGANIZER;CN=Organiser:{o}"));
     }
     for (who, partstat) in &attendees {
-        line(&mut ev, &format!("ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=TRUE:{who}"));
+        line(
+            &mut ev,
+            &format!("ATTENDEE;ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=TRUE:{who}"),
+        );
     }
     ev.push_str("END:VEVENT\r\n");
     out.push_str(&ev);
@@ -212,7 +209,10 @@ fn event(rng: &mut Rng, me: &str, user: usize, n: usize, zones: &mut [bool], out
             line(&mut inst, "DTSTAMP:20260801T120000Z");
             line(&mut inst, &format!("SUMMARY:{summary} (moved)"));
             line(&mut inst, &format!("DTSTART{}", when(kind, moved)));
-            line(&mut inst, &format!("DTEND{}", when(kind, moved + Duration::minutes(minutes))));
+            line(
+                &mut inst,
+                &format!("DTEND{}", when(kind, moved + Duration::minutes(minutes))),
+            );
             if let Some(o) = &organiser {
                 line(&mut inst, &format!("ORGANIZER;CN=Organiser:{o}"));
             }
@@ -249,7 +249,10 @@ fn finite_rule(rng: &mut Rng, kind: TimeKind, start: NaiveDateTime) -> RuleShape
             TimeKind::AllDay => format!("UNTIL={}", until.format("%Y%m%d")),
             TimeKind::Floating => format!("UNTIL={}", until.format("%Y%m%dT%H%M%S")),
             // A zoned rule's UNTIL is UTC; the end of that local day is late enough in any zone.
-            TimeKind::Zoned(_) => format!("UNTIL={}", (until + Duration::hours(14)).format("%Y%m%dT%H%M%SZ")),
+            TimeKind::Zoned(_) => format!(
+                "UNTIL={}",
+                (until + Duration::hours(14)).format("%Y%m%dT%H%M%SZ")
+            ),
         }
     };
     let fixed_step = step > 0;
@@ -275,7 +278,12 @@ fn endless_rule(rng: &mut Rng) -> RuleShape {
         "FREQ=WEEKLY;INTERVAL=2",
         "FREQ=MONTHLY",
     ]);
-    RuleShape { text: text.to_owned(), step: Duration::days(1), exdates: Vec::new(), override_second: false }
+    RuleShape {
+        text: text.to_owned(),
+        step: Duration::days(1),
+        exdates: Vec::new(),
+        override_second: false,
+    }
 }
 
 /// Organiser and attendees: half the events are organised by the user, a third by someone else
@@ -286,13 +294,26 @@ fn people(rng: &mut Rng, me: &str, user: usize) -> (Option<String>, Vec<(String,
         0..3 => {
             let mut list = vec![(me.to_owned(), "ACCEPTED")];
             for _ in 0..rng.below(4) {
-                list.push((other(rng), *rng.pick(&["ACCEPTED", "TENTATIVE", "NEEDS-ACTION"])));
+                list.push((
+                    other(rng),
+                    *rng.pick(&["ACCEPTED", "TENTATIVE", "NEEDS-ACTION"]),
+                ));
             }
             (Some(me.to_owned()), list)
         }
         3..5 => {
-            let mine = *rng.pick(&["ACCEPTED", "ACCEPTED", "ACCEPTED", "TENTATIVE", "NEEDS-ACTION", "DECLINED"]);
-            (Some(other(rng)), vec![(me.to_owned(), mine), (other(rng), "ACCEPTED")])
+            let mine = *rng.pick(&[
+                "ACCEPTED",
+                "ACCEPTED",
+                "ACCEPTED",
+                "TENTATIVE",
+                "NEEDS-ACTION",
+                "DECLINED",
+            ]);
+            (
+                Some(other(rng)),
+                vec![(me.to_owned(), mine), (other(rng), "ACCEPTED")],
+            )
         }
         _ => (None, Vec::new()),
     }
@@ -343,7 +364,8 @@ fn vtimezone(tzid: &str, spec: &str, out: &mut String) {
             "BEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:{std_off}\r\nTZOFFSETTO:{std_off}\r\nTZNAME:{std_name}\r\nEND:STANDARD\r\n"
         );
     } else {
-        let (dst_day, dst_month, std_day, std_month, dst_time, std_time) = (f[4], f[5], f[6], f[7], f[8], f[9]);
+        let (dst_day, dst_month, std_day, std_month, dst_time, std_time) =
+            (f[4], f[5], f[6], f[7], f[8], f[9]);
         let _ = write!(
             out,
             "BEGIN:DAYLIGHT\r\nDTSTART:19700101T{dst_time}00\r\nTZOFFSETFROM:{std_off}\r\nTZOFFSETTO:{dst_off}\r\nTZNAME:{dst_name}\r\nRRULE:FREQ=YEARLY;BYMONTH={dst_month};BYDAY={dst_day}\r\nEND:DAYLIGHT\r\n\
@@ -351,6 +373,15 @@ fn vtimezone(tzid: &str, spec: &str, out: &mut String) {
         );
     }
     out.push_str("END:VTIMEZONE\r\n");
+}
+
+/// Midnight UTC at the start of [`ANCHOR`].
+pub fn anchor_utc() -> chrono::DateTime<chrono::Utc> {
+    let (y, m, d) = ANCHOR;
+    NaiveDate::from_ymd_opt(y, m, d)
+        .unwrap_or_default()
+        .and_time(NaiveTime::MIN)
+        .and_utc()
 }
 
 /// What the import of one calendar did.
@@ -368,7 +399,12 @@ pub struct Imported {
 /// # Errors
 ///
 /// A parse error of the text, or the store's errors.
-pub async fn import<S: Store>(store: &S, user: &User, text: &str, opts: &ExpandOptions) -> Result<Imported> {
+pub async fn import<S: Store>(
+    store: &S,
+    user: &User,
+    text: &str,
+    opts: &ExpandOptions,
+) -> Result<Imported> {
     let objects = split_calendar(text).context("splitting a corpus calendar")?;
     let mut uids = Vec::with_capacity(objects.len());
     for obj in &objects {
@@ -386,7 +422,10 @@ pub async fn import<S: Store>(store: &S, user: &User, text: &str, opts: &ExpandO
             .await
             .with_context(|| format!("refreshing uid {uid} of {user}"))?;
     }
-    Ok(Imported { objects: objects.len(), periods })
+    Ok(Imported {
+        objects: objects.len(),
+        periods,
+    })
 }
 
 /// One calendar per object of user `index`, for ingesting objects one at a time: the overridden
@@ -415,5 +454,43 @@ mod tests {
         assert!(n >= 200);
         let (c, _) = user_calendar(8, 3, 200);
         assert_ne!(a, c);
+    }
+
+    #[test]
+    fn the_mix_of_benchmarks_md() {
+        let (text, _) = user_calendar(DEFAULT_SEED, 1, 2000);
+        let parents: Vec<_> = split_calendar(&text)
+            .expect("the corpus parses")
+            .into_iter()
+            .filter(|o| o.rid().is_none())
+            .collect();
+        let count = |f: &dyn Fn(&calstore::object::EventObject) -> bool| {
+            parents.iter().filter(|o| f(o)).count()
+        };
+        let single = count(&|o| o.rrule().is_none());
+        let finite = count(&|o| {
+            o.rrule()
+                .is_some_and(|r| r.contains("COUNT") || r.contains("UNTIL"))
+        });
+        let endless = parents.len() - single - finite;
+        assert!(
+            (1300..1500).contains(&single),
+            "{single} single events of 2000"
+        );
+        assert!(
+            (320..480).contains(&finite),
+            "{finite} finite recurrences of 2000"
+        );
+        assert!(
+            (140..260).contains(&endless),
+            "{endless} recurrences without end of 2000"
+        );
+        assert!(
+            text.contains("EXDATE") && text.contains("RECURRENCE-ID") && text.contains("UNTIL=")
+        );
+        assert!(text.contains("DTSTART;VALUE=DATE:") && text.contains("\r\nDTSTART:2"));
+        for (zone, _) in ZONES {
+            assert!(text.contains(&format!("DTSTART;TZID={zone}:")), "{zone}");
+        }
     }
 }

@@ -109,6 +109,17 @@ impl Sizes {
 enum Pg {
     Ready(Box<TestServer>),
     Missing(String),
+    /// The server should be there but is not (for example under `CI=true`): a failure.
+    Failed(String),
+}
+
+/// A store left by `regen` (the corpus after the cron job) for `query` to search in, so the
+/// million periods around the queried user need not be loaded twice.
+pub enum Corpus {
+    /// A file store, its directory and the periods in it.
+    File(FileStore, PathBuf, usize),
+    /// A PostgreSQL store, its database and the periods in it.
+    Pg(PgStore, TestDatabase, usize),
 }
 
 /// The run's environment.
@@ -122,6 +133,7 @@ pub struct Env {
     /// Whether this is a `--quick` run.
     pub quick: bool,
     pg: Pg,
+    corpus: std::sync::Mutex<Vec<Corpus>>,
 }
 
 impl Env {
@@ -130,45 +142,99 @@ impl Env {
     /// # Errors
     ///
     /// When the scratch directory cannot be created.
-    pub fn new(root: PathBuf, sizes: Sizes, seed: u64, quick: bool, pg_url: Option<String>, want_pg: bool) -> Result<Env> {
-        std::fs::create_dir_all(&root).with_context(|| format!("cannot create {}", root.display()))?;
+    pub fn new(
+        root: PathBuf,
+        sizes: Sizes,
+        seed: u64,
+        quick: bool,
+        pg_url: Option<String>,
+        want_pg: bool,
+    ) -> Result<Env> {
+        std::fs::create_dir_all(&root)
+            .with_context(|| format!("cannot create {}", root.display()))?;
         let pg = if !want_pg {
             Pg::Missing("not selected".into())
         } else {
-            let url = pg_url.or_else(|| std::env::var("CALSTORE_TEST_PG_URL").ok().filter(|u| !u.trim().is_empty()));
+            let url = pg_url.or_else(|| {
+                std::env::var("CALSTORE_TEST_PG_URL")
+                    .ok()
+                    .filter(|u| !u.trim().is_empty())
+            });
             match url {
                 Some(url) => Pg::Ready(Box::new(TestServer::external(url))),
                 None => match TestServer::start_private(&durable_options()) {
                     Ok(server) => Pg::Ready(Box::new(server)),
-                    Err(e) => Pg::Missing(format!("no PostgreSQL server: {e}")),
+                    Err(e) if e.is_skip() => Pg::Missing(format!("no PostgreSQL server: {e}")),
+                    Err(e) => Pg::Failed(format!("no PostgreSQL server: {e}")),
                 },
             }
         };
-        Ok(Env { root, sizes, seed, quick, pg })
+        Ok(Env {
+            root,
+            sizes,
+            seed,
+            quick,
+            pg,
+            corpus: std::sync::Mutex::new(Vec::new()),
+        })
     }
 
     /// Why PostgreSQL scenarios are skipped, if they are.
     pub fn pg_missing(&self) -> Option<&str> {
         match &self.pg {
-            Pg::Ready(_) => None,
             Pg::Missing(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Why PostgreSQL scenarios fail before they start, if they do (no server under `CI=true`,
+    /// or one that does not start).
+    pub fn pg_failed(&self) -> Option<&str> {
+        match &self.pg {
+            Pg::Failed(why) => Some(why),
+            _ => None,
         }
     }
 
     /// What the header says about the server (its settings that matter for durability).
     pub async fn pg_header(&self) -> Value {
         let Pg::Ready(server) = &self.pg else {
-            return json!({"available": false, "reason": self.pg_missing()});
+            return json!({"available": false, "reason": self.pg_missing().or(self.pg_failed())});
         };
         let mut out = json!({"available": true, "private": server.private().is_some()});
         if let Ok(client) = calstore_postgres::connect_client(server.admin_url()).await {
-            for setting in ["server_version", "fsync", "synchronous_commit", "full_page_writes", "shared_buffers"] {
+            for setting in [
+                "server_version",
+                "fsync",
+                "synchronous_commit",
+                "full_page_writes",
+                "shared_buffers",
+            ] {
                 if let Ok(row) = client.query_one(&format!("SHOW {setting}"), &[]).await {
                     out[setting] = json!(row.get::<_, String>(0));
                 }
             }
         }
         out
+    }
+
+    /// Keeps a regenerated corpus for a later scenario.
+    pub fn keep_corpus(&self, corpus: Corpus) {
+        if let Ok(mut kept) = self.corpus.lock() {
+            kept.push(corpus);
+        }
+    }
+
+    /// Takes the regenerated corpus of `kind`, if `regen` left one.
+    pub fn take_corpus(&self, kind: Kind) -> Option<Corpus> {
+        let mut kept = self.corpus.lock().ok()?;
+        let at = kept.iter().position(|c| {
+            matches!(
+                (c, kind),
+                (Corpus::File(..), Kind::File) | (Corpus::Pg(..), Kind::Postgres)
+            )
+        })?;
+        Some(kept.remove(at))
     }
 
     /// A new empty directory for one file store; the store root is `dir/store`, its preferences
@@ -180,9 +246,11 @@ impl Env {
     pub fn file_dir(&self, name: &str) -> Result<PathBuf> {
         let dir = self.root.join(name);
         if dir.exists() {
-            std::fs::remove_dir_all(&dir).with_context(|| format!("cannot clear {}", dir.display()))?;
+            std::fs::remove_dir_all(&dir)
+                .with_context(|| format!("cannot clear {}", dir.display()))?;
         }
-        std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("cannot create {}", dir.display()))?;
         Ok(dir)
     }
 
@@ -207,7 +275,10 @@ impl Env {
         let Pg::Ready(server) = &self.pg else {
             return Err(anyhow!("no PostgreSQL server"));
         };
-        let db = server.fresh_database_async().await.map_err(|e| anyhow!("cannot create a database: {e}"))?;
+        let db = server
+            .fresh_database_async()
+            .await
+            .map_err(|e| anyhow!("cannot create a database: {e}"))?;
         let store = open_pg(db.url()).await?;
         Ok((store, db))
     }
@@ -219,7 +290,10 @@ impl Env {
 ///
 /// When the store cannot be opened.
 pub fn open_file(dir: &Path) -> Result<FileStore> {
-    Ok(FileStore::open(calstore_file::FileStoreOptions::new(dir.join("store"), dir.join("preferences")))?)
+    Ok(FileStore::open(calstore_file::FileStoreOptions::new(
+        dir.join("store"),
+        dir.join("preferences"),
+    ))?)
 }
 
 /// A PostgreSQL store on `url`.
@@ -228,7 +302,9 @@ pub fn open_file(dir: &Path) -> Result<FileStore> {
 ///
 /// When the server cannot be reached or the schema is not current.
 pub async fn open_pg(url: &str) -> Result<PgStore> {
-    PgStore::connect(&PgOptions::new(url)).await.context("connecting to the benchmark database")
+    PgStore::connect(&PgOptions::new(url))
+        .await
+        .context("connecting to the benchmark database")
 }
 
 /// A private server that is as durable as a production one: the harness turns fsync off for

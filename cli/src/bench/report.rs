@@ -99,7 +99,11 @@ impl Figure {
 
     /// Whether every target is met; `None` without targets.
     pub fn met(&self) -> Option<bool> {
-        let verdicts: Vec<Option<bool>> = self.targets.iter().map(|t| t.met(self.value, self.ratio())).collect();
+        let verdicts: Vec<Option<bool>> = self
+            .targets
+            .iter()
+            .map(|t| t.met(self.value, self.ratio()))
+            .collect();
         if verdicts.is_empty() {
             None
         } else {
@@ -162,13 +166,16 @@ impl Report {
     /// Records and prints a scenario skipped for a backend.
     pub fn skip(&mut self, scenario: &str, backend: &str, reason: &str) {
         println!("{scenario} {backend} skipped reason={reason:?}");
-        self.skipped.push((scenario.into(), backend.into(), reason.into()));
+        self.skipped
+            .push((scenario.into(), backend.into(), reason.into()));
     }
 
     /// Prints an explanatory line (`# …`) and keeps it with structured detail in the JSON.
     pub fn note(&mut self, scenario: &str, backend: &str, text: &str, detail: Value) {
         println!("# {scenario} {backend}: {text}");
-        self.notes.push(json!({"scenario": scenario, "backend": backend, "text": text, "detail": detail}));
+        self.notes.push(
+            json!({"scenario": scenario, "backend": backend, "text": text, "detail": detail}),
+        );
     }
 
     /// Prints the targets of BENCHMARKS.md with their verdicts.
@@ -181,7 +188,13 @@ impl Report {
                 Some(false) => "NOT MET",
                 None => "n/a",
             };
-            println!("#   {:<12} {:<8} {:<22} {:<26} {verdict}", f.scenario, f.backend, f.name, targets.join(" and "));
+            println!(
+                "#   {:<12} {:<8} {:<22} {:<26} {verdict}",
+                f.scenario,
+                f.backend,
+                f.name,
+                targets.join(" and ")
+            );
         }
         for (s, b, why) in &self.skipped {
             println!("#   {s:<12} {b:<8} skipped: {why}");
@@ -207,8 +220,11 @@ impl Report {
                 })
             })
             .collect();
-        let skipped: Vec<Value> =
-            self.skipped.iter().map(|(s, b, r)| json!({"scenario": s, "backend": b, "reason": r})).collect();
+        let skipped: Vec<Value> = self
+            .skipped
+            .iter()
+            .map(|(s, b, r)| json!({"scenario": s, "backend": b, "reason": r}))
+            .collect();
         let doc = json!({
             "header": Value::Object(self.header.clone()),
             "figures": figures,
@@ -216,7 +232,8 @@ impl Report {
             "notes": self.notes,
         });
         let text = serde_json::to_string_pretty(&doc).context("serialising the report")?;
-        std::fs::write(path, text + "\n").with_context(|| format!("cannot write {}", path.display()))
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))
     }
 }
 
@@ -271,12 +288,27 @@ pub fn machine() -> serde_json::Map<String, Value> {
         .map(|(_, v)| v.trim().to_owned())
         .unwrap_or_default();
     let mut m = serde_json::Map::new();
-    m.insert("nproc".into(), json!(std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)));
+    m.insert(
+        "nproc".into(),
+        json!(std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)),
+    );
     m.insert("mem_total_mb".into(), json!(kb("MemTotal:") / 1024));
     m.insert("mem_available_mb".into(), json!(kb("MemAvailable:") / 1024));
     m.insert("cpu".into(), json!(cpu));
-    m.insert("kernel".into(), json!(read("/proc/sys/kernel/osrelease").trim()));
-    m.insert("loadavg".into(), json!(read("/proc/loadavg").split_whitespace().take(3).collect::<Vec<_>>().join(" ")));
+    m.insert(
+        "kernel".into(),
+        json!(read("/proc/sys/kernel/osrelease").trim()),
+    );
+    m.insert(
+        "loadavg".into(),
+        json!(read("/proc/loadavg")
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")),
+    );
     m
 }
 
@@ -292,7 +324,9 @@ mod tests {
         }
         assert!((s.median_ms() - 50.0).abs() < 1e-9);
         assert!((s.quantile_ms(0.99) - 99.0).abs() < 1e-9);
-        let f = Figure::new("q", "file", "median", 1.0, "ms").baseline(40.0, "scan").target(Target::RatioAtMost(0.05));
+        let f = Figure::new("q", "file", "median", 1.0, "ms")
+            .baseline(40.0, "scan")
+            .target(Target::RatioAtMost(0.05));
         assert_eq!(f.met(), Some(true));
         assert_eq!(num(1234.56), "1235");
         assert_eq!(num(0.123456), "0.1235");

@@ -1,0 +1,258 @@
+//! `ingest`: objects stored one at a time through the import path into one user's store, each
+//! durable before the next. Figures: objects per second overall, and the last window (1,000
+//! objects) against the first, to show whether a write scans the whole collection.
+//!
+//! The machine is shared, and the cost of an fsync changes by an order of magnitude with what
+//! other processes write, so the baseline (raw durable writes) is sampled between the windows of
+//! the measured run rather than once before or after it.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use calstore::object::split_calendar;
+use calstore::refresh::{self, Overrides};
+use calstore::{PrefName, Store, Table, User};
+use chrono::Utc;
+use serde_json::json;
+
+use crate::bare_pg;
+use crate::baseline;
+use crate::corpus;
+use crate::env::{Env, Kind};
+use crate::probe::{self, Tally, Timed};
+use crate::report::{Figure, Report, Target};
+
+const SCENARIO: &str = "ingest";
+
+/// The size of the raw write the baselines repeat: about one corpus object.
+const OBJECT_BYTES: usize = 700;
+
+/// Raw durable writes sampled between the windows.
+enum Raw {
+    File(PathBuf),
+    Pg(Box<bare_pg::Commits>),
+}
+
+impl Raw {
+    /// The time of `count` raw writes.
+    async fn run(&mut self, count: usize) -> Result<Duration> {
+        match self {
+            Raw::File(dir) => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || {
+                    baseline::replacements(&dir, count, OBJECT_BYTES)
+                })
+                .await
+                .context("baseline thread")?
+            }
+            Raw::Pg(commits) => commits.run(count).await,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Raw::File(_) => format!("{} ({OBJECT_BYTES} bytes), per second", baseline::RAW_REPLACEMENT),
+            Raw::Pg(_) => format!("bare tokio-postgres: one committed single-row upsert ({OBJECT_BYTES} bytes), per second"),
+        }
+    }
+}
+
+/// What one ingest run measured: per object (split, put_event, refresh_event).
+struct Measured {
+    per_object: Vec<[Duration; 3]>,
+    /// Store calls of the first and of the last window.
+    calls: [Tally; 2],
+    periods: usize,
+    raw_count: usize,
+    raw_time: Duration,
+}
+
+impl Measured {
+    fn total(o: &[Duration; 3]) -> Duration {
+        o[0] + o[1] + o[2]
+    }
+
+    /// Objects per second over a slice of objects.
+    fn rate(part: &[[Duration; 3]]) -> f64 {
+        part.len() as f64 / part.iter().map(Self::total).sum::<Duration>().as_secs_f64()
+    }
+
+    /// Mean milliseconds of phase `k` over a slice of objects.
+    fn phase_ms(part: &[[Duration; 3]], k: usize) -> f64 {
+        part.iter().map(|o| o[k]).sum::<Duration>().as_secs_f64() * 1e3 / part.len().max(1) as f64
+    }
+}
+
+/// Runs the scenario for one backend.
+///
+/// # Errors
+///
+/// The store's errors; setup failures.
+pub async fn run(env: &Env, kind: Kind, report: &mut Report) -> Result<()> {
+    let n = env.sizes.ingest_objects;
+    let window = env.sizes.ingest_window;
+    let texts: Vec<String> = corpus::object_calendars(env.seed, 0, n)?
+        .into_iter()
+        .take(n)
+        .collect();
+    let warmup: Vec<String> = corpus::object_calendars(env.seed, 1, 20)?;
+    let (measured, raw_what) = match kind {
+        Kind::File => {
+            let (store, dir) = env.file_store("ingest")?;
+            let store = Timed::new(store);
+            let mut raw = Raw::File(baseline::scratch(&dir, "raw-ingest")?);
+            (
+                measure(&store, &texts, &warmup, window, &mut raw).await?,
+                raw.describe(),
+            )
+        }
+        Kind::Postgres => {
+            let (store, db) = env.pg_store().await?;
+            let store = Timed::new(store);
+            let mut raw = Raw::Pg(Box::new(
+                bare_pg::Commits::new(db.url(), OBJECT_BYTES).await?,
+            ));
+            (
+                measure(&store, &texts, &warmup, window, &mut raw).await?,
+                raw.describe(),
+            )
+        }
+    };
+    let b = kind.name();
+    let all = &measured.per_object;
+    let base = measured.raw_count as f64 / measured.raw_time.as_secs_f64();
+    let mut overall = Figure::new(
+        SCENARIO,
+        b,
+        "objects_per_s",
+        Measured::rate(all),
+        "objects/s",
+    )
+    .baseline(base, &format!("{raw_what}; sampled between the windows"));
+    if kind == Kind::File {
+        overall = overall.target(Target::ValueAtLeast(1000.0));
+    }
+    report.add(overall);
+    let w = window.min(all.len() / 2).max(1);
+    let (first, last) = (&all[..w], &all[all.len() - w..]);
+    report.add(
+        Figure::new(
+            SCENARIO,
+            b,
+            &format!("last_{w}"),
+            Measured::rate(last),
+            "objects/s",
+        )
+        .baseline(
+            Measured::rate(first),
+            &format!("the first {w} objects of the same run, per second"),
+        )
+        .target(Target::RatioAtLeast(0.9)),
+    );
+    let phases = |part: &[[Duration; 3]]| json!({"split_ms": Measured::phase_ms(part, 0), "put_event_ms": Measured::phase_ms(part, 1), "refresh_event_ms": Measured::phase_ms(part, 2)});
+    report.note(
+        SCENARIO,
+        b,
+        &format!(
+            "ms per object, first {w} / last {w}: put_event {:.3} / {:.3}, refresh_event {:.3} / {:.3}; {} periods in the table at the end",
+            Measured::phase_ms(first, 1),
+            Measured::phase_ms(last, 1),
+            Measured::phase_ms(first, 2),
+            Measured::phase_ms(last, 2),
+            measured.periods
+        ),
+        json!({"first": phases(first), "last": phases(last), "all": phases(all), "objects": all.len(),
+               "first_calls": probe::to_json(&measured.calls[0]), "last_calls": probe::to_json(&measured.calls[1]),
+               "final_table_periods": measured.periods, "raw_writes": measured.raw_count}),
+    );
+    let window_time = |part: &[[Duration; 3]]| part.iter().map(Measured::total).sum::<Duration>();
+    report.note(
+        SCENARIO,
+        b,
+        &format!(
+            "store calls, first {w}: {}; last {w}: {}",
+            probe::describe(&measured.calls[0], window_time(first)),
+            probe::describe(&measured.calls[1], window_time(last))
+        ),
+        json!(null),
+    );
+    Ok(())
+}
+
+/// Warms up on another user, then stores every object through the import path, timing each
+/// phase, with raw writes sampled after every window.
+async fn measure<S: Store>(
+    store: &Timed<S>,
+    texts: &[String],
+    warmup: &[String],
+    window: usize,
+    raw: &mut Raw,
+) -> Result<Measured> {
+    let user = corpus::user(0)?;
+    let opts = prepare(store, &user).await?;
+    let other = corpus::user(1)?;
+    let other_opts = prepare(store, &other).await?;
+    for text in warmup {
+        import_one(store, &other, text, &other_opts).await?;
+    }
+    raw.run(20).await?;
+    let (mut raw_count, mut raw_time) = (0, Duration::ZERO);
+    let mut per_object = Vec::with_capacity(texts.len());
+    let mut calls: [Tally; 2] = Default::default();
+    store.take();
+    for (k, text) in texts.iter().enumerate() {
+        if k == texts.len().saturating_sub(window) {
+            store.take();
+        }
+        per_object.push(import_one(store, &user, text, &opts).await?);
+        if k + 1 == window {
+            calls[0] = store.take();
+        }
+        if (k + 1) % window == 0 || k + 1 == texts.len() {
+            let count = (window / 5).max(10);
+            raw_time += raw.run(count).await?;
+            raw_count += count;
+        }
+    }
+    calls[1] = store.take();
+    let periods = store.freebusy(&user, &Table::FreeBusy).await?.value.len();
+    Ok(Measured {
+        per_object,
+        calls,
+        periods,
+        raw_count,
+        raw_time,
+    })
+}
+
+/// The user's zone preference and the expansion options the import uses.
+async fn prepare<S: Store>(store: &S, user: &User) -> Result<calstore::recurrence::ExpandOptions> {
+    store
+        .set_preference(user, &PrefName::new("TZID")?, Some("Europe/Oslo"))
+        .await?;
+    let settings = refresh::settings(store, user, &Overrides::default()).await?;
+    Ok(settings.expand_options(Utc::now()))
+}
+
+/// One calendar through the import path: split, put_event, refresh_event.
+async fn import_one<S: Store>(
+    store: &S,
+    user: &User,
+    text: &str,
+    opts: &calstore::recurrence::ExpandOptions,
+) -> Result<[Duration; 3]> {
+    let t0 = Instant::now();
+    let objects = split_calendar(text).context("splitting an ingest object")?;
+    let t1 = Instant::now();
+    for obj in &objects {
+        store
+            .put_event(user, obj.uid(), obj.rid(), obj.text())
+            .await?;
+    }
+    let t2 = Instant::now();
+    for obj in &objects {
+        refresh::refresh_event(store, user, obj.uid(), opts).await?;
+    }
+    Ok([t1 - t0, t2 - t1, t2.elapsed()])
+}
