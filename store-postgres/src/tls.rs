@@ -33,11 +33,14 @@ pub(crate) fn connector(settings: &ConnSettings) -> Result<Option<MakeRustlsConn
                 .build()
                 .map_err(|e| Error::invalid(format!("cannot set up TLS verification: {e}")))?
         }
-        SslMode::VerifyCa => Arc::new(ChainOnly {
-            roots: load_roots(settings)?,
+        SslMode::VerifyCa => Arc::new(Unnamed {
+            roots: Some(load_roots(settings)?),
             provider: provider.clone(),
         }),
-        _ => Arc::new(AnyCertificate { provider }),
+        _ => Arc::new(Unnamed {
+            roots: None,
+            provider,
+        }),
     };
     let config = builder
         .dangerous()
@@ -80,68 +83,17 @@ fn load_roots(settings: &ConnSettings) -> Result<RootCertStore> {
     Ok(roots)
 }
 
-/// `prefer`/`require`: encryption against passive listeners only, as in libpq; the handshake
-/// signatures are still checked so the session keys belong to the presented certificate.
+/// The verifiers that do not check the host name. `verify-ca` (`roots` given): the chain must
+/// lead to a trusted root. `prefer`/`require` (no roots): encryption against passive listeners
+/// only, as in libpq. Either way the handshake signatures are checked, so the session keys belong
+/// to the presented certificate.
 #[derive(Debug)]
-struct AnyCertificate {
+struct Unnamed {
+    roots: Option<RootCertStore>,
     provider: Arc<CryptoProvider>,
 }
 
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted root; the host name is not checked.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: RootCertStore,
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Unnamed {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -150,14 +102,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.provider.signature_verification_algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.provider.signature_verification_algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
