@@ -22,6 +22,6 @@ pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
 pub use journal::{Journal, Limits, UsageTable};
 pub use period::{Period, Transp};
 pub use store::{
-    EventList, EventStatus, Method, Providers, Request, Store, StoredEvent, Table, Version,
-    Versioned,
+    EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, Store, StoredEvent,
+    Table, Version, Versioned,
 };

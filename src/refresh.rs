@@ -11,7 +11,7 @@ use crate::id::{PrefName, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{self, Period};
 use crate::recurrence::{self, ExpandOptions, Expansion};
-use crate::store::{EventStatus, Providers, Store, Table};
+use crate::store::{EventFamily, EventStatus, Providers, Store, Table};
 
 /// The default window for rules without end, in days.
 pub const DEFAULT_WINDOW_DAYS: u32 = 100;
@@ -121,6 +121,24 @@ pub async fn expand_stored<S: Store>(
     uid: &Uid,
     opts: &ExpandOptions,
 ) -> Result<Expansion> {
+    let families = store.load_events(user, std::slice::from_ref(uid)).await?;
+    match families.first() {
+        Some(family) => expand_family(user, family, opts),
+        None => Ok(Expansion {
+            periods: Vec::new(),
+            unbounded: false,
+        }),
+    }
+}
+
+/// Expands one event as read by [`Store::load_events`].
+///
+/// # Errors
+///
+/// Corrupt data when a stored object no longer parses (naming user and uid); invalid input when
+/// its rule cannot be expanded.
+pub fn expand_family(user: &User, family: &EventFamily, opts: &ExpandOptions) -> Result<Expansion> {
+    let uid = &family.uid;
     let corrupt = |rid: Option<&Rid>, e: Error| {
         Error::corrupt(format!(
             "stored object of {user} uid {:?}{} does not parse: {}",
@@ -129,7 +147,7 @@ pub async fn expand_stored<S: Store>(
             e.message()
         ))
     };
-    let parent = match store.get_event(user, uid, None).await? {
+    let parent = match &family.parent {
         Some(stored) if stored.status == EventStatus::Active => {
             Some(EventObject::parse(&stored.text).map_err(|e| corrupt(None, e))?)
         }
@@ -142,14 +160,12 @@ pub async fn expand_stored<S: Store>(
         }
         None => None,
     };
-    let mut instances = Vec::new();
-    for (rid, status) in store.instances(user, uid).await? {
-        if let Some(stored) = store.get_event(user, uid, Some(&rid)).await? {
-            instances.push((
-                EventObject::parse(&stored.text).map_err(|e| corrupt(Some(&rid), e))?,
-                status,
-            ));
-        }
+    let mut instances = Vec::with_capacity(family.instances.len());
+    for (rid, stored) in &family.instances {
+        instances.push((
+            EventObject::parse(&stored.text).map_err(|e| corrupt(Some(rid), e))?,
+            stored.status,
+        ));
     }
     recurrence::expand(user, parent.as_ref(), &instances, opts)
 }
@@ -172,41 +188,8 @@ pub async fn refresh_event<S: Store>(
     store
         .replace_uid_periods(user, &Table::FreeBusy, uid, expansion.periods)
         .await?;
-    set_provider(store, user, uid, expansion.unbounded, None).await?;
+    store.mark_provider(user, uid, expansion.unbounded).await?;
     Ok(count)
-}
-
-/// Adds or removes `uid` in the providers table (and sets the window end when given), with a
-/// versioned write retried on conflict; writes nothing when nothing changes.
-async fn set_provider<S: Store>(
-    store: &S,
-    user: &User,
-    uid: &Uid,
-    present: bool,
-    window_end: Option<DateTime<Utc>>,
-) -> Result<()> {
-    loop {
-        let current = store.providers(user).await?;
-        let mut next = current.value.clone();
-        next.events.retain(|(u, _)| u != uid);
-        if present {
-            next.events.push((uid.clone(), None));
-            next.events.sort();
-            if next.window_end.is_none() {
-                next.window_end = window_end;
-            }
-        }
-        if next == current.value {
-            return Ok(());
-        }
-        match store
-            .set_providers(user, &next, Some(current.version))
-            .await
-        {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
-            other => return other.map(|_| ()),
-        }
-    }
 }
 
 /// How [`regenerate`] went for one user.
@@ -249,43 +232,56 @@ pub async fn regenerate<S: Store>(
             .window_end
             .is_some_and(|end| end > opts.window_end);
     loop {
-        let table = store.freebusy(user, &Table::FreeBusy).await?;
+        // A full rebuild needs only the version to detect an agent's write meanwhile; extending
+        // the window keeps the rows of every other event, so it reads the table.
+        let (version, kept) = if full {
+            (
+                store.table_version(user, &Table::FreeBusy).await?,
+                Vec::new(),
+            )
+        } else {
+            let table = store.freebusy(user, &Table::FreeBusy).await?;
+            (table.version, table.value)
+        };
         let mut report = Regenerated {
             full,
             ..Regenerated::default()
         };
-        let (uids, mut rows) = if full {
-            (all_uids(store, user).await?, Vec::new())
+        let uids = if full {
+            all_uids(store, user).await?
         } else {
-            let uids: Vec<Uid> = providers
+            providers
                 .value
                 .events
                 .iter()
                 .map(|(u, _)| u.clone())
-                .collect();
-            let mut rows = table.value.clone();
-            rows.retain(|p| !uids.contains(&p.uid));
-            (uids, rows)
+                .collect()
         };
+        let mut rows: Vec<Period> = kept
+            .iter()
+            .filter(|p| !uids.contains(&p.uid))
+            .cloned()
+            .collect();
         let mut unbounded = Vec::new();
-        for uid in uids {
-            match expand_stored(store, user, &uid, &opts).await {
-                Ok(exp) => {
-                    report.events += 1;
-                    if exp.unbounded {
-                        unbounded.push((uid, None));
+        for chunk in uids.chunks(LOAD_CHUNK) {
+            for (uid, expanded) in expand_chunk(store, user, chunk, &opts).await? {
+                match expanded {
+                    Ok(exp) => {
+                        report.events += 1;
+                        if exp.unbounded {
+                            unbounded.push((uid, None));
+                        }
+                        rows.extend(exp.periods);
                     }
-                    rows.extend(exp.periods);
-                }
-                Err(e) if e.kind() == ErrorKind::Corrupt || e.kind() == ErrorKind::InvalidInput => {
-                    if !full {
-                        // Keep what the table had for an event we cannot read now.
-                        rows.extend(table.value.iter().filter(|p| p.uid == uid).cloned());
-                        unbounded.push((uid.clone(), None));
+                    Err(e) => {
+                        if !full {
+                            // Keep what the table had for an event we cannot read now.
+                            rows.extend(kept.iter().filter(|p| p.uid == uid).cloned());
+                            unbounded.push((uid.clone(), None));
+                        }
+                        report.skipped.push((uid, e.message().to_owned()));
                     }
-                    report.skipped.push((uid, e.message().to_owned()));
                 }
-                Err(e) => return Err(e),
             }
         }
         let rows = period::normalise(rows);
@@ -299,7 +295,7 @@ pub async fn regenerate<S: Store>(
             events: unbounded,
         };
         match store
-            .set_freebusy(user, &Table::FreeBusy, rows.clone(), Some(table.version))
+            .set_freebusy(user, &Table::FreeBusy, rows.clone(), Some(version))
             .await
         {
             // An agent changed the table while we computed: start again from what it wrote.
@@ -307,13 +303,14 @@ pub async fn regenerate<S: Store>(
             Err(e) => return Err(e),
             Ok(_) => {}
         }
-        store
-            .set_providers(
-                user,
-                &merge_providers(next, &store.providers(user).await?.value, full),
-                None,
-            )
-            .await?;
+        let next = if full {
+            merge_providers(next, &Providers::default(), true)
+        } else {
+            merge_providers(next, &store.providers(user).await?.value, false)
+        };
+        if next != providers.value {
+            store.set_providers(user, &next, None).await?;
+        }
         purge_offers(store, user).await?;
         report.table = rows;
         return Ok(report);
@@ -343,6 +340,49 @@ async fn all_uids<S: Store>(store: &S, user: &User) -> Result<Vec<Uid>> {
     uids.sort();
     uids.dedup();
     Ok(uids)
+}
+
+/// How many events [`regenerate`] reads with one [`Store::load_events`] call: few round trips,
+/// and memory bounded by the chunk rather than by the user's collection.
+const LOAD_CHUNK: usize = 128;
+
+type Expanded = (Uid, std::result::Result<Expansion, Error>);
+
+/// Reads and expands a chunk of events. An object that does not parse or expand is reported
+/// with its uid; when the bulk read itself finds corrupt data, each uid is read on its own so
+/// that only the damaged event is skipped.
+async fn expand_chunk<S: Store>(
+    store: &S,
+    user: &User,
+    uids: &[Uid],
+    opts: &ExpandOptions,
+) -> Result<Vec<Expanded>> {
+    let skippable =
+        |e: &Error| e.kind() == ErrorKind::Corrupt || e.kind() == ErrorKind::InvalidInput;
+    let mut out: Vec<Expanded> = match store.load_events(user, uids).await {
+        Ok(families) => families
+            .iter()
+            .map(|f| (f.uid.clone(), expand_family(user, f, opts)))
+            .collect(),
+        Err(e) if skippable(&e) => {
+            let mut out = Vec::with_capacity(uids.len());
+            for uid in uids {
+                out.push((uid.clone(), expand_stored(store, user, uid, opts).await));
+            }
+            out
+        }
+        Err(e) => return Err(e),
+    };
+    // Anything but bad data (the store failing meanwhile) fails the user, as before.
+    if let Some(i) = out
+        .iter()
+        .position(|(_, r)| r.as_ref().is_err_and(|e| !skippable(e)))
+    {
+        if let (_, Err(e)) = out.swap_remove(i) {
+            return Err(e);
+        }
+    }
+    Ok(out)
 }
 
 /// Drops expired holds from `freebusy-offers`: reading never returns them, and writing back what

@@ -2,7 +2,6 @@
 //! counter-proposals, free/busy tables, providers and preferences (STORE.md).
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::future::Future;
 
 use chrono::{DateTime, Utc};
@@ -11,132 +10,13 @@ use crate::error::Result;
 use crate::id::{Other, PrefName, Rid, Uid, User};
 use crate::period::Period;
 
-/// The version of a table as read; a write that carries it fails with a conflict if the table
-/// changed since. Versions only compare for equality; `Version(0)` is an absent table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
-pub struct Version(pub u64);
+mod defaults;
+mod types;
 
-impl fmt::Display for Version {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "v{}", self.0)
-    }
-}
-
-/// A value read together with the version of the table it came from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Versioned<T> {
-    /// What was read.
-    pub value: T,
-    /// The version to pass back to a conditional write.
-    pub version: Version,
-}
-
-/// Which of a user's free/busy tables.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Table {
-    /// `freebusy`: the user's own schedule.
-    FreeBusy,
-    /// `freebusy-offers`: holds made while countering; expired periods are never returned.
-    Offers,
-    /// `freebusy-other/<other>`: what the user knows of another participant.
-    Other(Other),
-}
-
-impl fmt::Display for Table {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Table::FreeBusy => f.write_str("freebusy"),
-            Table::Offers => f.write_str("freebusy-offers"),
-            Table::Other(o) => write!(f, "freebusy-other/{o}"),
-        }
-    }
-}
-
-/// Whether a stored object is active or moved aside as cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum EventStatus {
-    /// In `objects/` or `recurrences/`.
-    Active,
-    /// In `cancellations/`.
-    Cancelled,
-}
-
-/// A stored object's exact text and status.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredEvent {
-    /// The iCalendar text, byte for byte as stored.
-    pub text: String,
-    /// Active or cancelled.
-    pub status: EventStatus,
-}
-
-/// Every object of a user, listed separately by kind (each list sorted).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EventList {
-    /// Active parents.
-    pub active: Vec<Uid>,
-    /// Cancelled parents.
-    pub cancelled: Vec<Uid>,
-    /// Active separately stored instances.
-    pub active_instances: Vec<(Uid, Rid)>,
-    /// Cancelled instances.
-    pub cancelled_instances: Vec<(Uid, Rid)>,
-}
-
-/// The method of a queued scheduling request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum Method {
-    /// `REQUEST` (the default).
-    #[default]
-    Request,
-    /// `COUNTER`.
-    Counter,
-}
-
-impl Method {
-    /// `REQUEST` or `COUNTER`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Method::Request => "REQUEST",
-            Method::Counter => "COUNTER",
-        }
-    }
-
-    /// Parses `REQUEST`, `COUNTER`, or an empty field (`REQUEST`).
-    ///
-    /// # Errors
-    ///
-    /// Invalid input for any other text.
-    pub fn parse(text: &str) -> Result<Self> {
-        match text {
-            "" | "REQUEST" => Ok(Method::Request),
-            "COUNTER" => Ok(Method::Counter),
-            _ => Err(crate::Error::invalid(format!(
-                "request method {text:?} is neither REQUEST nor COUNTER"
-            ))),
-        }
-    }
-}
-
-/// One entry of the request queue.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Request {
-    /// The event's UID.
-    pub uid: Uid,
-    /// The instance, or `None` for the parent.
-    pub rid: Option<Rid>,
-    /// `REQUEST` or `COUNTER`.
-    pub method: Method,
-}
-
-/// The events that recur without end and the instant up to which their periods were generated.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Providers {
-    /// The window end used; `None` when never generated.
-    pub window_end: Option<DateTime<Utc>>,
-    /// The events, sorted, without repeats.
-    pub events: Vec<(Uid, Option<Rid>)>,
-}
+pub use types::{
+    EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,
+    Version, Versioned,
+};
 
 /// Storage of one or many users' calendar data. Every method is atomic on its own; the ones that
 /// change a table take an optional `expect` version and fail with
@@ -244,6 +124,22 @@ pub trait Store: Send + Sync {
         uid: &Uid,
     ) -> impl Future<Output = Result<Vec<(Rid, EventStatus)>>> + Send;
 
+    /// The stored objects of each of `uids` (one [`EventFamily`] per uid, in the order given,
+    /// with neither parent nor instances for an unknown uid), read together: the cron job's bulk
+    /// read. The default calls `get_event` and `instances`; backends read under one lock or in
+    /// one statement.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn load_events(
+        &self,
+        user: &User,
+        uids: &[Uid],
+    ) -> impl Future<Output = Result<Vec<EventFamily>>> + Send {
+        defaults::load_events(self, user, uids)
+    }
+
     // --- request queue -----------------------------------------------------------------------
 
     /// The queue in order.
@@ -266,6 +162,24 @@ pub trait Store: Send + Sync {
         rid: Option<&Rid>,
         method: Method,
     ) -> impl Future<Output = Result<bool>> + Send;
+
+    /// The agent's step for one incoming request: stores the object (as active), replaces the
+    /// event's periods in the user's own `freebusy` table, and queues the request. PostgreSQL
+    /// does it in one transaction; the default (and the file store) makes the three atomic calls
+    /// in that order, so a crash between them leaves the object stored and the step to be
+    /// redone. Returns the new version of `freebusy`.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input, writing nothing, when a period belongs to another event than (uid, rid) or
+    /// the text is not one VEVENT of (uid, rid) (as [`Store::put_event`]); the common errors.
+    fn store_incoming(
+        &self,
+        user: &User,
+        incoming: &Incoming,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        defaults::store_incoming(self, user, incoming)
+    }
 
     /// Removes every entry for (uid, rid); returns whether any was there.
     ///
@@ -422,6 +336,20 @@ pub trait Store: Send + Sync {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
     ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
+
+    /// The table's current version alone (`Version(0)` for an absent table), without reading
+    /// its periods. The default reads the table.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn table_version(
+        &self,
+        user: &User,
+        table: &Table,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        async move { Ok(self.freebusy(user, table).await?.version) }
+    }
 
     /// Replaces the whole table (an empty list removes it).
     ///
@@ -612,6 +540,23 @@ pub trait Store: Send + Sync {
         providers: &Providers,
         expect: Option<Version>,
     ) -> impl Future<Output = Result<Version>> + Send;
+
+    /// Adds `uid` (the parent) to the providers table when `present`, else removes every entry of
+    /// `uid`; writes nothing and keeps the version when nothing changes. Returns whether the table
+    /// changed. The default reads the table and writes it back with its version, retrying on
+    /// conflict; backends change the one entry.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn mark_provider(
+        &self,
+        user: &User,
+        uid: &Uid,
+        present: bool,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        defaults::mark_provider(self, user, uid, present)
+    }
 
     // --- preferences -------------------------------------------------------------------------
 

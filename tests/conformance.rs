@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod conformance {
+    pub mod bulk;
     pub mod fixture;
     pub mod freebusy;
     pub mod hostile;
@@ -37,6 +38,10 @@ macro_rules! all_cases {
                 journal {
                     limits_groups_delegates, usage_tables, reserve_within_limit, concurrent_quota_reservations,
                     expire_usage, journal_providers_and_events
+                }
+                bulk {
+                    load_events_matches_single_reads, table_version_follows_writes, mark_provider_changes_one_entry,
+                    store_incoming_is_the_agents_step
                 }
                 hostile { hostile_keys_round_trip, invalid_keys_are_refused }
                 read_only { read_only_refuses_every_write }

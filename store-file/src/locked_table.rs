@@ -49,6 +49,11 @@ impl LockedTable<'_> {
         &self.table.what
     }
 
+    /// The table's version without reading it.
+    pub(crate) fn version(&self) -> Result<Version> {
+        version::of_path(&self.table.path, self.what())
+    }
+
     /// The whole table. Expired offers are left out; a writable handle also purges them when the
     /// lock is free at once (cheap, and never waiting).
     pub(crate) fn read(&self, now: DateTime<Utc>) -> Result<Versioned<Vec<Period>>> {

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
+use calstore::store::EventFamily;
 use calstore::{
     EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid,
     Store, StoredEvent, Table, Uid, User, Version, Versioned,
@@ -156,6 +157,11 @@ impl Store for FileStore {
         self.run(move |s| s.owner(&user).instances(&uid)).await
     }
 
+    async fn load_events(&self, user: &User, uids: &[Uid]) -> Result<Vec<EventFamily>> {
+        let (user, uids) = (user.clone(), uids.to_vec());
+        self.run(move |s| s.owner(&user).load_events(&uids)).await
+    }
+
     async fn requests(&self, user: &User) -> Result<Vec<Request>> {
         let user = user.clone();
         self.run(move |s| s.owner(&user).requests()).await
@@ -285,6 +291,11 @@ impl Store for FileStore {
             .await
     }
 
+    async fn table_version(&self, user: &User, table: &Table) -> Result<Version> {
+        let (user, table) = (user.clone(), table.clone());
+        self.run(move |s| s.table(&user, &table).version()).await
+    }
+
     async fn set_freebusy(
         &self,
         user: &User,
@@ -402,6 +413,12 @@ impl Store for FileStore {
     ) -> Result<Version> {
         let (user, providers) = (user.clone(), providers.clone());
         self.run(move |s| s.set_providers(&user, &providers, expect))
+            .await
+    }
+
+    async fn mark_provider(&self, user: &User, uid: &Uid, present: bool) -> Result<bool> {
+        let (user, uid) = (user.clone(), uid.clone());
+        self.run(move |s| s.mark_provider(&user, &uid, present))
             .await
     }
 

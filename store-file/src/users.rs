@@ -2,7 +2,7 @@
 //! which lock guards them, and the operations that are not one file kind of their own (listing
 //! users and others, the providers table).
 
-use calstore::{Other, Providers, Result, Table, User, Version, Versioned};
+use calstore::{Other, Providers, Result, Table, Uid, User, Version, Versioned};
 
 use crate::layout::{self, EventPaths, LOCK_FILE};
 use crate::lock;
@@ -97,5 +97,29 @@ impl StoreInner {
         }
         let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
         providers::write(&path, value, expect, &self.store, &what)
+    }
+
+    /// Adds or removes one uid under the user's lock, rewriting the file only when it changes.
+    pub(crate) fn mark_provider(&self, user: &User, uid: &Uid, present: bool) -> Result<bool> {
+        let what = Self::providers_what(user);
+        self.store.writable(&what, "changing the providers")?;
+        let dir = layout::user_dir(&self.store.root, user);
+        let path = dir.join("freebusy-providers");
+        if !present && !path.exists() {
+            return Ok(false);
+        }
+        let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
+        let current = providers::read(&path, &what)?;
+        let mut next = current.value.clone();
+        next.events.retain(|(u, _)| u != uid);
+        if present {
+            next.events.push((uid.clone(), None));
+            next.events.sort();
+        }
+        if next == current.value {
+            return Ok(false);
+        }
+        providers::write(&path, &next, Some(current.version), &self.store, &what)?;
+        Ok(true)
     }
 }

@@ -83,6 +83,20 @@ pub async fn read_only_refuses_every_write<
         ),
         kind(ro.reserve(&a, &Table::FreeBusy, p(), 1, None).await),
         kind(ro.set_providers(&a, &Providers::default(), None).await),
+        kind(ro.mark_provider(&a, &u, true).await),
+        kind(
+            ro.store_incoming(
+                &a,
+                &calstore::Incoming {
+                    uid: u.clone(),
+                    rid: None,
+                    text: text.clone(),
+                    periods: p(),
+                    method: Method::Request,
+                },
+            )
+            .await,
+        ),
         kind(
             ro.set_preference(&a, &calstore::PrefName::new("TZID").unwrap(), Some("UTC"))
                 .await,

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use calstore::object::EventObject;
 use calstore::recurrence::{self, ExpandOptions};
-use calstore::{Method, Period, Store, Table, User};
+use calstore::{Incoming, Method, Period, Store, User};
 use chrono::Utc;
 use serde_json::json;
 
@@ -197,14 +197,17 @@ pub async fn run(env: &Env, kind: Kind, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// The three calls of one step.
+/// One step: the agent's call that stores the object, replaces its periods in `freebusy` and
+/// queues the request (`Store::store_incoming`).
 async fn step<S: Store>(store: &S, user: &User, s: &Step) -> Result<()> {
-    let (uid, rid) = (s.object.uid(), s.object.rid());
-    store.put_event(user, uid, rid, s.object.text()).await?;
-    store
-        .replace_event_periods(user, &Table::FreeBusy, uid, rid, s.periods.clone(), None)
-        .await?;
-    store.queue_request(user, uid, rid, Method::Request).await?;
+    let incoming = Incoming {
+        uid: s.object.uid().clone(),
+        rid: s.object.rid().cloned(),
+        text: s.object.text().to_owned(),
+        periods: s.periods.clone(),
+        method: Method::Request,
+    };
+    store.store_incoming(user, &incoming).await?;
     Ok(())
 }
 

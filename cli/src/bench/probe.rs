@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use calstore::{
-    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid,
-    Store, StoredEvent, Table, Uid, User, Version, Versioned,
+    EventFamily, EventList, EventStatus, Incoming, Method, Other, Period, PrefName, Providers,
+    Request, Result, Rid, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
@@ -123,8 +123,27 @@ impl<S: Store> Store for Timed<S> {
         self.time("instances", self.inner.instances(user, uid))
             .await
     }
+    async fn load_events(&self, user: &User, uids: &[Uid]) -> Result<Vec<EventFamily>> {
+        self.time("load_events", self.inner.load_events(user, uids))
+            .await
+    }
     async fn requests(&self, user: &User) -> Result<Vec<Request>> {
         self.time("requests", self.inner.requests(user)).await
+    }
+    async fn store_incoming(&self, user: &User, incoming: &Incoming) -> Result<Version> {
+        self.time("store_incoming", self.inner.store_incoming(user, incoming))
+            .await
+    }
+    async fn table_version(&self, user: &User, table: &Table) -> Result<Version> {
+        self.time("table_version", self.inner.table_version(user, table))
+            .await
+    }
+    async fn mark_provider(&self, user: &User, uid: &Uid, present: bool) -> Result<bool> {
+        self.time(
+            "mark_provider",
+            self.inner.mark_provider(user, uid, present),
+        )
+        .await
     }
     async fn queue_request(
         &self,

@@ -1,6 +1,9 @@
-//! `calstore make-freebusy`: the cron job. Works one user (or quota) at a time, so memory does not
-//! grow with their number; a corrupt object is reported and skipped without stopping the others.
+//! `calstore make-freebusy`: the cron job. Works on a few users at a time (`--jobs`, in tasks, so
+//! that one user's fsyncs or round trips overlap another's expansion and both cores work), never
+//! all at once, so memory does not grow with their number; results are reported in user order. A
+//! corrupt object is reported and skipped without stopping the others.
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
@@ -39,7 +42,7 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
         with_journal!(&journal, j => super::quota_freebusy::run(j, args, now).await)?
     } else {
         let store = backend::open_store(global).await?;
-        with_store!(&store, s => users(s, args, now).await)?
+        with_store!(&store, s => users(s.clone(), args, now).await)?
     };
     let what = if args.quotas { "quotas" } else { "users" };
     println!(
@@ -68,7 +71,11 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     })
 }
 
-async fn users<S: Store>(store: &S, args: &MakeFreebusyArgs, now: DateTime<Utc>) -> Result<Totals> {
+async fn users<S: Store + Clone + 'static>(
+    store: S,
+    args: &MakeFreebusyArgs,
+    now: DateTime<Utc>,
+) -> Result<Totals> {
     let users = if args.all {
         store.users().await?
     } else {
@@ -82,16 +89,31 @@ async fn users<S: Store>(store: &S, args: &MakeFreebusyArgs, now: DateTime<Utc>)
         window_days: args.window_days,
         needs_action: args.needs_action,
     };
+    let (reset, dry_run) = (args.reset, args.dry_run);
+    let spawn = |user: User| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let settings: Settings = refresh::settings(&store, &user, &overrides).await?;
+            refresh::regenerate(&store, &user, &settings, now, reset, dry_run).await
+        })
+    };
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
     let mut totals = Totals::default();
-    for user in &users {
+    let mut pending = users.into_iter();
+    let mut running = VecDeque::new();
+    loop {
+        while running.len() < usize::from(args.jobs) {
+            let Some(user) = pending.next() else { break };
+            running.push_back((user.clone(), spawn(user)));
+        }
+        let Some((user, task)) = running.pop_front() else {
+            break;
+        };
+        let result = task
+            .await
+            .with_context(|| format!("regenerating {user}: the task failed"))?;
         bar.inc(1);
         totals.owners += 1;
-        let result = async {
-            let settings: Settings = refresh::settings(store, user, &overrides).await?;
-            refresh::regenerate(store, user, &settings, now, args.reset, args.dry_run).await
-        }
-        .await;
         match result {
             Ok(report) => {
                 totals.events += report.events;
@@ -113,7 +135,7 @@ async fn users<S: Store>(store: &S, args: &MakeFreebusyArgs, now: DateTime<Utc>)
                     }
                     print!("{out}");
                 } else if let Some(dir) = &args.publish {
-                    publish(dir, user, &report.table, now)
+                    publish(dir, &user, &report.table, now)
                         .with_context(|| format!("publishing {user}"))?;
                 }
             }

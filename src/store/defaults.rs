@@ -1,0 +1,88 @@
+//! The default bodies of the [`Store`] methods that backends may do more cheaply: each is built
+//! from the trait's required methods, so a backend that does not override them is still correct.
+
+use crate::error::{ErrorKind, Result};
+use crate::id::{Uid, User};
+use crate::period::check_event;
+
+use super::{EventFamily, Incoming, Store, Table, Version};
+
+/// `get_event` for each parent, `instances` and `get_event` for each instance.
+pub(super) async fn load_events<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    uids: &[Uid],
+) -> Result<Vec<EventFamily>> {
+    let mut out = Vec::with_capacity(uids.len());
+    for uid in uids {
+        let parent = store.get_event(user, uid, None).await?;
+        let mut instances = Vec::new();
+        for (rid, _) in store.instances(user, uid).await? {
+            if let Some(stored) = store.get_event(user, uid, Some(&rid)).await? {
+                instances.push((rid, stored));
+            }
+        }
+        out.push(EventFamily {
+            uid: uid.clone(),
+            parent,
+            instances,
+        });
+    }
+    Ok(out)
+}
+
+/// A versioned read-modify-write of the providers table, retried on conflict.
+pub(super) async fn mark_provider<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    uid: &Uid,
+    present: bool,
+) -> Result<bool> {
+    loop {
+        let current = store.providers(user).await?;
+        let mut next = current.value.clone();
+        next.events.retain(|(u, _)| u != uid);
+        if present {
+            next.events.push((uid.clone(), None));
+            next.events.sort();
+        }
+        if next == current.value {
+            return Ok(false);
+        }
+        match store
+            .set_providers(user, &next, Some(current.version))
+            .await
+        {
+            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            other => return other.map(|_| true),
+        }
+    }
+}
+
+/// The three calls of the agent's step, after checking the periods so that bad input writes
+/// nothing.
+pub(super) async fn store_incoming<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    incoming: &Incoming,
+) -> Result<Version> {
+    let rid = incoming.rid.as_ref();
+    check_event(&incoming.uid, rid, &incoming.periods)?;
+    store
+        .put_event(user, &incoming.uid, rid, &incoming.text)
+        .await?;
+    let version = store
+        .replace_event_periods(
+            user,
+            &Table::FreeBusy,
+            &incoming.uid,
+            rid,
+            incoming.periods.clone(),
+            None,
+        )
+        .await?;
+    store
+        .queue_request(user, &incoming.uid, rid, incoming.method)
+        .await?;
+    Ok(version)
+}
