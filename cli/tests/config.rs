@@ -6,13 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use calstore_postgres::harness::{server_or_skip, TestDatabase};
-use common::{bin, ok, repo, stderr};
+use support::{bin, ok, repo, stderr};
 
 const ALICE: &str = "mailto:alice@example.com";
 

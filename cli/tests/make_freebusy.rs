@@ -2,11 +2,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use std::path::Path;
 
-use common::*;
+use support::*;
 
 const ALICE: &str = "mailto:alice@example.com";
 
@@ -158,12 +158,16 @@ fn a_shorter_window_rebuilds_and_dry_run_writes_nothing() {
         ],
     ));
     let long = ok(&run(dir.path(), &["freebusy", "--user", ALICE]));
-    let before = tree(dir.path());
+    let before = tree_listing(dir.path());
     let dry = ok(&run(
         dir.path(),
         &["make-freebusy", "--dry-run", "--window-days", "30", "--all"],
     ));
-    assert_eq!(tree(dir.path()), before, "--dry-run changed nothing");
+    assert_eq!(
+        tree_listing(dir.path()),
+        before,
+        "--dry-run changed nothing"
+    );
     let rows: Vec<&str> = dry.lines().filter(|l| l.starts_with(ALICE)).collect();
     assert!(
         !rows.is_empty() && rows.len() < long.lines().count(),

@@ -4,10 +4,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod common;
+mod support;
 
 use calstore_postgres::harness::{server_or_skip, TestDatabase};
-use common::*;
+use support::*;
 
 const ALICE: &str = "mailto:alice@example.com";
 

@@ -90,6 +90,10 @@ pub fn make_freebusy(exe: &Path, global: &[&str], window_days: u32) -> Result<Ch
         "--window-days",
         &window_days.to_string(),
     ]);
+    // For trying other degrees of concurrency than make-freebusy's default (docs/performance.md).
+    if let Some(jobs) = std::env::var_os("CALSTORE_BENCH_JOBS") {
+        cmd.arg("--jobs").arg(jobs);
+    }
     for var in [
         "CALSTORE_STORE",
         "CALSTORE_JOURNAL",

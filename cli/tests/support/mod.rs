@@ -1,11 +1,15 @@
-//! Shared by the reliability tests (contention, crash, read_only, check_damage): a store of either
-//! backend in a place of its own, the `calstore-torture` worker and its output lines, the
-//! `calstore` binary, tree listings, and the figures each test reports.
+//! Shared by the CLI tests: running the `calstore` binary (`binary.rs`), a store of either backend
+//! in a place of its own, the `calstore-torture` worker and its output lines, tree listings, and
+//! the figures each test reports.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "../../src/torture/names.rs"]
 pub mod names;
+
+mod binary;
+#[allow(unused_imports)] // Not every test runs the binary.
+pub use binary::*;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

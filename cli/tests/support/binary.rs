@@ -1,7 +1,5 @@
 //! Running the `calstore` binary in tests.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -69,38 +67,4 @@ pub fn ok(out: &Output) -> String {
 /// Standard error as text.
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-/// Every file and directory below `root`, with sizes and modification times.
-pub fn tree(root: &Path) -> Vec<String> {
-    use std::os::unix::fs::MetadataExt;
-    let mut out = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            let m = std::fs::symlink_metadata(&p).expect("metadata");
-            if m.is_dir() {
-                stack.push(p.clone());
-            }
-            let content = if m.is_file() {
-                std::fs::read(&p).expect("read")
-            } else {
-                Vec::new()
-            };
-            out.push(format!(
-                "{} {} {}.{} {:x?}",
-                p.display(),
-                m.len(),
-                m.mtime(),
-                m.mtime_nsec(),
-                content
-            ));
-        }
-    }
-    out.sort();
-    out
 }
