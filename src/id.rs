@@ -225,7 +225,7 @@ impl Rid {
 
     /// The identifier of a UTC instant.
     pub fn from_utc(instant: DateTime<Utc>) -> Self {
-        Rid(instant.format("%Y%m%dT%H%M%SZ").to_string())
+        Rid(crate::period::format_instant(instant))
     }
 
     /// The identifier of a floating date-time.

@@ -105,7 +105,7 @@ impl fmt::Display for TimeValue {
         match self {
             TimeValue::Date(d) => write!(f, "{}", d.format("%Y%m%d")),
             TimeValue::Floating(n) => write!(f, "{}", n.format("%Y%m%dT%H%M%S")),
-            TimeValue::Utc(t) => write!(f, "{}", t.format("%Y%m%dT%H%M%SZ")),
+            TimeValue::Utc(t) => f.write_str(&crate::period::format_instant(*t)),
             TimeValue::Zoned(n, z) => write!(f, "TZID={}:{}", z.name(), n.format("%Y%m%dT%H%M%S")),
         }
     }

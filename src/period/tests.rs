@@ -194,3 +194,27 @@ fn local_times_follow_rfc5545() {
         t("20261025T003000Z")
     );
 }
+
+#[test]
+fn format_instant_writes_what_chrono_writes() {
+    use chrono::{Datelike, TimeZone};
+    let mut t = Utc.with_ymd_and_hms(1, 1, 1, 0, 0, 0).unwrap();
+    // Steps of a prime number of seconds cover every field's digits over the years 1–9999.
+    let step = chrono::Duration::seconds(104_729 * 997);
+    while t.year() <= 9999 {
+        assert_eq!(format_instant(t), t.format("%Y%m%dT%H%M%SZ").to_string());
+        t += step;
+    }
+    let nanos = Utc.with_ymd_and_hms(2026, 3, 29, 1, 59, 59).unwrap()
+        + chrono::Duration::nanoseconds(999_999_999);
+    assert_eq!(
+        format_instant(nanos),
+        "20260329T015959Z",
+        "sub-second parts are dropped"
+    );
+    let far = Utc.with_ymd_and_hms(12026, 1, 5, 9, 0, 0).unwrap();
+    assert_eq!(
+        format_instant(far),
+        far.format("%Y%m%dT%H%M%SZ").to_string()
+    );
+}
