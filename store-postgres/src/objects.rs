@@ -4,7 +4,10 @@
 
 use calstore::id::rid_text;
 use calstore::object::EventObject;
-use calstore::{Error, EventList, EventStatus, Result, Rid, StoredEvent, Uid};
+use std::collections::HashMap;
+
+use calstore::{Error, EventFamily, EventList, EventStatus, Result, Rid, StoredEvent, Uid};
+use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
 
 use crate::pool::{Access, PgPool};
@@ -65,6 +68,17 @@ async fn run(
         return pool.read_rows(sql, params, doing).await;
     }
     let client = pool.writer(doing).await?;
+    run_on(pool, &client, sql, params, doing).await
+}
+
+/// Runs one statement on the primary through `client` (a pooled connection or a transaction).
+pub(crate) async fn run_on<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    doing: &str,
+) -> Result<Vec<tokio_postgres::Row>> {
     let stmt = client
         .prepare_cached(sql)
         .await
@@ -84,6 +98,24 @@ pub(crate) async fn put(
     rid: Option<&Rid>,
     text: &str,
 ) -> Result<()> {
+    check_put(pool, ot, owner, uid, rid, text)?;
+    let client = pool
+        .writer(&format!("storing {}", describe(ot, owner, uid, rid)))
+        .await?;
+    upsert(pool, &client, ot, owner, uid, rid, text).await
+}
+
+/// Everything [`put`] checks before it writes: the store may be written, and the text is one
+/// VEVENT of (uid, rid). Callers that store an object inside a larger transaction run it before
+/// they touch the database, so that bad input writes nothing.
+pub(crate) fn check_put(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+    rid: Option<&Rid>,
+    text: &str,
+) -> Result<()> {
     let what = describe(ot, owner, uid, rid);
     if pool.is_read_only() {
         return Err(Error::read_only(format!(
@@ -91,8 +123,22 @@ pub(crate) async fn put(
         )));
     }
     EventObject::parse_for_key(text, uid, rid).map_err(|e| e.context(format!("storing {what}")))?;
+    Ok(())
+}
+
+/// The upsert of [`put`] through `client` (a pooled connection or a caller's transaction), the
+/// text already checked by [`check_put`].
+pub(crate) async fn upsert<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    ot: &ObjectTables,
+    owner: &str,
+    uid: &Uid,
+    rid: Option<&Rid>,
+    text: &str,
+) -> Result<()> {
+    let doing = format!("storing {}", describe(ot, owner, uid, rid));
     let u = uid.as_str();
-    let doing = format!("storing {what}");
     match rid {
         None => {
             let sql = format!(
@@ -102,7 +148,7 @@ pub(crate) async fn put(
                 t = ot.parents,
                 o = ot.owner_col
             );
-            run(pool, Access::Write, &sql, &[&owner, &u, &text], &doing).await?;
+            run_on(pool, client, &sql, &[&owner, &u, &text], &doing).await?;
         }
         Some(r) => {
             let sql = format!(
@@ -114,7 +160,7 @@ pub(crate) async fn put(
                 o = ot.owner_col
             );
             let r = r.as_str();
-            run(pool, Access::Write, &sql, &[&owner, &u, &r, &text], &doing).await?;
+            run_on(pool, client, &sql, &[&owner, &u, &r, &text], &doing).await?;
         }
     }
     Ok(())
@@ -316,6 +362,83 @@ pub(crate) async fn instances(
             ))
         })
         .collect()
+}
+
+/// What [`load`] finds of one uid: the parent, and the instances in rid order.
+type Family = (Option<StoredEvent>, Vec<(Rid, StoredEvent)>);
+
+/// The parent and instances of each of `uids`, one [`EventFamily`] per uid in the order given
+/// (repeats included; an unknown uid has neither), instances sorted by rid: what the trait's
+/// default builds from `get_event` and `instances`, in one statement (one snapshot, one round
+/// trip, routed: a replica may serve it).
+pub(crate) async fn load(
+    pool: &PgPool,
+    ot: &ObjectTables,
+    owner: &str,
+    uids: &[Uid],
+) -> Result<Vec<EventFamily>> {
+    if uids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let doing = format!(
+        "reading {} event(s) of {} {owner}",
+        uids.len(),
+        ot.owner_word
+    );
+    // The parent's rid is '' and sorts first; the explicit collation makes the UNION's column
+    // "C" like the table's, so the order is Rust's byte order.
+    let sql = format!(
+        "SELECT object_uid, ''::text COLLATE \"C\", object_text, status FROM {p} \
+         WHERE {o} = $1 AND object_uid = ANY($2::text[]) \
+         UNION ALL \
+         SELECT object_uid, object_recurrenceid, object_text, status FROM {i} \
+         WHERE {o} = $1 AND object_uid = ANY($2::text[]) \
+         ORDER BY 1, 2",
+        p = ot.parents,
+        i = ot.instances,
+        o = ot.owner_col
+    );
+    let keys: Vec<&str> = uids.iter().map(Uid::as_str).collect();
+    let rows = run(pool, Access::Read, &sql, &[&owner, &keys], &doing).await?;
+    let mut found: HashMap<String, Family> = HashMap::new();
+    for row in rows {
+        let uid: String = row.get(0);
+        let rid: String = row.get(1);
+        let stored = StoredEvent {
+            text: row.get(2),
+            status: parse_status(row.get(3)).map_err(|e| e.context(&doing))?,
+        };
+        let entry = found.entry(uid).or_default();
+        if rid.is_empty() {
+            entry.0 = Some(stored);
+        } else {
+            let rid = key_from(rid, Rid::new, &doing)?;
+            entry.1.push((rid, stored));
+        }
+    }
+    // A uid asked for more than once gets a copy each time but the last, which takes the rows.
+    let mut left: HashMap<&str, usize> = HashMap::new();
+    for uid in uids {
+        *left.entry(uid.as_str()).or_default() += 1;
+    }
+    let mut out = Vec::with_capacity(uids.len());
+    for uid in uids {
+        let n = left.entry(uid.as_str()).or_default();
+        *n -= 1;
+        let (parent, mut instances) = if *n == 0 {
+            found.remove(uid.as_str()).unwrap_or_default()
+        } else {
+            found.get(uid.as_str()).cloned().unwrap_or_default()
+        };
+        // The database sorted by bytes already; sorting again guarantees Rust's order.
+        instances.sort_by(|a, b| a.0.cmp(&b.0));
+        out.push(EventFamily {
+            uid: uid.clone(),
+            parent,
+            instances,
+        });
+    }
+    Ok(out)
 }
 
 /// Runs one statement for a caller outside this module (queues, counters, preferences).

@@ -126,3 +126,61 @@ pub(crate) async fn write(
     tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
     Ok(version)
 }
+
+/// Adds `uid` (the parent, rid `''`) when `present`, dropping its instance entries, else removes
+/// every entry of `uid` — what the trait's default read-modify-write leaves — in one transaction
+/// under the owner's lock. The version is bumped only when a row changed, so a no-op keeps it
+/// (and writes nothing: the transaction then has no row change to commit). The window end is not
+/// touched. Returns whether the table changed.
+pub(crate) async fn mark(
+    pool: &PgPool,
+    pt: &ProviderTables,
+    owner: &str,
+    uid: &Uid,
+    present: bool,
+) -> Result<bool> {
+    let doing = format!(
+        "marking event {uid} as {} in the providers of {} {owner}",
+        if present { "a provider" } else { "no provider" },
+        pt.vt.owner_word
+    );
+    let o = pt.vt.owner_col;
+    // One statement each way, counting the rows it changed. Present: the delete only sees
+    // instance rows and the insert only the parent's, so the two never touch the same row.
+    let sql = if present {
+        format!(
+            "WITH d AS (DELETE FROM {ev} WHERE {o} = $1 AND object_uid = $2 \
+                        AND object_recurrenceid <> '' RETURNING 1), \
+                  i AS (INSERT INTO {ev} ({o}, object_uid, object_recurrenceid) \
+                        VALUES ($1, $2, '') ON CONFLICT DO NOTHING RETURNING 1) \
+             SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM i)",
+            ev = pt.events
+        )
+    } else {
+        format!(
+            "WITH d AS (DELETE FROM {ev} WHERE {o} = $1 AND object_uid = $2 RETURNING 1) \
+             SELECT count(*) FROM d",
+            ev = pt.events
+        )
+    };
+    let mut client = pool.writer(&doing).await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    versions::lock(pool, &tx, pt.vt, owner).await?;
+    let stmt = tx
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    let row = tx
+        .query_one(&stmt, &[&owner, &uid.as_str()])
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    let changed = row.get::<_, i64>(0) > 0;
+    if changed {
+        versions::bump(pool, &tx, pt.vt, owner, pt.version_name, None).await?;
+    }
+    tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
+    Ok(changed)
+}

@@ -46,6 +46,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_updated_at",
         sql: include_str!("../../sql/0002_updated_at.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_hash_overlap",
+        sql: include_str!("../../sql/0003_hash_overlap.sql"),
+    },
 ];
 
 /// The schema version this program needs.

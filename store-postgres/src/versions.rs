@@ -138,6 +138,30 @@ pub(crate) async fn current<C: GenericClient>(
     Ok(version_of(row.get::<_, i64>(0)))
 }
 
+/// The current version of one table as a plain read (routed: a replica may serve it), for
+/// `table_version`: one indexed row of the versions table, without reading the table itself.
+pub(crate) async fn read(
+    pool: &PgPool,
+    vt: VersionTable,
+    owner: &str,
+    table_name: &str,
+) -> Result<Version> {
+    let sql = format!(
+        "SELECT coalesce(max(version), 0) FROM {} WHERE {} = $1 AND table_name = $2",
+        vt.table, vt.owner_col
+    );
+    let doing = format!(
+        "reading the version of {table_name} of {} {owner}",
+        vt.owner_word
+    );
+    let rows = pool.read_rows(&sql, &[&owner, &table_name], &doing).await?;
+    // An aggregate without GROUP BY always yields one row.
+    let row = rows
+        .first()
+        .ok_or_else(|| Error::corrupt(format!("{doing}: no row")))?;
+    Ok(version_of(row.get::<_, i64>(0)))
+}
+
 /// A stored version as calstore's (stored versions are positive).
 pub(crate) fn version_of(v: i64) -> Version {
     Version(u64::try_from(v).unwrap_or(0))

@@ -1,10 +1,13 @@
 //! Schema installation, upgrade, drift, roles and read-only sessions on a private server.
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
-use calstore::{ErrorKind, Method, Store, Table, Uid, User};
+use calstore::{ErrorKind, Journal, Method, Store, Table, Uid, UsageTable, User};
 use calstore_postgres::harness::{server_or_skip, TestDatabase, TestServer};
 use calstore_postgres::schema::{self, Roles};
 use calstore_postgres::{connect_client, PgOptions, PgPool, PgStore};
+
+/// Every migration, in order.
+const ALL: [&str; 3] = ["0001_initial", "0002_updated_at", "0003_hash_overlap"];
 
 async fn empty_db(test: &str) -> Option<(&'static TestServer, TestDatabase)> {
     let server = server_or_skip(test)?;
@@ -24,20 +27,20 @@ async fn install_is_idempotent_and_reports_up_to_date() {
     let mut client = connect_client(&db.url).await.unwrap();
     let before = schema::status(&client).await.unwrap();
     assert!(!before.installed && before.version == 0);
-    assert_eq!(before.pending, ["0001_initial", "0002_updated_at"]);
+    assert_eq!(before.pending, ALL);
 
     let first = schema::install(&mut client, None).await.unwrap();
-    assert_eq!((first.before, first.after), (0, 2));
-    assert_eq!(first.applied, ["0001_initial", "0002_updated_at"]);
+    assert_eq!((first.before, first.after), (0, 3));
+    assert_eq!(first.applied, ALL);
 
     let again = schema::install(&mut client, None).await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.to_string(), "schema up to date (version 2)");
+    assert_eq!(again.to_string(), "schema up to date (version 3)");
     let st = schema::status(&client).await.unwrap();
     assert!(st.is_current(), "{st}");
-    assert_eq!(st.applied.len(), 2);
+    assert_eq!(st.applied.len(), 3);
     assert_eq!(st.applied[0].checksum, schema::MIGRATIONS[0].checksum());
-    assert_eq!(st.to_string(), "schema version 2: up to date");
+    assert_eq!(st.to_string(), "schema version 3: up to date");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,22 +59,18 @@ async fn concurrent_installs_both_succeed_and_install_once() {
     let mut applied = Vec::new();
     for t in tasks {
         let report = t.await.unwrap().expect("every installer succeeds");
-        assert_eq!(report.after, 2);
+        assert_eq!(report.after, 3);
         applied.extend(report.applied);
     }
     applied.sort_unstable();
-    assert_eq!(
-        applied,
-        ["0001_initial", "0002_updated_at"],
-        "each migration ran once"
-    );
+    assert_eq!(applied, ALL, "each migration ran once");
     let client = connect_client(&db.url).await.unwrap();
     let rows: i64 = client
         .query_one("SELECT count(*) FROM schema_migrations", &[])
         .await
         .unwrap()
         .get(0);
-    assert_eq!(rows, 2);
+    assert_eq!(rows, 3);
 }
 
 #[tokio::test]
@@ -86,7 +85,7 @@ async fn upgrade_from_version_1_keeps_the_data() {
         .await
         .unwrap_err();
     assert_eq!(old.kind(), ErrorKind::Unavailable);
-    assert!(old.message().contains("older than 2"), "{old}");
+    assert!(old.message().contains("older than 3"), "{old}");
     // Rows written by a version-1 program.
     client
         .batch_execute(
@@ -103,7 +102,7 @@ async fn upgrade_from_version_1_keeps_the_data() {
     let r = schema::upgrade(&mut client, None).await.unwrap();
     assert_eq!(
         (r.before, r.after, r.applied.clone()),
-        (1, 2, vec!["0002_updated_at"])
+        (1, 3, vec!["0002_updated_at", "0003_hash_overlap"])
     );
     let row = client
         .query_one(
@@ -139,6 +138,89 @@ async fn upgrade_from_version_1_keeps_the_data() {
             .len(),
         1
     );
+}
+
+#[tokio::test]
+async fn upgrade_to_3_swaps_the_overlap_indexes_and_keeps_the_periods() {
+    let Some((_, db)) = empty_db("upgrade_to_3_swaps_the_overlap_indexes").await else {
+        return;
+    };
+    let mut client = connect_client(&db.url).await.unwrap();
+    schema::install_to(&mut client, 2, None).await.unwrap();
+    // One period in each period table, written by a version-2 program; two owners whose key
+    // concatenations agree ('mailto:a@example.com' || 'x' and 'mailto:a@example.co' || 'mx'),
+    // so the hashes of their tables are equal and only the exact test tells them apart.
+    client
+        .batch_execute(
+            "INSERT INTO freebusy (store_user, \"start\", \"end\", object_uid) \
+               VALUES ('mailto:a@example.com', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'e1');
+             INSERT INTO freebusy_offers (store_user, \"start\", \"end\", object_uid) \
+               VALUES ('mailto:a@example.com', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'o1');
+             INSERT INTO freebusy_other (store_user, other, \"start\", \"end\", object_uid) \
+               VALUES ('mailto:a@example.com', 'x', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'x1'),
+                      ('mailto:a@example.co', 'mx', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'x2');
+             INSERT INTO quota_freebusy (quota, user_group, \"start\", \"end\", object_uid) \
+               VALUES ('mailto:room@example.com', 'staff', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'q1');
+             INSERT INTO user_freebusy (quota, store_user, \"start\", \"end\", object_uid) \
+               VALUES ('mailto:room@example.com', 'mailto:a@example.com', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'u1');",
+        )
+        .await
+        .unwrap();
+    let r = schema::upgrade(&mut client, None).await.unwrap();
+    assert_eq!((r.before, r.after), (2, 3));
+    let rows = client
+        .query(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%overlap' \
+             ORDER BY indexname",
+            &[],
+        )
+        .await
+        .unwrap();
+    let names: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    assert_eq!(
+        names,
+        [
+            "freebusy_hash_overlap",
+            "freebusy_offers_hash_overlap",
+            "freebusy_other_hash_overlap",
+            "quota_freebusy_hash_overlap",
+            "user_freebusy_hash_overlap"
+        ]
+    );
+    for row in &rows {
+        let def: String = row.get(1);
+        assert!(def.contains("USING gist (hashtext("), "{def}");
+    }
+
+    let store = PgStore::connect(&PgOptions::new(&db.url)).await.unwrap();
+    let a = User::new("mailto:a@example.com").unwrap();
+    let (from, to) = (
+        calstore::period::parse_instant("20260105T093000Z").unwrap(),
+        calstore::period::parse_instant("20260105T094500Z").unwrap(),
+    );
+    let x = Table::Other(calstore::Other::new("x").unwrap());
+    for (table, uid) in [(Table::FreeBusy, "e1"), (Table::Offers, "o1"), (x, "x1")] {
+        let found = store.freebusy_in(&a, &table, from, to).await.unwrap().value;
+        let uids: Vec<&str> = found.iter().map(|p| p.uid.as_str()).collect();
+        assert_eq!(uids, [uid], "{table}");
+    }
+    let journal = calstore_postgres::PgJournal::from_pool(store.pool(), false);
+    let room = calstore::Quota::new("mailto:room@example.com").unwrap();
+    for (table, uid) in [
+        (
+            UsageTable::Journal(calstore::Group::new("staff").unwrap()),
+            "q1",
+        ),
+        (UsageTable::User(a.clone()), "u1"),
+    ] {
+        let found = journal
+            .usage_in(&room, &table, from, to)
+            .await
+            .unwrap()
+            .value;
+        let uids: Vec<&str> = found.iter().map(|p| p.uid.as_str()).collect();
+        assert_eq!(uids, [uid], "{table:?}");
+    }
 }
 
 #[tokio::test]

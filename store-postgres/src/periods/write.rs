@@ -6,7 +6,7 @@ use calstore::id::rid_text;
 use calstore::period::{capacity_conflicts, check_event, normalise};
 use calstore::{Error, Period, Result, Rid, Uid, Version};
 use chrono::{DateTime, Timelike, Utc};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::ToSql;
 
 use super::{near, Target};
@@ -44,6 +44,35 @@ pub(crate) enum Op<'a> {
 
 type Doing<'a> = &'a (dyn Fn() -> String + Sync);
 
+/// An operation whose periods were checked and normalised by [`prepare`]: what
+/// [`write_locked`] accepts, so that nothing reaches the database unchecked.
+#[derive(Debug)]
+pub(crate) struct Prepared<'a>(Op<'a>);
+
+impl Prepared<'_> {
+    /// A reservation without periods: there is no event to reserve for, the table stays as it is.
+    fn changes_nothing(&self) -> bool {
+        matches!(&self.0, Op::Reserve { periods, .. } | Op::WithinLimit { periods } if periods.is_empty())
+    }
+}
+
+/// The current version for a write that changes nothing, checking `expect` as a write would.
+async fn unchanged<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    t: &Target<'_>,
+    expect: Option<Version>,
+) -> Result<Version> {
+    let now = versions::current(pool, client, t.table.vt, t.owner(), &t.version_name).await?;
+    if let Some(e) = expect.filter(|e| *e != now) {
+        return Err(Error::conflict(format!(
+            "{} changed since it was read (read {e}, now {now})",
+            t.describe()
+        )));
+    }
+    Ok(now)
+}
+
 /// Runs one write in one transaction: the owner's lock, the version bump (checking `expect`),
 /// the purge of expired offers, then the change. Returns the new version.
 pub(crate) async fn write(
@@ -54,20 +83,10 @@ pub(crate) async fn write(
 ) -> Result<Version> {
     // Validate before touching the database: nothing is written for bad input.
     let op = prepare(op)?;
-    if let Op::Reserve { periods, .. } | Op::WithinLimit { periods } = &op {
-        if periods.is_empty() {
-            // No event to reserve for: nothing to do, the table is unchanged.
-            let client = pool.writer(&format!("writing {}", t.describe())).await?;
-            let vt = t.table.vt;
-            let now = versions::current(pool, &client, vt, t.owner(), &t.version_name).await?;
-            if let Some(e) = expect.filter(|e| *e != now) {
-                return Err(Error::conflict(format!(
-                    "{} changed since it was read (read {e}, now {now})",
-                    t.describe()
-                )));
-            }
-            return Ok(now);
-        }
+    if op.changes_nothing() {
+        // Without a transaction: there is nothing to lock or write.
+        let client = pool.writer(&format!("writing {}", t.describe())).await?;
+        return unchanged(pool, &client, t, expect).await;
     }
     let doing = || format!("writing {}", t.describe());
     let mut client = pool.writer(&doing()).await?;
@@ -75,27 +94,49 @@ pub(crate) async fn write(
         .transaction()
         .await
         .map_err(|e| pool.error(&e, doing()))?;
+    versions::lock(pool, &tx, t.table.vt, t.owner()).await?;
+    let version = write_locked(pool, &tx, t, expect, op).await?;
+    tx.commit().await.map_err(|e| pool.error(&e, doing()))?;
+    Ok(version)
+}
+
+/// The body of [`write`] inside the caller's transaction `tx`, which must already hold the
+/// owner's lock ([`versions::lock`], taken first so that writers never deadlock): bumps the
+/// version, purges expired offers and changes the rows. Nothing is committed here — the caller
+/// commits, together with its own statements (the agent's step stores object, periods and
+/// request in one commit), or drops the transaction on an error, which undoes everything.
+pub(crate) async fn write_locked(
+    pool: &PgPool,
+    tx: &Transaction<'_>,
+    t: &Target<'_>,
+    expect: Option<Version>,
+    op: Prepared<'_>,
+) -> Result<Version> {
+    if op.changes_nothing() {
+        return unchanged(pool, tx, t, expect).await;
+    }
+    let op = op.0;
+    let doing = || format!("writing {}", t.describe());
     let (vt, owner) = (t.table.vt, t.owner());
-    versions::lock(pool, &tx, vt, owner).await?;
-    let version = versions::bump(pool, &tx, vt, owner, &t.version_name, expect).await?;
+    let version = versions::bump(pool, tx, vt, owner, &t.version_name, expect).await?;
     if t.table.offers {
         let sql = format!(
             "DELETE FROM {} WHERE {} AND expires <= now()",
             t.table.name,
             t.key_pred("")
         );
-        exec(pool, &tx, &sql, &t.key_params(), &doing).await?;
+        exec(pool, tx, &sql, &t.key_params(), &doing).await?;
     }
     let n = t.keys.len();
     match op {
         Op::SetAll(periods) => {
             let sql = format!("DELETE FROM {} WHERE {}", t.table.name, t.key_pred(""));
-            exec(pool, &tx, &sql, &t.key_params(), &doing).await?;
-            insert(pool, &tx, t, &periods).await?;
+            exec(pool, tx, &sql, &t.key_params(), &doing).await?;
+            insert(pool, tx, t, &periods).await?;
         }
         Op::ReplaceEvent { uid, rid, periods } => {
-            delete_event(pool, &tx, t, uid, rid).await?;
-            insert(pool, &tx, t, &periods).await?;
+            delete_event(pool, tx, t, uid, rid).await?;
+            insert(pool, tx, t, &periods).await?;
         }
         Op::ReplaceUid { uid, periods } => {
             let sql = format!(
@@ -107,11 +148,11 @@ pub(crate) async fn write(
             let u = uid.as_str();
             let mut params = t.key_params();
             params.push(&u);
-            exec(pool, &tx, &sql, &params, &doing).await?;
-            insert(pool, &tx, t, &periods).await?;
+            exec(pool, tx, &sql, &params, &doing).await?;
+            insert(pool, tx, t, &periods).await?;
         }
         Op::RemoveEvent { uid, rid } => {
-            delete_event(pool, &tx, t, uid, rid).await?;
+            delete_event(pool, tx, t, uid, rid).await?;
         }
         Op::RemoveAdditional { uid, keep } => {
             let sql = format!(
@@ -127,7 +168,7 @@ pub(crate) async fn write(
             let mut params = t.key_params();
             params.push(&u);
             params.push(&keep);
-            exec(pool, &tx, &sql, &params, &doing).await?;
+            exec(pool, tx, &sql, &params, &doing).await?;
         }
         Op::RemoveAffected { uid, start } => {
             let (u, s) = (n + 1, n + 2);
@@ -144,10 +185,10 @@ pub(crate) async fn write(
             let mut params = t.key_params();
             params.push(&uid);
             params.push(&start);
-            exec(pool, &tx, &sql, &params, &doing).await?;
+            exec(pool, tx, &sql, &params, &doing).await?;
         }
         Op::Reserve { periods, capacity } => {
-            let nearby = near(pool, &tx, t, &periods).await?;
+            let nearby = near(pool, tx, t, &periods).await?;
             let clash = capacity_conflicts(&nearby, &periods, capacity);
             if !clash.is_empty() {
                 return Err(Error::conflict(format!(
@@ -161,14 +202,14 @@ pub(crate) async fn write(
                 )));
             }
             let (uid, rid) = (periods[0].uid.clone(), periods[0].rid.clone());
-            delete_event(pool, &tx, t, &uid, rid.as_ref()).await?;
-            insert(pool, &tx, t, &periods).await?;
+            delete_event(pool, tx, t, &uid, rid.as_ref()).await?;
+            insert(pool, tx, t, &periods).await?;
         }
         Op::WithinLimit { periods } => {
             let (uid, rid) = (periods[0].uid.clone(), periods[0].rid.clone());
             // Read under the quota's lock, so a concurrent change of limits cannot slip between.
-            if let Some(limit) = group_limit(pool, &tx, t).await? {
-                let used = busy_seconds_of_others(pool, &tx, t, &uid, rid.as_ref()).await?;
+            if let Some(limit) = group_limit(pool, tx, t).await? {
+                let used = busy_seconds_of_others(pool, tx, t, &uid, rid.as_ref()).await?;
                 let adding: i64 = periods
                     .iter()
                     .filter(|p| p.is_busy())
@@ -183,16 +224,19 @@ pub(crate) async fn write(
                     )));
                 }
             }
-            delete_event(pool, &tx, t, &uid, rid.as_ref()).await?;
-            insert(pool, &tx, t, &periods).await?;
+            delete_event(pool, tx, t, &uid, rid.as_ref()).await?;
+            insert(pool, tx, t, &periods).await?;
         }
     }
-    tx.commit().await.map_err(|e| pool.error(&e, doing()))?;
     Ok(version)
 }
 
 /// Checks and normalises the periods of an operation (whole seconds, table order, no repeats).
-fn prepare(op: Op<'_>) -> Result<Op<'_>> {
+///
+/// # Errors
+///
+/// Invalid input for an invalid period, or one of another event (or uid) than the operation's.
+pub(crate) fn prepare(op: Op<'_>) -> Result<Prepared<'_>> {
     let tidy = |periods: Vec<Period>| -> Result<Vec<Period>> {
         for p in &periods {
             p.validate()?;
@@ -205,7 +249,7 @@ fn prepare(op: Op<'_>) -> Result<Op<'_>> {
             None => Ok(()),
         }
     };
-    Ok(match op {
+    Ok(Prepared(match op {
         Op::SetAll(periods) => Op::SetAll(tidy(periods)?),
         Op::ReplaceEvent { uid, rid, periods } => {
             check_event(uid, rid, &periods)?;
@@ -241,7 +285,7 @@ fn prepare(op: Op<'_>) -> Result<Op<'_>> {
             }
         }
         other => other,
-    })
+    }))
 }
 
 /// Instants are kept to the second, as in iCalendar and the file store's lines.

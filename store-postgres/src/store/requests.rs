@@ -2,10 +2,11 @@
 
 use calstore::id::parse_rid_text;
 use calstore::{Error, Method, Request, Result, Rid, Uid, User};
+use deadpool_postgres::GenericClient;
 
 use super::PgStore;
-use crate::objects::{key_from, query, rid_param};
-use crate::pool::Access;
+use crate::objects::{key_from, query, rid_param, run_on};
+use crate::pool::{Access, PgPool};
 use crate::versions::{self, STORE};
 
 impl PgStore {
@@ -40,23 +41,9 @@ impl PgStore {
         rid: Option<&Rid>,
         method: Method,
     ) -> Result<bool> {
-        // One statement: the unique rule makes two agents queueing the same request leave one.
-        let rows = query(
-            &self.pool,
-            Access::Write,
-            "INSERT INTO requests (store_user, object_uid, object_recurrenceid, request_type) \
-             VALUES ($1, $2, $3, $4) ON CONFLICT (store_user, object_uid, object_recurrenceid, \
-             request_type) DO NOTHING RETURNING 1",
-            &[
-                &user.as_str(),
-                &uid.as_str(),
-                &rid_param(rid),
-                &method.as_str(),
-            ],
-            &format!("queueing a request for {uid} of user {user}"),
-        )
-        .await?;
-        Ok(!rows.is_empty())
+        let doing = format!("queueing a request for {uid} of user {user}");
+        let client = self.pool.writer(&doing).await?;
+        queue_on(&self.pool, &client, user, uid, rid, method).await
     }
 
     pub(super) async fn dequeue_request_impl(
@@ -141,4 +128,33 @@ impl PgStore {
         .await?;
         Ok(rows.first().is_some_and(|r| r.get(0)))
     }
+}
+
+/// Queues a request through `client` (a pooled connection, or the agent step's transaction);
+/// returns whether it was added. One statement: the unique rule makes two agents queueing the
+/// same request leave one entry.
+pub(super) async fn queue_on<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    user: &User,
+    uid: &Uid,
+    rid: Option<&Rid>,
+    method: Method,
+) -> Result<bool> {
+    let rows = run_on(
+        pool,
+        client,
+        "INSERT INTO requests (store_user, object_uid, object_recurrenceid, request_type) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (store_user, object_uid, object_recurrenceid, \
+         request_type) DO NOTHING RETURNING 1",
+        &[
+            &user.as_str(),
+            &uid.as_str(),
+            &rid_param(rid),
+            &method.as_str(),
+        ],
+        &format!("queueing a request for {uid} of user {user}"),
+    )
+    .await?;
+    Ok(!rows.is_empty())
 }

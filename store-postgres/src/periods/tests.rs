@@ -1,0 +1,133 @@
+//! The plans of the overlap statements as this module sends them: on a populated database, the
+//! range read and the candidate read of every period table use its hash-keyed GiST index
+//! (sql/0003), under custom and generic plans alike, and neither scans the table nor reads the
+//! owner's primary-key range beside it.
+#![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
+
+use super::{near_sql, read_sql, PeriodTable, Target};
+use super::{FREEBUSY, OFFERS, OTHER, QUOTA_FREEBUSY, USER_FREEBUSY};
+use crate::connect_client;
+use crate::harness::server_or_skip;
+
+/// Every period table with the owner keys the test queries.
+const TABLES: [(&PeriodTable, &[&str]); 5] = [
+    (&FREEBUSY, &["owner-7"]),
+    (&OFFERS, &["owner-7"]),
+    (&OTHER, &["owner-7", "second-2"]),
+    (&QUOTA_FREEBUSY, &["owner-7", "second-2"]),
+    (&USER_FREEBUSY, &["owner-7", "second-2"]),
+];
+
+/// 40 owners of 250 periods each and one heavy owner of 10,000 (the one queried below, so
+/// that reading its primary-key range would cost far more than the index), one every 37
+/// minutes from 2026.
+fn populate(table: &PeriodTable) -> String {
+    let owner = |o: &str| match table.keys.len() {
+        1 => format!("'owner-' || {o}"),
+        _ => format!("'owner-' || {o}, 'second-' || ({o} % 5)"),
+    };
+    let insert = |owners: String, rows: u32| {
+        format!(
+            "INSERT INTO {t} ({keys}, \"start\", \"end\", object_uid) \
+             SELECT {owners}, \
+                    timestamptz '2026-01-01 00:00Z' + i * interval '37 minutes', \
+                    timestamptz '2026-01-01 00:00Z' + i * interval '37 minutes' + interval '1 hour', \
+                    'e' || i FROM generate_series(1, 40) o, generate_series(1, {rows}) i \
+             ORDER BY random();",
+            t = table.name,
+            keys = table.keys.join(", "),
+        )
+    };
+    // The heavy owner is owner 7 again under another series (uids differ by the 'h').
+    let heavy = insert(owner("7"), 10_000)
+        .replace("generate_series(1, 40) o, ", "")
+        .replace("'e' || i", "'h' || i");
+    format!("{}{heavy}ANALYZE {};", insert(owner("o"), 250), table.name)
+}
+
+/// The plan of a prepared statement, one line per element.
+async fn plan(client: &tokio_postgres::Client, mode: &str, execute: &str) -> Vec<String> {
+    client
+        .batch_execute(&format!("SET plan_cache_mode = {mode}"))
+        .await
+        .unwrap();
+    client
+        .query(&format!("EXPLAIN {execute}"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+fn assert_uses_index(plan: &[String], table: &PeriodTable, what: &str) {
+    let index = format!("{}_hash_overlap", table.name);
+    let pkey = format!("{}_pkey", table.name);
+    let words: Vec<&str> = plan.iter().flat_map(|l| l.split_whitespace()).collect();
+    assert!(words.contains(&index.as_str()), "{what}: {plan:#?}");
+    assert!(!words.contains(&pkey.as_str()), "{what}: {plan:#?}");
+    let seq = format!("Seq Scan on {}", table.name);
+    assert!(!plan.iter().any(|l| l.contains(&seq)), "{what}: {plan:#?}");
+}
+
+#[tokio::test]
+async fn overlap_statements_use_the_hash_keyed_gist_index() {
+    let Some(server) = server_or_skip("overlap_statements_use_the_hash_keyed_gist_index") else {
+        return;
+    };
+    let db = server.fresh_database_async().await.unwrap();
+    let client = connect_client(&db.url).await.unwrap();
+    for (i, (table, keys)) in TABLES.into_iter().enumerate() {
+        client.batch_execute(&populate(table)).await.unwrap();
+        let t = Target {
+            table,
+            keys: keys.to_vec(),
+            version_name: "t".into(),
+        };
+        let owner_args = keys
+            .iter()
+            .map(|k| format!("'{k}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        client
+            .batch_execute(&format!(
+                "PREPARE r{i} AS {}; PREPARE n{i} AS {};",
+                read_sql(&t, true),
+                near_sql(&t)
+            ))
+            .await
+            .unwrap();
+        let read =
+            format!("EXECUTE r{i}({owner_args}, 't', '2026-03-01 00:00Z', '2026-03-01 05:00Z')");
+        let near = format!(
+            "EXECUTE n{i}({owner_args}, \
+             ARRAY['2026-03-01 00:00Z', '2026-04-01 00:00Z']::timestamptz[], \
+             ARRAY['2026-03-01 05:00Z', '2026-04-01 05:00Z']::timestamptz[])"
+        );
+        for mode in ["force_custom_plan", "force_generic_plan"] {
+            for (what, execute) in [("range read", &read), ("candidate read", &near)] {
+                let p = plan(&client, mode, execute).await;
+                assert_uses_index(&p, table, &format!("{} {what} ({mode})", table.name));
+            }
+        }
+    }
+}
+
+#[test]
+fn overlap_statements_name_the_hash_and_the_exact_owner() {
+    let t = Target {
+        table: &OTHER,
+        keys: vec!["mailto:a@example.com", "mailto:b@example.com"],
+        version_name: "freebusy-other/mailto:b@example.com".into(),
+    };
+    let pred = "hashtext(p.store_user || p.other) = hashtext($1::text || $2::text) \
+                AND texteq(p.store_user, $1::text) AND texteq(p.other, $2::text)";
+    assert!(read_sql(&t, true).contains(pred), "{}", read_sql(&t, true));
+    assert!(near_sql(&t).contains(pred), "{}", near_sql(&t));
+    // The whole table is read by the primary key, in order.
+    let whole = read_sql(&t, false);
+    assert!(
+        whole.contains("p.store_user = $1 AND p.other = $2") && !whole.contains("hashtext"),
+        "{whole}"
+    );
+}
