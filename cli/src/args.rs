@@ -116,7 +116,7 @@ pub struct MakeFreebusyArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// How many users (or quotas) to regenerate at once; output stays in their order.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 }
 

@@ -216,7 +216,7 @@ fn cli_reads(store: PgStore) -> PgStore {
 pub fn pg_options(conninfo: &str, global: &Global) -> PgOptions {
     let mut options = PgOptions::new(conninfo);
     options.read_only = global.read_only;
-    // A command-line run needs few connections.
-    options.pool_size = 4;
+    // A command-line run needs few connections: one per make-freebusy job (default 8).
+    options.pool_size = 8;
     options
 }

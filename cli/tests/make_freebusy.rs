@@ -477,3 +477,80 @@ fn make_freebusy_purges_expired_offers() {
         "make-freebusy removed the expired hold from the file"
     );
 }
+
+/// Many users regenerated at once (`--jobs`) give the same tables and the same output, in user
+/// order, as one at a time.
+#[test]
+fn jobs_change_nothing_but_speed() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = calendars();
+    let users: Vec<String> = (0..24)
+        .map(|i| format!("mailto:user{i:02}@example.com"))
+        .collect();
+    for (i, user) in users.iter().enumerate() {
+        // Each user gets a different slice of the calendars, so the tables differ.
+        let mine: Vec<&str> = files
+            .iter()
+            .skip(i % files.len())
+            .step_by(3)
+            .map(|p| p.to_str().unwrap())
+            .collect();
+        let mut args = vec!["import", "--user", user.as_str(), "--tz", "Europe/Oslo"];
+        args.extend(mine);
+        ok(&run(dir.path(), &args));
+    }
+    // The period lines only: the summary line ends with the time taken.
+    let dry = |jobs: &str| -> String {
+        let args = [
+            "make-freebusy",
+            "--all",
+            "--reset",
+            "--dry-run",
+            "--jobs",
+            jobs,
+        ];
+        ok(&run(dir.path(), &args))
+            .lines()
+            .filter(|l| l.starts_with("mailto:"))
+            .map(|l| format!("{l}\n"))
+            .collect()
+    };
+    let serial = dry("1");
+    let order: Vec<&str> = serial
+        .lines()
+        .map(|l| l.split('\t').next().unwrap())
+        .collect();
+    let mut sorted = order.clone();
+    sorted.sort();
+    assert_eq!(order, sorted, "output in user order");
+    assert!(order.len() > 100, "{} lines", order.len());
+    for jobs in ["8", "64"] {
+        let parallel = dry(jobs);
+        let first_difference = parallel.lines().zip(serial.lines()).find(|(a, b)| a != b);
+        assert!(
+            parallel == serial,
+            "--jobs {jobs} printed other lines than --jobs 1: {} against {} lines, first \
+             difference {first_difference:?}",
+            parallel.lines().count(),
+            serial.lines().count()
+        );
+    }
+    let tables = |dir: &Path| -> Vec<String> {
+        users
+            .iter()
+            .map(|u| ok(&run(dir, &["freebusy", "--user", u])))
+            .collect()
+    };
+    ok(&run(
+        dir.path(),
+        &["make-freebusy", "--all", "--reset", "--jobs", "1"],
+    ));
+    let one = tables(dir.path());
+    ok(&run(
+        dir.path(),
+        &["make-freebusy", "--all", "--reset", "--jobs", "16"],
+    ));
+    assert_eq!(tables(dir.path()), one);
+    let bad = run(dir.path(), &["make-freebusy", "--all", "--jobs", "0"]);
+    assert_eq!(bad.status.code(), Some(2), "{}", stderr(&bad));
+}

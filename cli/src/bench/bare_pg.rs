@@ -277,7 +277,8 @@ const RANGE_QUERY: &str = "SELECT v.version, p.\"start\", p.\"end\", p.object_ui
      p.transp, p.summary, p.organiser, p.expires FROM \
      (SELECT coalesce(max(version), 0) AS version FROM store_versions \
       WHERE store_user = $1 AND table_name = $2) v \
-     LEFT JOIN freebusy p ON p.store_user = $1 AND $3::timestamptz <= $4::timestamptz \
+     LEFT JOIN freebusy p ON hashtext(p.store_user) = hashtext($1::text) AND texteq(p.store_user, $1::text) \
+     AND $3::timestamptz <= $4::timestamptz \
      AND tstzrange(p.\"start\", p.\"end\", '[]') && tstzrange($3::timestamptz, greatest($3::timestamptz, $4::timestamptz), '[]') \
      AND (p.\"start\" < $4::timestamptz AND $3::timestamptz < p.\"end\" \
           OR p.\"start\" = p.\"end\" AND $3::timestamptz <= p.\"start\" AND p.\"start\" < $4::timestamptz) \
