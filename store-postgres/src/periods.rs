@@ -12,6 +12,7 @@ use tokio_postgres::Row;
 use crate::pool::PgPool;
 use crate::versions::{self, VersionTable, JOURNAL, STORE};
 
+mod statements;
 #[cfg(all(test, feature = "test-harness"))]
 mod tests;
 mod write;

@@ -1,6 +1,7 @@
 //! PostgreSQL-specific behaviour of PgStore and PgJournal (the shared contract is tested by the
 //! root conformance suite): byte order, overlap edge cases against calstore's own definition,
-//! queue order, whole-seconds instants, purging, the overlap index, expiry versions.
+//! queue order, whole-seconds instants, purging, the overlap index, expiry versions, and
+//! whole-table replacements that rewrite only the rows that changed.
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
 use calstore::{
@@ -386,4 +387,196 @@ async fn a_writer_stuck_behind_the_owner_lock_gets_locked() {
     s.set_freebusy(&alice(), &Table::FreeBusy, vec![], None)
         .await
         .unwrap();
+}
+
+/// Every row of a period table with its physical identity (`ctid`, `xmin`), keyed by period
+/// identity, for telling kept rows from rewritten ones.
+async fn physical(raw: &tokio_postgres::Client, table: &str) -> Vec<(String, String, String)> {
+    raw.query(
+        &format!(
+            "SELECT object_uid || ' ' || object_recurrenceid || ' ' || \"start\"::text, \
+             ctid::text, xmin::text FROM {table} ORDER BY 1"
+        ),
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| (r.get(0), r.get(1), r.get(2)))
+    .collect()
+}
+
+/// Every field of every period, for comparisons (`Period`'s `==` compares identities only).
+fn details(periods: &[Period]) -> Vec<String> {
+    periods.iter().map(|p| format!("{p:?}")).collect()
+}
+
+#[tokio::test]
+async fn setting_the_same_periods_again_rewrites_no_row_but_bumps_the_version() {
+    let Some((s, url)) = store("setting_the_same_periods_again").await else {
+        return;
+    };
+    let raw = connect_client(&url).await.unwrap();
+    let fb = Table::FreeBusy;
+    let h = |n: i64| t("20260105T000000Z") + Duration::hours(n);
+    let mut a = p(h(1), h(2), "a", None);
+    a.summary = Some("Planning".into());
+    a.organiser = Some("mailto:bob@example.com".into());
+    let mut b = p(h(3), h(4), "b", Some("20260105T030000Z"));
+    b.transp = Transp::Transparent;
+    let given = vec![b, a, p(h(0), h(5), "c", None)];
+    let v1 = s
+        .set_freebusy(&alice(), &fb, given.clone(), None)
+        .await
+        .unwrap();
+    let rows = physical(&raw, "freebusy").await;
+    assert_eq!(rows.len(), 3);
+    // The same periods in another order, one of them twice: nothing to write.
+    let mut again = given.clone();
+    again.reverse();
+    again.push(given[0].clone());
+    let v2 = s
+        .set_freebusy(&alice(), &fb, again, Some(v1))
+        .await
+        .unwrap();
+    assert_ne!(v2, v1, "the version changes on every replacement");
+    assert_eq!(physical(&raw, "freebusy").await, rows, "no row rewritten");
+    let read = s.freebusy(&alice(), &fb).await.unwrap();
+    assert_eq!(read.version, v2);
+    let mut sorted = given.clone();
+    sorted.sort();
+    assert_eq!(details(&read.value), details(&sorted));
+    // A stale version still conflicts and writes nothing.
+    let e = s
+        .set_freebusy(&alice(), &fb, vec![p(h(9), h(10), "d", None)], Some(v1))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), calstore::ErrorKind::Conflict, "{e}");
+    assert_eq!(physical(&raw, "freebusy").await, rows);
+    assert_eq!(s.freebusy(&alice(), &fb).await.unwrap().version, v2);
+    // Dropping a period deletes its row and leaves the others alone.
+    s.set_freebusy(&alice(), &fb, given[1..].to_vec(), Some(v2))
+        .await
+        .unwrap();
+    let left = physical(&raw, "freebusy").await;
+    assert_eq!(left.len(), 2);
+    assert!(left.iter().all(|r| rows.contains(r)), "{left:?}");
+    assert!(left.iter().all(|r| !r.0.starts_with("b ")), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_replacement_applies_changed_details_removals_and_additions() {
+    let Some((s, url)) = store("a_replacement_applies_changed_details").await else {
+        return;
+    };
+    let raw = connect_client(&url).await.unwrap();
+    let h = |n: i64| t("20260105T000000Z") + Duration::hours(n);
+    let soon = t("20300101T000000Z");
+    for (fb, name) in [
+        (Table::FreeBusy, "freebusy"),
+        (Table::Offers, "freebusy_offers"),
+    ] {
+        let mut before: Vec<Period> = (0..6).map(|i| p(h(i), h(i + 1), "e", None)).collect();
+        for q in &mut before {
+            q.summary = Some("old".into());
+            q.expiry = Some(soon);
+        }
+        s.set_freebusy(&alice(), &fb, before.clone(), None)
+            .await
+            .unwrap();
+        let rows = physical(&raw, name).await;
+        let mut after = before.clone();
+        after[1].summary = Some("new".into());
+        after[2].transp = Transp::Transparent;
+        after[3].expiry = Some(soon + Duration::days(1));
+        after[4].summary = None;
+        after.remove(5); // removed
+        after.push(p(h(7), h(8), "f", Some("20260105T070000Z"))); // added
+        after.push(p(h(0), h(1), "e", Some("20260105T000000Z"))); // added, beside a kept one
+        s.set_freebusy(&alice(), &fb, after.clone(), None)
+            .await
+            .unwrap();
+        after.sort();
+        let read = s.freebusy(&alice(), &fb).await.unwrap().value;
+        assert_eq!(details(&read), details(&after), "{name}");
+        // Only the unchanged period kept its row.
+        let now = physical(&raw, name).await;
+        let kept: Vec<_> = now.iter().filter(|r| rows.contains(r)).collect();
+        assert_eq!(kept.len(), 1, "{name}: {now:?}");
+        assert!(kept[0].0.starts_with("e  2026-01-05 00:00:00"), "{kept:?}");
+        // And an empty replacement clears the table.
+        s.set_freebusy(&alice(), &fb, vec![], None).await.unwrap();
+        assert!(s.freebusy(&alice(), &fb).await.unwrap().value.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn replacing_offers_still_purges_the_expired_ones() {
+    let Some((s, url)) = store("replacing_offers_still_purges_the_expired_ones").await else {
+        return;
+    };
+    let raw = connect_client(&url).await.unwrap();
+    let mut offer = p(t("20260105T090000Z"), t("20260105T100000Z"), "o", None);
+    offer.expiry = Some(Utc::now() + Duration::hours(1));
+    s.set_freebusy(&alice(), &Table::Offers, vec![offer.clone()], None)
+        .await
+        .unwrap();
+    let rows = physical(&raw, "freebusy_offers").await;
+    raw.batch_execute(
+        "INSERT INTO freebusy_offers (store_user, \"start\", \"end\", object_uid, expires) \
+         VALUES ('mailto:alice@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'old', \
+                 now() - interval '1 minute')",
+    )
+    .await
+    .unwrap();
+    s.set_freebusy(&alice(), &Table::Offers, vec![offer], None)
+        .await
+        .unwrap();
+    assert_eq!(physical(&raw, "freebusy_offers").await, rows);
+}
+
+#[tokio::test]
+async fn set_usage_rewrites_only_what_changed_attendees_included() {
+    let Some((s, url)) = store("set_usage_rewrites_only_what_changed").await else {
+        return;
+    };
+    let raw = connect_client(&url).await.unwrap();
+    let j = PgJournal::from_pool(s.pool(), false);
+    let q = Quota::new("mailto:rooms@example.com").unwrap();
+    let h = |n: i64| t("20260105T000000Z") + Duration::hours(n);
+    for (table, name) in [
+        (
+            UsageTable::Journal(Group::new("staff").unwrap()),
+            "quota_freebusy",
+        ),
+        (UsageTable::User(alice()), "user_freebusy"),
+    ] {
+        let mut before: Vec<Period> = (0..4).map(|i| p(h(i), h(i + 1), "r", None)).collect();
+        for q in &mut before {
+            q.attendee = Some("mailto:alice@example.com".into());
+        }
+        before[3].attendee = None;
+        let v1 = j.set_usage(&q, &table, before.clone(), None).await.unwrap();
+        let rows = physical(&raw, name).await;
+        let v2 = j
+            .set_usage(&q, &table, before.clone(), Some(v1))
+            .await
+            .unwrap();
+        assert_ne!(v2, v1, "{name}");
+        assert_eq!(physical(&raw, name).await, rows, "{name}: no row rewritten");
+        let mut after = before.clone();
+        after[1].attendee = Some("mailto:bob@example.com".into());
+        after[2].attendee = None;
+        after[3].attendee = Some("mailto:carol@example.com".into());
+        after.remove(0);
+        after.push(p(h(6), h(7), "s", None));
+        j.set_usage(&q, &table, after.clone(), Some(v2))
+            .await
+            .unwrap();
+        let read = j.usage(&q, &table).await.unwrap().value;
+        after.sort();
+        assert_eq!(details(&read), details(&after), "{name}");
+        let now = physical(&raw, name).await;
+        assert!(now.iter().all(|r| !rows.contains(r)), "{name}: {now:?}");
+    }
 }

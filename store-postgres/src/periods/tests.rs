@@ -1,9 +1,11 @@
 //! The plans of the overlap statements as this module sends them: on a populated database, the
 //! range read and the candidate read of every period table use its hash-keyed GiST index
 //! (sql/0003), under custom and generic plans alike, and neither scans the table nor reads the
-//! owner's primary-key range beside it.
+//! owner's primary-key range beside it. The delete of a whole-table replacement is a hash anti
+//! join, whatever the planner estimates.
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
+use super::statements::{columns, delete_others_sql, HASH_JOIN_ONLY};
 use super::{near_sql, read_sql, PeriodTable, Target};
 use super::{FREEBUSY, OFFERS, OTHER, QUOTA_FREEBUSY, USER_FREEBUSY};
 use crate::connect_client;
@@ -130,4 +132,95 @@ fn overlap_statements_name_the_hash_and_the_exact_owner() {
         whole.contains("p.store_user = $1 AND p.other = $2") && !whole.contains("hashtext"),
         "{whole}"
     );
+}
+
+#[tokio::test]
+async fn replacing_a_whole_table_deletes_with_a_hash_anti_join() {
+    let Some(server) = server_or_skip("replacing_a_whole_table_deletes_with_a_hash_anti_join")
+    else {
+        return;
+    };
+    let db = server.fresh_database_async().await.unwrap();
+    let client = connect_client(&db.url).await.unwrap();
+    for (i, (table, keys)) in TABLES.into_iter().enumerate() {
+        client.batch_execute(&populate(table)).await.unwrap();
+        let t = Target {
+            table,
+            keys: keys.to_vec(),
+            version_name: "t".into(),
+        };
+        let sql = delete_others_sql(&t);
+        client
+            .batch_execute(&format!("PREPARE d{i} AS {sql}"))
+            .await
+            .unwrap();
+        let arrays = columns(&t)
+            .iter()
+            .map(|(_, ty, _)| match *ty {
+                "timestamptz[]" => "ARRAY['2026-03-01 00:00Z', '2026-04-01 00:00Z']::timestamptz[]",
+                _ => "ARRAY['OPAQUE', 'OPAQUE']",
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        // The heavy owner (10,000 rows) and one the statistics do not know (estimated at one
+        // row, which without HASH_JOIN_ONLY makes a nested loop over the arrays).
+        let nobody: Vec<&str> = keys.iter().map(|_| "nobody").collect();
+        for owner in [keys, &nobody[..]] {
+            let owner_args = owner
+                .iter()
+                .map(|k| format!("'{k}'"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            for mode in ["force_custom_plan", "force_generic_plan"] {
+                client
+                    .batch_execute(&format!("BEGIN; {HASH_JOIN_ONLY}"))
+                    .await
+                    .unwrap();
+                let p = plan(
+                    &client,
+                    mode,
+                    &format!("EXECUTE d{i}({owner_args}, {arrays})"),
+                )
+                .await;
+                client.batch_execute("ROLLBACK").await.unwrap();
+                let what = format!("{} delete for {owner:?} ({mode})", table.name);
+                assert!(
+                    p.iter().any(|l| l.contains("Hash Anti Join")),
+                    "{what}: {p:#?}"
+                );
+                assert!(
+                    !p.iter()
+                        .any(|l| l.contains("Nested Loop") || l.contains("Merge")),
+                    "{what}: {p:#?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_delete_of_a_replacement_compares_every_column() {
+    for (table, keys) in TABLES {
+        let t = Target {
+            table,
+            keys: keys.to_vec(),
+            version_name: "t".into(),
+        };
+        let sql = delete_others_sql(&t);
+        for column in t.columns("").split(", ") {
+            let nullable = ["summary", "organiser", "expires", "attendee"].contains(&column);
+            let test = if nullable {
+                format!("p.{column} IS NOT DISTINCT FROM u.{column}")
+            } else {
+                format!("p.{column} = u.{column}")
+            };
+            assert!(sql.contains(&test), "{test} in {sql}");
+        }
+        assert_eq!(
+            sql.contains("attendee"),
+            table.attendee,
+            "{}: {sql}",
+            table.name
+        );
+    }
 }

@@ -2,13 +2,12 @@
 //! bumps the table's version (checking the expected one), purges expired offers, then changes
 //! the rows.
 
-use calstore::id::rid_text;
 use calstore::period::{capacity_conflicts, check_event, normalise};
 use calstore::{Error, Period, Result, Rid, Uid, Version};
 use chrono::{DateTime, Timelike, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
-use tokio_postgres::types::ToSql;
 
+use super::statements::{busy_seconds_of_others, delete_event, exec, group_limit, insert, set_all};
 use super::{near, Target};
 use crate::pool::PgPool;
 use crate::versions;
@@ -41,8 +40,6 @@ pub(crate) enum Op<'a> {
     /// group (journal tables keyed by quota and group only).
     WithinLimit { periods: Vec<Period> },
 }
-
-type Doing<'a> = &'a (dyn Fn() -> String + Sync);
 
 /// An operation whose periods were checked and normalised by [`prepare`]: what
 /// [`write_locked`] accepts, so that nothing reaches the database unchecked.
@@ -129,11 +126,7 @@ pub(crate) async fn write_locked(
     }
     let n = t.keys.len();
     match op {
-        Op::SetAll(periods) => {
-            let sql = format!("DELETE FROM {} WHERE {}", t.table.name, t.key_pred(""));
-            exec(pool, tx, &sql, &t.key_params(), &doing).await?;
-            insert(pool, tx, t, &periods).await?;
-        }
+        Op::SetAll(periods) => set_all(pool, tx, t, &periods).await?,
         Op::ReplaceEvent { uid, rid, periods } => {
             delete_event(pool, tx, t, uid, rid).await?;
             insert(pool, tx, t, &periods).await?;
@@ -303,180 +296,4 @@ fn list(periods: &[Period]) -> String {
         shown.push(format!("and {} more", periods.len() - 3));
     }
     shown.join(", ")
-}
-
-async fn exec<C: GenericClient>(
-    pool: &PgPool,
-    client: &C,
-    sql: &str,
-    params: &[&(dyn ToSql + Sync)],
-    doing: Doing<'_>,
-) -> Result<u64> {
-    let stmt = client
-        .prepare_cached(sql)
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
-    client
-        .execute(&stmt, params)
-        .await
-        .map_err(|e| pool.error(&e, doing()))
-}
-
-async fn delete_event<C: GenericClient>(
-    pool: &PgPool,
-    client: &C,
-    t: &Target<'_>,
-    uid: &Uid,
-    rid: Option<&Rid>,
-) -> Result<u64> {
-    let n = t.keys.len();
-    let sql = format!(
-        "DELETE FROM {} WHERE {} AND object_uid = ${} AND object_recurrenceid = ${}",
-        t.table.name,
-        t.key_pred(""),
-        n + 1,
-        n + 2
-    );
-    let (u, r) = (uid.as_str(), rid_text(rid));
-    let mut params = t.key_params();
-    params.push(&u);
-    params.push(&r);
-    exec(pool, client, &sql, &params, &|| {
-        format!("writing {}", t.describe())
-    })
-    .await
-}
-
-/// Inserts periods; an identity already present keeps its row (`ON CONFLICT DO NOTHING`).
-async fn insert<C: GenericClient>(
-    pool: &PgPool,
-    client: &C,
-    t: &Target<'_>,
-    periods: &[Period],
-) -> Result<u64> {
-    if periods.is_empty() {
-        return Ok(0);
-    }
-    let n = t.keys.len();
-    let keys = (1..=n)
-        .map(|i| format!("${i}::text"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let mut arrays = vec![
-        "timestamptz[]",
-        "timestamptz[]",
-        "text[]",
-        "text[]",
-        "text[]",
-        "text[]",
-        "text[]",
-        "timestamptz[]",
-    ];
-    if t.table.attendee {
-        arrays.push("text[]");
-    }
-    let unnest = arrays
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| format!("${}::{ty}", n + 1 + i))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!(
-        "INSERT INTO {table} ({keycols}, {cols}) SELECT {keys}, u.* FROM unnest({unnest}) AS u \
-         ON CONFLICT DO NOTHING",
-        table = t.table.name,
-        keycols = t.table.keys.join(", "),
-        cols = t.columns(""),
-    );
-    let starts: Vec<DateTime<Utc>> = periods.iter().map(|p| p.start).collect();
-    let ends: Vec<DateTime<Utc>> = periods.iter().map(|p| p.end).collect();
-    let uids: Vec<&str> = periods.iter().map(|p| p.uid.as_str()).collect();
-    let rids: Vec<&str> = periods.iter().map(|p| rid_text(p.rid.as_ref())).collect();
-    let transps: Vec<&str> = periods.iter().map(|p| p.transp.as_str()).collect();
-    let summaries: Vec<Option<&str>> = periods.iter().map(|p| p.summary.as_deref()).collect();
-    let organisers: Vec<Option<&str>> = periods.iter().map(|p| p.organiser.as_deref()).collect();
-    let expiries: Vec<Option<DateTime<Utc>>> = periods.iter().map(|p| p.expiry).collect();
-    let attendees: Vec<Option<&str>> = periods.iter().map(|p| p.attendee.as_deref()).collect();
-    let mut params = t.key_params();
-    params.extend([
-        &starts as &(dyn ToSql + Sync),
-        &ends,
-        &uids,
-        &rids,
-        &transps,
-        &summaries,
-        &organisers,
-        &expiries,
-    ]);
-    if t.table.attendee {
-        params.push(&attendees);
-    }
-    exec(pool, client, &sql, &params, &|| {
-        format!("writing {}", t.describe())
-    })
-    .await
-}
-
-/// The limit that applies to the group of a journal table: its own, else `*`; `None` when there
-/// is neither (unlimited).
-async fn group_limit<C: GenericClient>(
-    pool: &PgPool,
-    client: &C,
-    t: &Target<'_>,
-) -> Result<Option<chrono::Duration>> {
-    let doing = || format!("reading the limit for {}", t.describe());
-    let stmt = client
-        .prepare_cached(
-            "SELECT quota_limit FROM quota_limits WHERE quota = $1 AND user_group IN ($2, '*') \
-             ORDER BY user_group = '*' LIMIT 1",
-        )
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
-    let row = client
-        .query_opt(&stmt, &t.key_params())
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
-    match row {
-        None => Ok(None),
-        Some(row) => {
-            let text: String = row.get(0);
-            calstore::duration::parse_duration(&text)
-                .map(Some)
-                .map_err(|e| Error::corrupt(format!("{}: {}", doing(), e.message())))
-        }
-    }
-}
-
-/// The busy seconds of the periods of other events than (uid, rid).
-async fn busy_seconds_of_others<C: GenericClient>(
-    pool: &PgPool,
-    client: &C,
-    t: &Target<'_>,
-    uid: &Uid,
-    rid: Option<&Rid>,
-) -> Result<i64> {
-    let n = t.keys.len();
-    let sql = format!(
-        "SELECT coalesce(sum(extract(epoch FROM \"end\" - \"start\")), 0)::bigint FROM {} \
-         WHERE {} AND transp <> 'TRANSPARENT' \
-         AND NOT (object_uid = ${} AND object_recurrenceid = ${})",
-        t.table.name,
-        t.key_pred(""),
-        n + 1,
-        n + 2
-    );
-    let (u, r) = (uid.as_str(), rid_text(rid));
-    let mut params = t.key_params();
-    params.push(&u);
-    params.push(&r);
-    let doing = || format!("adding up the usage of {}", t.describe());
-    let stmt = client
-        .prepare_cached(&sql)
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
-    let row = client
-        .query_one(&stmt, &params)
-        .await
-        .map_err(|e| pool.error(&e, doing()))?;
-    Ok(row.get(0))
 }
