@@ -19,15 +19,26 @@ pub const MAX_ENCODED_LEN: usize = 255;
 pub fn encode_component(key: &str) -> String {
     let mut out = String::with_capacity(key.len());
     for (i, c) in key.char_indices() {
-        let escape =
-            c == '%' || c == '/' || c.is_control() && (c as u32) < 0x80 || (i == 0 && c == '.');
-        if escape {
+        if escaped(i, c) {
             out.push_str(&format!("%{:02X}", c as u32));
         } else {
             out.push(c);
         }
     }
     out
+}
+
+/// Whether [`encode_component`] writes `c` at byte `i` as `%XX`.
+fn escaped(i: usize, c: char) -> bool {
+    c == '%' || c == '/' || c.is_control() && (c as u32) < 0x80 || (i == 0 && c == '.')
+}
+
+/// The length of [`encode_component`]'s result, without building it (every key read from a
+/// store is checked against the limit, so this runs once per row).
+pub fn encoded_len(key: &str) -> usize {
+    key.char_indices()
+        .map(|(i, c)| if escaped(i, c) { 3 } else { c.len_utf8() })
+        .sum()
 }
 
 /// Decodes a path component written by [`encode_component`].
@@ -71,7 +82,7 @@ fn validate_key(what: &str, value: &str) -> Result<()> {
             "{what} must not contain a NUL character"
         )));
     }
-    let encoded = encode_component(value).len();
+    let encoded = encoded_len(value);
     if encoded > MAX_ENCODED_LEN {
         return Err(Error::invalid(format!(
             "{what} is too long ({} bytes, {encoded} encoded; at most {MAX_ENCODED_LEN} encoded)",
@@ -338,6 +349,22 @@ pub fn parse_rid_text(text: &str) -> Result<Option<Rid>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_encoding() {
+        for key in [
+            "mailto:alice@example.com",
+            ".hidden",
+            "a/b%c",
+            "tab\there\0nul\x7f del",
+            "ø日本\u{1F600}.x",
+            "..",
+            "",
+            "%%%%",
+        ] {
+            assert_eq!(encoded_len(key), encode_component(key).len(), "{key:?}");
+        }
+    }
 
     #[test]
     fn encoding_keeps_addresses_readable_and_escapes_paths() {
