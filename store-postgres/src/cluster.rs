@@ -163,10 +163,6 @@ impl Server {
         read_only: bool,
     ) -> Result<Server> {
         let mut settings = ConnSettings::parse(conninfo)?;
-        // Every statement of the store is a keyed lookup whose best plan does not depend on the
-        // values, so the generic plan is always right; custom plans re-planned each statement
-        // (0.3 ms of a 0.6 ms overlap query). The connection string can still choose otherwise.
-        settings.add_default_session_setting("plan_cache_mode", "force_generic_plan");
         if read_only {
             settings.add_session_setting("default_transaction_read_only", "on");
         }

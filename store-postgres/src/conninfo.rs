@@ -272,17 +272,6 @@ impl ConnSettings {
         self.config.options(options);
     }
 
-    /// Adds `-c name=value` before the connection string's own options, so that an `options`
-    /// parameter naming the same setting wins: a default, not an override.
-    pub fn add_default_session_setting(&mut self, name: &str, value: &str) {
-        let setting = format!("-c {name}={value}");
-        let options = match self.config.get_options() {
-            Some(o) if !o.trim().is_empty() => format!("{setting} {o}"),
-            _ => setting,
-        };
-        self.config.options(options);
-    }
-
     /// The servers this names, for messages: `host db.example.com port 5432`, several joined
     /// by `, `. Never contains the password.
     pub fn target(&self) -> String {

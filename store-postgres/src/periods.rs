@@ -232,7 +232,8 @@ pub(crate) async fn read(
     t: &Target<'_>,
     range: Option<(DateTime<Utc>, DateTime<Utc>)>,
 ) -> Result<Versioned<Vec<Period>>> {
-    let sql = t.table.read_sql[usize::from(range.is_some())].get_or_init(|| read_sql(t, range.is_some()));
+    let sql =
+        t.table.read_sql[usize::from(range.is_some())].get_or_init(|| read_sql(t, range.is_some()));
     let mut params = t.key_params();
     params.push(&t.version_name);
     let (start, end) = range.unzip();
