@@ -242,7 +242,7 @@ pub(crate) async fn read(
         params.push(&end);
     }
     let doing = || format!("reading {}", t.describe());
-    let rows = pool.read_rows(&sql, &params, &doing()).await?;
+    let rows = pool.read_rows(sql, &params, &doing()).await?;
     let mut version = Version(0);
     let mut periods = Vec::with_capacity(rows.len());
     for row in &rows {
