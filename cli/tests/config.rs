@@ -9,30 +9,16 @@
 mod support;
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use calstore_postgres::harness::{server_or_skip, TestDatabase};
-use support::{bin, ok, repo, stderr};
+use support::{command, ok, repo, stderr};
 
 const ALICE: &str = "mailto:alice@example.com";
 
 /// Runs calstore in `dir` with exactly the CALSTORE_* variables of `env`.
 fn run_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut cmd = Command::new(bin());
-    cmd.current_dir(dir)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for var in [
-        "CALSTORE_STORE",
-        "CALSTORE_JOURNAL",
-        "CALSTORE_PREFERENCES",
-        "CALSTORE_CONFIG",
-        "CALSTORE_INSTANCE",
-    ] {
-        cmd.env_remove(var);
-    }
+    let mut cmd = command(dir, args);
     cmd.envs(env.iter().copied());
     cmd.output().expect("run calstore")
 }

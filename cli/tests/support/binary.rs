@@ -16,18 +16,13 @@ pub fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs calstore with `args` in `dir`, with no CALSTORE_* variables from the caller's environment.
-pub fn run(dir: &Path, args: &[&str]) -> Output {
-    run_with_input(dir, args, None)
-}
-
-/// As [`run`], feeding `input` on standard input.
-pub fn run_with_input(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
-    use std::io::Write;
+/// The calstore command with `args` in `dir`, output captured, stdin empty, and none of the
+/// CALSTORE_* variables of the caller's environment (tests add the ones they mean).
+pub fn command(dir: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin());
     cmd.current_dir(dir)
         .args(args)
-        .stdin(Stdio::piped())
+        .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for var in [
@@ -39,6 +34,19 @@ pub fn run_with_input(dir: &Path, args: &[&str], input: Option<&str>) -> Output 
     ] {
         cmd.env_remove(var);
     }
+    cmd
+}
+
+/// Runs calstore with `args` in `dir`, with no CALSTORE_* variables from the caller's environment.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    run_with_input(dir, args, None)
+}
+
+/// As [`run`], feeding `input` on standard input.
+pub fn run_with_input(dir: &Path, args: &[&str], input: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut cmd = command(dir, args);
+    cmd.stdin(Stdio::piped());
     let mut child = cmd.spawn().expect("spawn calstore");
     if let Some(text) = input {
         child
