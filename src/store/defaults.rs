@@ -40,12 +40,7 @@ pub(super) async fn mark_provider<S: Store + ?Sized>(
 ) -> Result<bool> {
     loop {
         let current = store.providers(user).await?;
-        let mut next = current.value.clone();
-        next.events.retain(|(u, _)| u != uid);
-        if present {
-            next.events.push((uid.clone(), None));
-            next.events.sort();
-        }
+        let next = current.value.marked(uid, present);
         if next == current.value {
             return Ok(false);
         }

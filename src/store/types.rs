@@ -136,6 +136,22 @@ pub struct Providers {
     pub events: Vec<(Uid, Option<Rid>)>,
 }
 
+impl Providers {
+    /// The table with `uid` (the parent) added when `present`, else with every entry of `uid`
+    /// removed; the window end is kept. What [`Store::mark_provider`](super::Store::mark_provider)
+    /// writes.
+    #[must_use]
+    pub fn marked(&self, uid: &Uid, present: bool) -> Providers {
+        let mut next = self.clone();
+        next.events.retain(|(u, _)| u != uid);
+        if present {
+            next.events.push((uid.clone(), None));
+            next.events.sort();
+        }
+        next
+    }
+}
+
 /// One event as stored: the parent, when stored, and every separately stored instance, each with
 /// its text and status (what [`Store::load_events`](super::Store::load_events) returns per uid).
 #[derive(Debug, Clone, PartialEq, Eq)]

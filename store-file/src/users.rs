@@ -110,12 +110,7 @@ impl StoreInner {
         }
         let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
         let current = providers::read(&path, &what)?;
-        let mut next = current.value.clone();
-        next.events.retain(|(u, _)| u != uid);
-        if present {
-            next.events.push((uid.clone(), None));
-            next.events.sort();
-        }
+        let next = current.value.marked(uid, present);
         if next == current.value {
             return Ok(false);
         }
