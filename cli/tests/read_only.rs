@@ -116,21 +116,25 @@ fn cli_writes_refused(place: &Place) -> usize {
     attempts.len()
 }
 
-#[test]
-fn a_read_only_file_store_changes_no_byte() {
-    let place = Place::file();
-    populate(&place);
+/// Opens `place` read-only for the torture worker's writes and the calstore commands that
+/// write: every one is refused as read-only, and the snapshot (every byte or row) is unchanged.
+fn read_only_changes_nothing(place: &Place, what: &str, unchanged: &str) {
+    populate(place);
     let before = place.snapshot();
     let mut cmd = place.torture("writes");
     cmd.arg("--read-only");
-    let refused: usize = attempt_writes(&place, cmd, Some("read-only"))
-        .values()
-        .sum();
-    let cli = cli_writes_refused(&place);
-    assert_eq!(place.snapshot(), before, "a read-only store changed");
+    let refused: usize = attempt_writes(place, cmd, Some("read-only")).values().sum();
+    let cli = cli_writes_refused(place);
+    assert_eq!(place.snapshot(), before, "a read-only {what} changed");
     figures(&format!(
-        "read-only file: {refused} worker writes and {cli} calstore commands refused; tree unchanged"
+        "read-only {}: {refused} worker writes and {cli} calstore commands refused; {unchanged}",
+        place.name()
     ));
+}
+
+#[test]
+fn a_read_only_file_store_changes_no_byte() {
+    read_only_changes_nothing(&Place::file(), "store", "tree unchanged");
 }
 
 #[test]
@@ -199,18 +203,7 @@ fn a_read_only_postgres_store_changes_no_row() {
     let Some(place) = Place::postgres("read-only (postgres)") else {
         return;
     };
-    populate(&place);
-    let before = place.snapshot();
-    let mut cmd = place.torture("writes");
-    cmd.arg("--read-only");
-    let refused: usize = attempt_writes(&place, cmd, Some("read-only"))
-        .values()
-        .sum();
-    let cli = cli_writes_refused(&place);
-    assert_eq!(place.snapshot(), before, "a read-only database changed");
-    figures(&format!(
-        "read-only postgres: {refused} worker writes and {cli} calstore commands refused; every row unchanged"
-    ));
+    read_only_changes_nothing(&place, "database", "every row unchanged");
 }
 
 #[test]
