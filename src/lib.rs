@@ -10,6 +10,7 @@ pub mod config;
 pub mod duration;
 pub mod error;
 pub mod id;
+pub mod import;
 pub mod journal;
 pub mod object;
 pub mod period;

@@ -13,6 +13,9 @@ use crate::period::{self, Period};
 use crate::recurrence::{self, ExpandOptions, Expansion};
 use crate::store::{EventFamily, EventStatus, Providers, Store, Table};
 
+mod batch;
+pub use batch::{refresh_events, Refreshed};
+
 /// The default window for rules without end, in days.
 pub const DEFAULT_WINDOW_DAYS: u32 = 100;
 

@@ -10,6 +10,7 @@ mod conformance {
     pub mod fixture;
     pub mod freebusy;
     pub mod hostile;
+    pub mod import;
     pub mod journal;
     pub mod model;
     pub mod objects;
@@ -43,6 +44,7 @@ macro_rules! all_cases {
                     load_events_matches_single_reads, table_version_follows_writes, mark_provider_changes_one_entry,
                     store_incoming_is_the_agents_step
                 }
+                import { import_batches_match_per_event_refresh, import_batch_limits }
                 hostile { hostile_keys_round_trip, invalid_keys_are_refused }
                 read_only { read_only_refuses_every_write }
                 model { model_based_operations }

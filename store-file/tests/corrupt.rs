@@ -225,3 +225,66 @@ async fn foreign_lines_and_order_are_handled_without_loss() {
         .unwrap();
     assert_eq!(env.read(&path), format!("{GOOD_1}{GOOD_2}"));
 }
+
+/// The importer writes periods in batches; an object damaged on disk between its store and its
+/// batch is reported with its uid, keeps the rows it had, and does not hold back the rest.
+#[tokio::test]
+async fn an_object_damaged_before_its_batch_keeps_its_rows_and_is_reported() {
+    use calstore::import::{BatchLimits, Importer};
+    use calstore::object::split_calendar;
+    use calstore::recurrence::ExpandOptions;
+
+    let env = Env::new();
+    let store = env.store();
+    let a = user(ALICE);
+    let opts = ExpandOptions {
+        tz: calstore::refresh::parse_tz("UTC").unwrap(),
+        window_end: t("20270101T000000Z"),
+        needs_action: false,
+    };
+    let obj = |u: &str, day: &str| {
+        let text = event_text(u, None, u).replace("20260105", &format!("202601{day}"));
+        split_calendar(&text).unwrap().remove(0)
+    };
+    let table = || async {
+        store
+            .freebusy(&a, &Table::FreeBusy)
+            .await
+            .unwrap()
+            .value
+            .iter()
+            .map(|p| format!("{} {}", calstore::period::format_instant(p.start), p.uid))
+            .collect::<Vec<_>>()
+    };
+    let mut importer = Importer::new(&store, a.clone(), opts);
+    importer.put(&obj("one", "05")).await.unwrap();
+    importer.put(&obj("two", "05")).await.unwrap();
+    assert!(importer.finish().await.unwrap().failed.is_empty());
+    assert_eq!(
+        table().await,
+        ["20260105T090000Z one", "20260105T090000Z two"]
+    );
+
+    let limits = BatchLimits {
+        objects: 10,
+        age: std::time::Duration::from_secs(3600),
+    };
+    let mut importer = Importer::new(&store, a.clone(), opts).with_limits(limits);
+    importer.put(&obj("one", "06")).await.unwrap();
+    importer.put(&obj("two", "07")).await.unwrap();
+    std::fs::write(
+        env.user_path(ALICE, "objects/two"),
+        "BEGIN:VCALENDAR\r\ngarbage\r\n",
+    )
+    .unwrap();
+    let done = importer.finish().await.unwrap();
+    assert_eq!(done.objects, 2);
+    assert_eq!(done.failed.len(), 1, "{:?}", done.failed);
+    assert_eq!(done.failed[0].0, uid("two"));
+    assert_eq!(done.failed[0].1.kind(), ErrorKind::Corrupt);
+    assert_eq!(
+        table().await,
+        ["20260105T090000Z two", "20260106T090000Z one"],
+        "one moved; two kept the rows it had"
+    );
+}

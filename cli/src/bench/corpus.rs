@@ -12,9 +12,10 @@
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result};
+use calstore::import::Importer;
 use calstore::object::split_calendar;
 use calstore::recurrence::ExpandOptions;
-use calstore::{refresh, Store, User};
+use calstore::{Store, User};
 use chrono::{Duration, NaiveDate, NaiveDateTime, NaiveTime};
 
 pub use crate::rng::{random_periods, Rng};
@@ -393,12 +394,13 @@ pub struct Imported {
     pub periods: usize,
 }
 
-/// The import path of `calstore import` for one calendar text: split it, store every object,
-/// then refresh the free/busy of every uid (as the agent does after storing).
+/// The import path of `calstore import` for one calendar text: split it, then store every object
+/// through [`Importer`], which writes the periods of the whole calendar in one batch at the end.
 ///
 /// # Errors
 ///
-/// A parse error of the text, or the store's errors.
+/// A parse error of the text, an event that does not expand (a bug in this generator), or the
+/// store's errors.
 pub async fn import<S: Store>(
     store: &S,
     user: &User,
@@ -406,25 +408,23 @@ pub async fn import<S: Store>(
     opts: &ExpandOptions,
 ) -> Result<Imported> {
     let objects = split_calendar(text).context("splitting a corpus calendar")?;
-    let mut uids = Vec::with_capacity(objects.len());
+    let mut importer = Importer::new(store, user.clone(), *opts);
     for obj in &objects {
-        store
-            .put_event(user, obj.uid(), obj.rid(), obj.text())
+        importer
+            .put(obj)
             .await
             .with_context(|| format!("storing uid {} for {user}", obj.uid()))?;
-        if uids.last() != Some(obj.uid()) {
-            uids.push(obj.uid().clone());
-        }
     }
-    let mut periods = 0;
-    for uid in &uids {
-        periods += refresh::refresh_event(store, user, uid, opts)
-            .await
-            .with_context(|| format!("refreshing uid {uid} of {user}"))?;
+    let done = importer
+        .finish()
+        .await
+        .with_context(|| format!("writing the free/busy of {user}"))?;
+    if let Some((uid, e)) = done.failed.into_iter().next() {
+        return Err(anyhow::Error::new(e).context(format!("expanding uid {uid} of {user}")));
     }
     Ok(Imported {
-        objects: objects.len(),
-        periods,
+        objects: done.objects,
+        periods: done.periods,
     })
 }
 

@@ -1,11 +1,12 @@
 //! `calstore import`: stores every VEVENT of iCalendar files under a user and updates the user's
 //! free/busy as the agent would.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use std::io::Read;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use calstore::import::Importer;
 use calstore::object::{split_calendar, EventObject};
 use calstore::refresh::{self, Overrides};
 use calstore::{Store, Uid, User};
@@ -58,31 +59,35 @@ async fn import<S: Store>(
 ) -> Result<u8> {
     let started = Instant::now();
     let settings = refresh::settings(store, user, overrides).await?;
-    let opts = settings.expand_options(Utc::now());
     let total: usize = files.iter().map(|(_, o)| o.len()).sum();
     let bar = crate::progress::bar(total as u64, "importing");
-    let (mut objects, mut periods) = (0usize, 0usize);
+    // Objects one at a time, periods in batches (calstore::import says why).
+    let mut importer = Importer::new(store, user.clone(), settings.expand_options(Utc::now()));
+    let mut origin: BTreeMap<Uid, &str> = BTreeMap::new();
     for (name, file_objects) in files {
-        let mut uids: BTreeSet<Uid> = BTreeSet::new();
         for obj in file_objects {
-            store
-                .put_event(user, obj.uid(), obj.rid(), obj.text())
+            importer
+                .put(obj)
                 .await
                 .with_context(|| format!("{name}: storing uid {:?}", obj.uid().as_str()))?;
-            uids.insert(obj.uid().clone());
-            objects += 1;
+            origin.entry(obj.uid().clone()).or_insert(name);
             bar.inc(1);
         }
-        for uid in &uids {
-            periods += refresh::refresh_event(store, user, uid, &opts)
-                .await
-                .with_context(|| format!("{name}: free/busy of uid {:?}", uid.as_str()))?;
-        }
     }
+    let done = importer.finish().await.context("writing free/busy")?;
     bar.finish_and_clear();
+    // Every other event's periods are written; the first that would not expand fails the run.
+    if let Some((uid, e)) = done.failed.into_iter().next() {
+        let name = origin.get(&uid).copied().unwrap_or("?");
+        return Err(
+            anyhow::Error::new(e).context(format!("{name}: free/busy of uid {:?}", uid.as_str()))
+        );
+    }
     println!(
-        "imported {objects} objects from {} files for {user}: {periods} periods in {:.2} s",
+        "imported {} objects from {} files for {user}: {} periods in {:.2} s",
+        done.objects,
         files.len(),
+        done.periods,
         started.elapsed().as_secs_f64()
     );
     Ok(crate::exit::OK)

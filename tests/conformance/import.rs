@@ -1,0 +1,197 @@
+//! The import path (`calstore::import::Importer`): objects stored one at a time, periods written
+//! in batches. The batches must give exactly the tables the agent's per-event update gives.
+
+use std::time::Duration;
+
+use calstore::import::{BatchLimits, Importer};
+use calstore::object::split_calendar;
+use calstore::recurrence::ExpandOptions;
+use calstore::refresh;
+use calstore::{Journal, Store, Table};
+
+use super::fixture::Fixture;
+use super::support::*;
+
+const ALICE: &str = "mailto:alice@example.com";
+const BOB: &str = "mailto:bob@example.com";
+const CAROL: &str = "mailto:carol@example.com";
+
+/// Fixed options, so both users' expansions are the same whatever the date.
+fn opts() -> ExpandOptions {
+    ExpandOptions {
+        tz: chrono_tz::Europe::Oslo,
+        window_end: t("20270601T000000Z"),
+        needs_action: false,
+    }
+}
+
+/// Every valid calendar of tests/data, in name order.
+fn data_calendars() -> Vec<String> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut paths: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.ends_with(".ics") && !name.ends_with(".invalid.ics")
+        })
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 10, "tests/data holds the test calendars");
+    paths
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect()
+}
+
+/// The same calendars imported for bob the agent's way (every object, then `refresh_event` per
+/// uid) and for carol in batches of three objects give the same tables, including an event that
+/// moves (stored twice) and a cancelled one. (Neither user is an attendee of the test calendars,
+/// so their expansions do not depend on who they are.)
+pub async fn import_batches_match_per_event_refresh<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, b) = (user(BOB), user(CAROL));
+    let s = &f.store;
+    let mut calendars = data_calendars();
+    // A second round: one event moved (same uid), one cancelled.
+    calendars.push(event_text(
+        "moved",
+        None,
+        "20260110T090000Z",
+        "20260110T100000Z",
+        "first",
+    ));
+    calendars.push(event_text(
+        "moved",
+        None,
+        "20260111T090000Z",
+        "20260111T110000Z",
+        "second",
+    ));
+    calendars.push(
+        event_text("gone", None, "20260112T090000Z", "20260112T100000Z", "x")
+            .replace("SUMMARY:x", "SUMMARY:x\r\nSTATUS:CANCELLED"),
+    );
+    let limits = BatchLimits {
+        objects: 3,
+        age: Duration::from_secs(3600),
+    };
+    let mut importer = Importer::new(s, b.clone(), opts()).with_limits(limits);
+    let mut objects = 0;
+    for text in &calendars {
+        let parsed = split_calendar(text).unwrap();
+        for obj in &parsed {
+            s.put_event(&a, obj.uid(), obj.rid(), obj.text())
+                .await
+                .unwrap();
+            importer.put(obj).await.unwrap();
+            objects += 1;
+            assert!(importer.waiting() < 3, "a full batch is written at once");
+        }
+        for obj in &parsed {
+            refresh::refresh_event(s, &a, obj.uid(), &opts())
+                .await
+                .unwrap();
+        }
+    }
+    let done = importer.finish().await.unwrap();
+    assert_eq!(done.objects, objects);
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    let (ta, tb) = (
+        s.freebusy(&a, &Table::FreeBusy).await.unwrap().value,
+        s.freebusy(&b, &Table::FreeBusy).await.unwrap().value,
+    );
+    assert!(ta.len() > 50, "the calendars give periods: {}", ta.len());
+    assert_eq!(keys(&tb), keys(&ta));
+    assert!(keys(&tb).iter().any(|k| k.starts_with("20260111T090000Z")));
+    assert!(!keys(&tb).iter().any(|k| k.starts_with("20260110T090000Z")));
+    assert!(!keys(&tb).iter().any(|k| k.contains(" gone")));
+    let (pa, pb) = (
+        s.providers(&a).await.unwrap().value,
+        s.providers(&b).await.unwrap().value,
+    );
+    assert!(
+        !pb.events.is_empty(),
+        "the unbounded calendar is a provider"
+    );
+    assert_eq!(pb, pa);
+}
+
+/// Periods wait for a full batch or an old one; a later import of the same uid replaces them.
+/// (An event that no longer expands is tested with the file store, which can damage an object
+/// between its store and its batch: store-file/tests/corrupt.rs.)
+pub async fn import_batch_limits<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let s = &f.store;
+    let obj = |u: &str, day: &str| {
+        split_calendar(&event_text(
+            u,
+            None,
+            &format!("202601{day}T090000Z"),
+            &format!("202601{day}T100000Z"),
+            u,
+        ))
+        .unwrap()
+        .remove(0)
+    };
+    let table = || async { keys(&s.freebusy(&a, &Table::FreeBusy).await.unwrap().value) };
+    let limits = BatchLimits {
+        objects: 2,
+        age: Duration::from_secs(3600),
+    };
+    let mut importer = Importer::new(s, a.clone(), opts()).with_limits(limits);
+    importer.put(&obj("one", "05")).await.unwrap();
+    assert_eq!(importer.waiting(), 1);
+    assert!(
+        s.get_event(&a, &uid("one"), None).await.unwrap().is_some(),
+        "the object is stored at once"
+    );
+    assert!(table().await.is_empty(), "its periods wait for the batch");
+    importer.put(&obj("two", "06")).await.unwrap();
+    assert_eq!(importer.waiting(), 0);
+    assert_eq!(
+        table().await,
+        [
+            "20260105T090000Z/20260105T100000Z one",
+            "20260106T090000Z/20260106T100000Z two"
+        ]
+    );
+
+    // "two" moves; "three" is new; both are written by finish.
+    importer.put(&obj("two", "07")).await.unwrap();
+    importer.put(&obj("three", "08")).await.unwrap();
+    assert_eq!(
+        importer.waiting(),
+        0,
+        "the third and fourth objects are a batch"
+    );
+    let done = importer.finish().await.unwrap();
+    assert_eq!(done.objects, 4);
+    assert!(done.failed.is_empty());
+    assert_eq!(
+        table().await,
+        [
+            "20260105T090000Z/20260105T100000Z one",
+            "20260107T090000Z/20260107T100000Z two",
+            "20260108T090000Z/20260108T100000Z three"
+        ]
+    );
+
+    // With no time to wait, every object is its own batch.
+    let limits = BatchLimits {
+        objects: 1000,
+        age: Duration::ZERO,
+    };
+    let mut importer = Importer::new(s, a.clone(), opts()).with_limits(limits);
+    importer.put(&obj("four", "09")).await.unwrap();
+    assert_eq!(importer.waiting(), 0);
+    assert!(table()
+        .await
+        .contains(&"20260109T090000Z/20260109T100000Z four".to_owned()));
+}
