@@ -159,6 +159,7 @@ pub async fn run(env: &Env, kind: Kind, report: &mut Report) -> Result<()> {
                     clients.push(bare_pg::Bare::connect(db.url()).await?);
                 }
                 warm_up(&store, &work, &range).await?;
+                warm_up_bare(&mut clients, &work, &range).await?;
                 let timed = Timed::new(store);
                 for r in 0..ROUNDS {
                     if r % 2 == 0 {
@@ -228,7 +229,8 @@ async fn step<S: Store>(store: &S, user: &User, s: &Step) -> Result<()> {
 /// One untimed step per worker, at the same time, on users of their own: the baseline's clients
 /// are connected and their statements prepared before it is timed, so the store's pool gets its
 /// connections and prepared statements first too (with ten short rounds, opening four pooled
-/// connections inside the first one halved the 4-worker figure).
+/// connections inside the first one halved the 4-worker figure). [`warm_up_bare`] then runs the
+/// same step through the bare clients.
 async fn warm_up<S: Store + Clone + 'static>(
     store: &S,
     work: &Arc<Vec<(User, Vec<Step>)>>,
@@ -247,6 +249,24 @@ async fn warm_up<S: Store + Clone + 'static>(
     }
     while let Some(done) = tasks.join_next().await {
         done??;
+    }
+    Ok(())
+}
+
+/// One untimed step per bare client on users of their own, as [`warm_up`] does for the store, so
+/// that both sides have run every statement once before the clock starts.
+async fn warm_up_bare(
+    clients: &mut [bare_pg::Bare],
+    work: &[(User, Vec<Step>)],
+    range: &[usize],
+) -> Result<()> {
+    for (client, &w) in clients.iter_mut().zip(range) {
+        let owner = format!("bare-{}", corpus::user(900 + w)?.as_str());
+        if let Some(s) = work[w].1.first() {
+            client
+                .agent_step(&owner, s.object.uid().as_str(), s.object.text(), &s.periods)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use calstore::id::rid_text;
 use calstore::Period;
 use chrono::{DateTime, Utc};
-use tokio_postgres::types::ToSql;
+use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Statement};
 
 /// What the agent baseline does, for the output.
@@ -26,6 +26,22 @@ const BUMP: &str =
     "INSERT INTO store_versions (store_user, table_name, version) VALUES ($1, $2, 1) \
      ON CONFLICT (store_user, table_name) DO UPDATE SET version = store_versions.version + 1 \
      RETURNING version";
+
+/// The store's delete of one event's periods (`periods::statements::delete_event`), sent as the
+/// store sends it: unnamed, with its parameter types, so it is planned at every call.
+const DELETE_EVENT: &str =
+    "DELETE FROM freebusy WHERE store_user = $1 AND object_uid = $2 AND object_recurrenceid = $3";
+
+/// Deletes the periods of the parent event `uid` of `user` with the store's statement.
+async fn delete_event(tx: &tokio_postgres::Transaction<'_>, user: &str, uid: &str) -> Result<()> {
+    tx.execute_typed(
+        DELETE_EVENT,
+        &[(&user, Type::TEXT), (&uid, Type::TEXT), (&"", Type::TEXT)],
+    )
+    .await
+    .context("bare client: deleting periods")?;
+    Ok(())
+}
 
 /// Inserts periods of `user` with the store's statement.
 async fn insert_periods(
@@ -62,13 +78,13 @@ async fn insert_periods(
     Ok(())
 }
 
-/// A bare client with the store's statements prepared once (as the store's pool caches them).
+/// A bare client with the store's statements prepared once (as the store's pool caches them),
+/// except the delete of an event's periods, which the store plans at every call.
 pub struct Bare {
     client: Client,
     lock: Statement,
     bump: Statement,
     put: Statement,
-    delete_event: Statement,
     delete_all: Statement,
     insert: Statement,
     queue: Statement,
@@ -102,9 +118,6 @@ impl Bare {
                      VALUES ($1, $2, $3, 'active', now()) ON CONFLICT (store_user, object_uid) DO UPDATE \
                      SET object_text = EXCLUDED.object_text, status = 'active', updated_at = now()",
                 )
-                .await?,
-            delete_event: client
-                .prepare("DELETE FROM freebusy WHERE store_user = $1 AND object_uid = $2 AND object_recurrenceid = ''")
                 .await?,
             delete_all: client.prepare("DELETE FROM freebusy WHERE store_user = $1").await?,
             insert: client.prepare(INSERT_PERIODS).await?,
@@ -144,17 +157,12 @@ impl Bare {
         text: &str,
         periods: &[Period],
     ) -> Result<()> {
-        let (put, delete, insert, queue) = (
-            self.put.clone(),
-            self.delete_event.clone(),
-            self.insert.clone(),
-            self.queue.clone(),
-        );
+        let (put, insert, queue) = (self.put.clone(), self.insert.clone(), self.queue.clone());
         let tx = self.begin(user).await?;
         tx.execute(&put, &[&user, &uid, &text])
             .await
             .context("bare client: object")?;
-        tx.execute(&delete, &[&user, &uid]).await?;
+        delete_event(&tx, user, uid).await?;
         insert_periods(&tx, &insert, user, periods).await?;
         tx.query(&queue, &[&user, &uid])
             .await
@@ -195,9 +203,9 @@ impl Bare {
     ///
     /// The database's errors.
     pub async fn replace_event(&mut self, user: &str, uid: &str, periods: &[Period]) -> Result<()> {
-        let (delete, insert) = (self.delete_event.clone(), self.insert.clone());
+        let insert = self.insert.clone();
         let tx = self.begin(user).await?;
-        tx.execute(&delete, &[&user, &uid]).await?;
+        delete_event(&tx, user, uid).await?;
         insert_periods(&tx, &insert, user, periods).await?;
         tx.commit().await.context("bare client: commit")?;
         Ok(())

@@ -7,10 +7,14 @@ use calstore::{Error, Period, Result, Rid, Uid, Version};
 use chrono::{DateTime, Timelike, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 
-use super::statements::{busy_seconds_of_others, delete_event, exec, group_limit, insert, set_all};
+use super::statements::{
+    busy_seconds_of_others, delete_event, exec, exec_replanned, group_limit, insert, set_all,
+    typed_keys,
+};
 use super::{near, Target};
 use crate::pool::PgPool;
 use crate::versions;
+use tokio_postgres::types::Type;
 
 /// The atomic writes on one table.
 #[derive(Debug)]
@@ -139,9 +143,9 @@ pub(crate) async fn write_locked(
                 n + 1
             );
             let u = uid.as_str();
-            let mut params = t.key_params();
-            params.push(&u);
-            exec(pool, tx, &sql, &params, &doing).await?;
+            let mut params = typed_keys(t);
+            params.push((&u, Type::TEXT));
+            exec_replanned(pool, tx, &sql, &params, &doing).await?;
             insert(pool, tx, t, &periods).await?;
         }
         Op::RemoveEvent { uid, rid } => {
@@ -158,10 +162,10 @@ pub(crate) async fn write_locked(
             );
             let keep: Vec<&str> = keep.iter().map(Rid::as_str).collect();
             let u = uid.as_str();
-            let mut params = t.key_params();
-            params.push(&u);
-            params.push(&keep);
-            exec(pool, tx, &sql, &params, &doing).await?;
+            let mut params = typed_keys(t);
+            params.push((&u, Type::TEXT));
+            params.push((&keep, Type::TEXT_ARRAY));
+            exec_replanned(pool, tx, &sql, &params, &doing).await?;
         }
         Op::RemoveAffected { uid, start } => {
             let (u, s) = (n + 1, n + 2);
@@ -175,10 +179,10 @@ pub(crate) async fn write_locked(
                 keys = t.key_pred(""),
             );
             let uid = uid.as_str();
-            let mut params = t.key_params();
-            params.push(&uid);
-            params.push(&start);
-            exec(pool, tx, &sql, &params, &doing).await?;
+            let mut params = typed_keys(t);
+            params.push((&uid, Type::TEXT));
+            params.push((&start, Type::TIMESTAMPTZ));
+            exec_replanned(pool, tx, &sql, &params, &doing).await?;
         }
         Op::Reserve { periods, capacity } => {
             let nearby = near(pool, tx, t, &periods).await?;
