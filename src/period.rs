@@ -462,6 +462,32 @@ pub fn check_event(uid: &Uid, rid: Option<&Rid>, periods: &[Period]) -> Result<(
     Ok(())
 }
 
+/// Checks that every period is valid and belongs to one of `uids` (naming the uid when there is
+/// only one).
+///
+/// # Errors
+///
+/// Invalid input naming the first period that does not.
+pub fn check_uids(uids: &[Uid], periods: &[Period]) -> Result<()> {
+    let set: std::collections::HashSet<&Uid> = uids.iter().collect();
+    for p in periods {
+        p.validate()?;
+        if !set.contains(&p.uid) {
+            return Err(match uids {
+                [uid] => Error::invalid(format!(
+                    "period {p} does not belong to uid {:?}",
+                    uid.as_str()
+                )),
+                _ => Error::invalid(format!(
+                    "period {p} belongs to none of the {} uids being replaced",
+                    uids.len()
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Merges periods into a sorted table, keeping identities already present.
 pub fn merge(table: &mut Vec<Period>, periods: Vec<Period>) {
     if periods.is_empty() {

@@ -394,30 +394,25 @@ pub trait Store: Send + Sync {
         uid: &Uid,
         periods: Vec<Period>,
     ) -> impl Future<Output = Result<Version>> + Send {
-        async move {
-            if let Some(p) = periods.iter().find(|p| &p.uid != uid) {
-                return Err(crate::Error::invalid(format!(
-                    "period {p} does not belong to uid {:?}",
-                    uid.as_str()
-                )));
-            }
-            for p in &periods {
-                p.validate()?;
-            }
-            loop {
-                let current = self.freebusy(user, table).await?;
-                let mut rows = current.value;
-                rows.retain(|p| &p.uid != uid);
-                crate::period::merge(&mut rows, periods.clone());
-                match self
-                    .set_freebusy(user, table, rows, Some(current.version))
-                    .await
-                {
-                    Err(e) if e.kind() == crate::ErrorKind::Conflict => continue,
-                    other => return other,
-                }
-            }
-        }
+        defaults::replace_uids_periods(self, user, table, std::slice::from_ref(uid), periods)
+    }
+
+    /// Removes every period of each uid in `uids` and inserts `periods` (all of those uids),
+    /// atomically: [`Store::replace_uid_periods`] for many events at once (the import's batches,
+    /// [`crate::refresh::refresh_events`]). The default reads the table and writes it back with
+    /// its version, retrying on conflict; backends override it with something cheaper.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a period belongs to none of `uids`.
+    fn replace_uids_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uids: &[Uid],
+        periods: Vec<Period>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        defaults::replace_uids_periods(self, user, table, uids, periods)
     }
 
     /// Removes the periods of (uid, rid); returns the new version.

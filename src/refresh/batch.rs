@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::{Uid, User};
-use crate::period::{self, Period};
+use crate::period::Period;
 use crate::recurrence::ExpandOptions;
 use crate::store::{Store, Table};
 
@@ -25,9 +25,9 @@ pub struct Refreshed {
 }
 
 /// Recomputes the periods of every uid in `uids` (each from its parent and instances as stored
-/// now; a uid with nothing stored loses its periods) in the user's own `freebusy` table, and
-/// their places in the providers table. The table is read and written back once with its version,
-/// starting again when another writer changed it meanwhile, so no concurrent update is lost.
+/// now; a uid with nothing stored loses its periods) in the user's own `freebusy` table with one
+/// [`Store::replace_uids_periods`], and their places in the providers table with one versioned
+/// write (started again when another writer changed it meanwhile, so no update is lost).
 ///
 /// # Errors
 ///
@@ -74,21 +74,10 @@ pub async fn refresh_events<S: Store>(
     if marks.is_empty() {
         return Ok(report);
     }
-    let replaced: BTreeSet<&Uid> = marks.iter().map(|(u, _)| u).collect();
-    loop {
-        let current = store.freebusy(user, &Table::FreeBusy).await?;
-        let mut rows = current.value;
-        rows.retain(|p| !replaced.contains(&p.uid));
-        period::merge(&mut rows, fresh.clone());
-        match store
-            .set_freebusy(user, &Table::FreeBusy, rows, Some(current.version))
-            .await
-        {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
-            Err(e) => return Err(e),
-            Ok(_) => break,
-        }
-    }
+    let replaced: Vec<Uid> = marks.iter().map(|(u, _)| u.clone()).collect();
+    store
+        .replace_uids_periods(user, &Table::FreeBusy, &replaced, fresh)
+        .await?;
     loop {
         let current = store.providers(user).await?;
         let next = marks

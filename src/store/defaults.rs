@@ -1,9 +1,11 @@
 //! The default bodies of the [`Store`] methods that backends may do more cheaply: each is built
 //! from the trait's required methods, so a backend that does not override them is still correct.
 
+use std::collections::HashSet;
+
 use crate::error::{ErrorKind, Result};
 use crate::id::{Uid, User};
-use crate::period::check_event;
+use crate::period::{self, check_event, check_uids, Period};
 
 use super::{EventFamily, Incoming, Store, Table, Version};
 
@@ -80,4 +82,29 @@ pub(super) async fn store_incoming<S: Store + ?Sized>(
         .queue_request(user, &incoming.uid, rid, incoming.method)
         .await?;
     Ok(version)
+}
+
+/// A versioned read-modify-write of the table, retried on conflict.
+pub(super) async fn replace_uids_periods<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    table: &Table,
+    uids: &[Uid],
+    periods: Vec<Period>,
+) -> Result<Version> {
+    check_uids(uids, &periods)?;
+    let uids: HashSet<&Uid> = uids.iter().collect();
+    loop {
+        let current = store.freebusy(user, table).await?;
+        let mut rows = current.value;
+        rows.retain(|p| !uids.contains(&p.uid));
+        period::merge(&mut rows, periods.clone());
+        match store
+            .set_freebusy(user, table, rows, Some(current.version))
+            .await
+        {
+            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            other => return other,
+        }
+    }
 }

@@ -3,10 +3,11 @@
 //! never changed in place, so an open file is a consistent snapshot), and changes under the
 //! exclusive lock, each one conditional on an optional expected version.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 
 use calstore::id::rid_text;
-use calstore::period::{capacity_conflicts, check_event, escape_field, normalise};
+use calstore::period::{capacity_conflicts, check_event, check_uids, escape_field, normalise};
 use calstore::{Error, Period, Result, Rid, Uid, Version, Versioned};
 use chrono::{DateTime, Duration, Utc};
 
@@ -192,6 +193,17 @@ impl LockedTable<'_> {
         let keep = move |v: &LineView<'_>| !v.uid_is(&uid_field);
         Ok(self
             .change("replacing a uid's periods", None, true, &keep, periods)?
+            .0)
+    }
+
+    /// Removes every period of the uids in `uids` and inserts `periods`, in one streaming
+    /// rewrite (the import's batches).
+    pub(crate) fn replace_uids(&self, uids: &[Uid], periods: Vec<Period>) -> Result<Version> {
+        check_uids(uids, &periods).map_err(|e| e.context(self.what()))?;
+        let fields: HashSet<String> = uids.iter().map(|u| escape_field(u.as_str())).collect();
+        let keep = move |v: &LineView<'_>| !fields.contains(v.field(2));
+        Ok(self
+            .change("replacing uids' periods", None, true, &keep, periods)?
             .0)
     }
 

@@ -337,6 +337,18 @@ impl Store for FileStore {
             .await
     }
 
+    async fn replace_uids_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uids: &[Uid],
+        periods: Vec<Period>,
+    ) -> Result<Version> {
+        let (user, table, uids) = (user.clone(), table.clone(), uids.to_vec());
+        self.run(move |s| s.table(&user, &table).replace_uids(&uids, periods))
+            .await
+    }
+
     async fn remove_event_periods(
         &self,
         user: &User,

@@ -346,7 +346,19 @@ impl Store for PgStore {
         uid: &Uid,
         periods: Vec<Period>,
     ) -> Result<Version> {
-        let op = Op::ReplaceUid { uid, periods };
+        let uids = std::slice::from_ref(uid);
+        let op = Op::ReplaceUids { uids, periods };
+        periods::write(&self.pool, &target(user, table), None, op).await
+    }
+
+    async fn replace_uids_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uids: &[Uid],
+        periods: Vec<Period>,
+    ) -> Result<Version> {
+        let op = Op::ReplaceUids { uids, periods };
         periods::write(&self.pool, &target(user, table), None, op).await
     }
 

@@ -281,3 +281,69 @@ pub async fn store_incoming_is_the_agents_step<
     assert_eq!(table.value[1].start, t("20260108T090000Z"));
     assert_eq!(s.requests(&a).await.unwrap().len(), 1);
 }
+
+pub async fn replace_uids_periods_replaces_exactly_those_uids<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let a = user(ALICE);
+    let s = &f.store;
+    let start = vec![
+        period("20260105T090000Z", "20260105T100000Z", "a", None),
+        period(
+            "20260106T090000Z",
+            "20260106T100000Z",
+            "a",
+            Some("20260106T090000Z"),
+        ),
+        period("20260105T110000Z", "20260105T120000Z", "b", None),
+        period("20260105T130000Z", "20260105T140000Z", "c", None),
+    ];
+    let before = s
+        .set_freebusy(&a, &Table::FreeBusy, start, None)
+        .await
+        .unwrap();
+    // A period of an uid not being replaced is refused, and nothing changes.
+    let snapshot = f.snapshot().await;
+    let stray = vec![period("20260107T090000Z", "20260107T100000Z", "c", None)];
+    assert_eq!(
+        kind(
+            s.replace_uids_periods(&a, &Table::FreeBusy, &[uid("a"), uid("b")], stray)
+                .await
+        ),
+        ErrorKind::InvalidInput
+    );
+    assert_eq!(f.snapshot().await, snapshot);
+
+    let version = s
+        .replace_uids_periods(
+            &a,
+            &Table::FreeBusy,
+            &[uid("b"), uid("a"), uid("gone")],
+            vec![
+                period("20260108T090000Z", "20260108T100000Z", "a", None),
+                period(
+                    "20260104T090000Z",
+                    "20260104T093000Z",
+                    "a",
+                    Some("20260104T090000Z"),
+                ),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_ne!(version, before);
+    let table = s.freebusy(&a, &Table::FreeBusy).await.unwrap();
+    assert_eq!(table.version, version);
+    assert_eq!(
+        keys(&table.value),
+        [
+            "20260104T090000Z/20260104T093000Z a 20260104T090000Z",
+            "20260105T130000Z/20260105T140000Z c",
+            "20260108T090000Z/20260108T100000Z a",
+        ],
+        "every row of a and b replaced, c kept, in table order"
+    );
+}

@@ -310,6 +310,20 @@ impl<S: Store> Store for Timed<S> {
         )
         .await
     }
+    async fn replace_uids_periods(
+        &self,
+        user: &User,
+        table: &Table,
+        uids: &[Uid],
+        periods: Vec<Period>,
+    ) -> Result<Version> {
+        self.time(
+            "replace_uids_periods",
+            self.inner.replace_uids_periods(user, table, uids, periods),
+        )
+        .await
+    }
+
     async fn remove_event_periods(
         &self,
         user: &User,

@@ -63,6 +63,17 @@ pub(super) async fn exec_replanned(
         .map_err(|e| pool.error(&e, doing()))
 }
 
+/// The delete of every row of the uids in the array parameter after the owner keys (a uid's
+/// replacement, an import's batch).
+pub(super) fn delete_uids_sql(t: &Target<'_>) -> String {
+    format!(
+        "DELETE FROM {} WHERE {} AND object_uid = ANY(${}::text[])",
+        t.table.name,
+        t.key_pred(""),
+        t.keys.len() + 1
+    )
+}
+
 /// Deletes the rows of one event: the owner keys, uid and rid all name columns of the
 /// `…_event` index.
 pub(super) async fn delete_event(

@@ -2,14 +2,14 @@
 //! bumps the table's version (checking the expected one), purges expired offers, then changes
 //! the rows.
 
-use calstore::period::{capacity_conflicts, check_event, normalise};
+use calstore::period::{capacity_conflicts, check_event, check_uids, normalise};
 use calstore::{Error, Period, Result, Rid, Uid, Version};
 use chrono::{DateTime, Timelike, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
 
 use super::statements::{
-    busy_seconds_of_others, delete_event, exec, exec_replanned, group_limit, insert, set_all,
-    typed_keys,
+    busy_seconds_of_others, delete_event, delete_uids_sql, exec, exec_replanned, group_limit,
+    insert, set_all, typed_keys,
 };
 use super::{near, Target};
 use crate::pool::PgPool;
@@ -27,8 +27,11 @@ pub(crate) enum Op<'a> {
         rid: Option<&'a Rid>,
         periods: Vec<Period>,
     },
-    /// Replace the periods of every event of `uid` (the parent's and every instance's).
-    ReplaceUid { uid: &'a Uid, periods: Vec<Period> },
+    /// Replace the periods of every event of each of `uids` (the parents' and every instance's).
+    ReplaceUids {
+        uids: &'a [Uid],
+        periods: Vec<Period>,
+    },
     /// Remove the periods of one event.
     RemoveEvent { uid: &'a Uid, rid: Option<&'a Rid> },
     /// Remove the instance periods of `uid` whose rid is not kept.
@@ -135,16 +138,11 @@ pub(crate) async fn write_locked(
             delete_event(pool, tx, t, uid, rid).await?;
             insert(pool, tx, t, &periods).await?;
         }
-        Op::ReplaceUid { uid, periods } => {
-            let sql = format!(
-                "DELETE FROM {} WHERE {} AND object_uid = ${}",
-                t.table.name,
-                t.key_pred(""),
-                n + 1
-            );
-            let u = uid.as_str();
+        Op::ReplaceUids { uids, periods } => {
+            let sql = delete_uids_sql(t);
+            let u: Vec<&str> = uids.iter().map(Uid::as_str).collect();
             let mut params = typed_keys(t);
-            params.push((&u, Type::TEXT));
+            params.push((&u, Type::TEXT_ARRAY));
             exec_replanned(pool, tx, &sql, &params, &doing).await?;
             insert(pool, tx, t, &periods).await?;
         }
@@ -256,15 +254,10 @@ pub(crate) fn prepare(op: Op<'_>) -> Result<Prepared<'_>> {
                 periods: tidy(periods)?,
             }
         }
-        Op::ReplaceUid { uid, periods } => {
-            if let Some(p) = periods.iter().find(|p| &p.uid != uid) {
-                return Err(Error::invalid(format!(
-                    "period {p} does not belong to uid {:?}",
-                    uid.as_str()
-                )));
-            }
-            Op::ReplaceUid {
-                uid,
+        Op::ReplaceUids { uids, periods } => {
+            check_uids(uids, &periods)?;
+            Op::ReplaceUids {
+                uids,
                 periods: tidy(periods)?,
             }
         }
