@@ -192,6 +192,22 @@ pub async fn run(env: &Env, kind: Kind, report: &mut Report) -> Result<()> {
         ),
         json!(null),
     );
+    // Every window's rate: a cost that grows with the collection shows as a trend, a cheap first
+    // window (empty indexes) as a step.
+    let rates: Vec<f64> = all.chunks(w).map(Measured::rate).collect();
+    report.note(
+        SCENARIO,
+        b,
+        &format!(
+            "objects/s per window of {w}: {}",
+            rates
+                .iter()
+                .map(|r| format!("{r:.0}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        json!({ "window_rates": rates }),
+    );
     Ok(())
 }
 
