@@ -293,7 +293,8 @@ const RANGE_QUERY: &str = "SELECT v.version, p.\"start\", p.\"end\", p.object_ui
      ORDER BY p.\"start\", p.\"end\", p.object_uid, p.object_recurrenceid";
 
 /// Where an overlap query's time goes: the median through a bare client with the store's
-/// statement prepared, and the median server execution time (`EXPLAIN ANALYZE`), in ms.
+/// statement prepared, the median server execution time (`EXPLAIN ANALYZE`), and the median
+/// round trip of a prepared `SELECT 1` (the floor any statement pays here), in ms.
 ///
 /// # Errors
 ///
@@ -302,8 +303,15 @@ pub async fn range_query_split(
     url: &str,
     user: &str,
     ranges: &[(DateTime<Utc>, DateTime<Utc>)],
-) -> Result<(f64, f64)> {
+) -> Result<(f64, f64, f64)> {
     let client = connect(url).await?;
+    let one = client.prepare("SELECT 1").await?;
+    let mut trip = crate::report::Samples::default();
+    for _ in 0..ranges.len() {
+        let t = std::time::Instant::now();
+        client.query(&one, &[]).await?;
+        trip.push(t.elapsed());
+    }
     let stmt = client.prepare(RANGE_QUERY).await?;
     let mut bare = crate::report::Samples::default();
     for (s, e) in ranges {
@@ -335,5 +343,6 @@ pub async fn range_query_split(
     Ok((
         bare.median_ms(),
         exec.get(exec.len() / 2).copied().unwrap_or(0.0),
+        trip.median_ms(),
     ))
 }

@@ -145,17 +145,18 @@ async fn measure<S: Store>(
     };
 
     let b = kind.name();
-    if let Some((bare, exec)) = split {
+    if let Some((bare, exec, trip)) = split {
         report.note(
             SCENARIO,
             b,
             &format!(
-                "the store's statement through a bare client: median {} ms; server execution (EXPLAIN ANALYZE): median {} ms; so the store adds {} ms",
+                "the store's statement through a bare client: median {} ms; server execution (EXPLAIN ANALYZE): median {} ms; a prepared SELECT 1: median {} ms; so the store adds {} ms",
                 num(bare),
                 num(exec),
+                num(trip),
                 num(samples.median_ms() - bare)
             ),
-            json!({"bare_median_ms": bare, "server_exec_median_ms": exec}),
+            json!({"bare_median_ms": bare, "server_exec_median_ms": exec, "select_1_median_ms": trip}),
         );
     }
     let limit = match kind {
