@@ -66,10 +66,15 @@ async fn import<S: Store>(
     let mut origin: BTreeMap<Uid, &str> = BTreeMap::new();
     for (name, file_objects) in files {
         for obj in file_objects {
-            importer
-                .put(obj)
-                .await
-                .with_context(|| format!("{name}: storing uid {:?}", obj.uid().as_str()))?;
+            if let Err(e) = importer.put(obj).await {
+                // The objects stored before this one keep their periods, as when each was
+                // written at once: the failure is reported either way.
+                if let Err(f) = importer.flush().await {
+                    tracing::warn!("writing the free/busy of the objects stored so far: {f}");
+                }
+                return Err(anyhow::Error::new(e)
+                    .context(format!("{name}: storing uid {:?}", obj.uid().as_str())));
+            }
             origin.entry(obj.uid().clone()).or_insert(name);
             bar.inc(1);
         }
