@@ -399,3 +399,44 @@ fn check_reports_a_corrupt_line_with_its_place() {
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     assert!(std::fs::read_to_string(&fb).unwrap().contains("not-a-time"));
 }
+
+#[test]
+fn a_store_failure_mid_import_keeps_the_periods_of_what_was_stored() {
+    let dir = tempfile::tempdir().unwrap();
+    let event = |uid: &str, day: &str| {
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTART:202601{day}T090000Z\r\nDTEND:202601{day}T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+        )
+    };
+    std::fs::write(dir.path().join("a.ics"), event("a", "05")).unwrap();
+    std::fs::write(dir.path().join("b.ics"), event("b", "06")).unwrap();
+    // A directory where b's object file goes: storing b fails, storing a does not.
+    std::fs::create_dir_all(
+        dir.path()
+            .join("s")
+            .join(ALICE)
+            .join("objects/b/in-the-way"),
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &["--store", "s", "import", "--user", ALICE, "a.ics", "b.ics"],
+    );
+    assert_ne!(out.status.code(), Some(0), "the import fails");
+    let err = stderr(&out);
+    assert!(
+        err.contains("b.ics") && err.contains("\"b\""),
+        "names file and uid: {err}"
+    );
+    let table = ok(&run(
+        dir.path(),
+        &[
+            "--store", "s", "freebusy", "--user", ALICE, "--format", "tsv",
+        ],
+    ));
+    assert!(
+        table.contains("20260105T090000Z\t20260105T100000Z\ta"),
+        "a was stored before the failure, so its periods are written: {table}"
+    );
+    assert!(!table.contains("\tb\t"), "{table}");
+}
