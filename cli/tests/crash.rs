@@ -256,6 +256,41 @@ async fn probe<S: Store, J: Journal>(store: &S, journal: &J) -> Result<Duration,
     Ok(started.elapsed())
 }
 
+/// The `application_name` of the killed workers' PostgreSQL sessions.
+const WORKER_APP: &str = "calstore-crash-worker";
+
+/// Waits until the server has finished with the killed worker's sessions. A SIGKILLed client
+/// does not stop its server process: a `COMMIT` it sent before dying still runs (an fsync, slow
+/// when the disk is busy) and its write lands after the kill. Each such process exits when it
+/// next reads from the closed socket, after everything the client sent, so once none is left
+/// the state is the one to check. Nothing to wait for with the file store.
+async fn settle(place: &Place) {
+    let Some(url) = place.database_url() else {
+        return;
+    };
+    let client = calstore_postgres::connect_client(&url)
+        .await
+        .expect("connect to check the worker's sessions");
+    let started = Instant::now();
+    loop {
+        let row = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1",
+                &[&WORKER_APP],
+            )
+            .await
+            .expect("count the worker's sessions");
+        if row.get::<_, i64>(0) == 0 {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the killed worker's sessions were still on the server after 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 #[derive(Default)]
 struct Figures {
     kills: usize,
@@ -280,6 +315,7 @@ fn crash(place: &Place, kills: usize, max_delay_ms: u64, lock_timeout: Duration)
             .torture("crash")
             .args(["--run", &run.to_string(), "--seed", "7", "--ops", "0"])
             .args(["--max-seconds", "60"])
+            .env("PGAPPNAME", WORKER_APP)
             .spawn()
             .expect("spawn calstore-torture");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
@@ -328,6 +364,7 @@ fn crash(place: &Place, kills: usize, max_delay_ms: u64, lock_timeout: Duration)
         }
 
         // The state: acknowledged values everywhere, the in-flight key old or new.
+        rt.block_on(settle(place));
         let mut problems = Vec::new();
         let now = with_opened!(&opened, s, j => rt.block_on(actual(s, j, &mut problems)));
         for (key, want) in &model {

@@ -78,6 +78,14 @@ impl Place {
         }
     }
 
+    /// The database's URL (PostgreSQL only).
+    pub fn database_url(&self) -> Option<String> {
+        match self {
+            Place::File(_) => None,
+            Place::Postgres(db) => Some(db.url().to_owned()),
+        }
+    }
+
     /// The directory holding store, journal and preferences (file store only).
     pub fn dir(&self) -> Option<&Path> {
         match self {
