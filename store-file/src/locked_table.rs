@@ -177,33 +177,20 @@ impl LockedTable<'_> {
         Ok(outcome.version)
     }
 
-    /// Replaces the periods of every event of `uid` (parent and instances).
-    pub(crate) fn replace_uid(&self, uid: &Uid, periods: Vec<Period>) -> Result<Version> {
-        for p in &periods {
-            p.validate().map_err(|e| e.context(self.what()))?;
-            if &p.uid != uid {
-                return Err(Error::invalid(format!(
-                    "{}: period {p} does not belong to uid {:?}",
-                    self.what(),
-                    uid.as_str()
-                )));
-            }
-        }
-        let uid_field = escape_field(uid.as_str());
-        let keep = move |v: &LineView<'_>| !v.uid_is(&uid_field);
-        Ok(self
-            .change("replacing a uid's periods", None, true, &keep, periods)?
-            .0)
-    }
-
-    /// Removes every period of the uids in `uids` and inserts `periods`, in one streaming
-    /// rewrite (the import's batches).
+    /// Removes every period of the uids in `uids` (parents and instances) and inserts `periods`,
+    /// in one streaming rewrite: one uid for the agent's update, many for the import's batches.
     pub(crate) fn replace_uids(&self, uids: &[Uid], periods: Vec<Period>) -> Result<Version> {
         check_uids(uids, &periods).map_err(|e| e.context(self.what()))?;
         let fields: HashSet<String> = uids.iter().map(|u| escape_field(u.as_str())).collect();
         let keep = move |v: &LineView<'_>| !fields.contains(v.field(2));
         Ok(self
-            .change("replacing uids' periods", None, true, &keep, periods)?
+            .change(
+                "replacing the periods of events",
+                None,
+                true,
+                &keep,
+                periods,
+            )?
             .0)
     }
 

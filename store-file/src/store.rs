@@ -332,8 +332,8 @@ impl Store for FileStore {
         uid: &Uid,
         periods: Vec<Period>,
     ) -> Result<Version> {
-        let (user, table, uid) = (user.clone(), table.clone(), uid.clone());
-        self.run(move |s| s.table(&user, &table).replace_uid(&uid, periods))
+        let (user, table, uids) = (user.clone(), table.clone(), [uid.clone()]);
+        self.run(move |s| s.table(&user, &table).replace_uids(&uids, periods))
             .await
     }
 
