@@ -11,6 +11,7 @@ use crate::id::{Other, PrefName, Rid, Uid, User};
 use crate::period::Period;
 
 mod defaults;
+pub(crate) use defaults::change_providers;
 mod types;
 
 pub use types::{

@@ -4,11 +4,11 @@
 
 use std::collections::BTreeSet;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, Result};
 use crate::id::{Uid, User};
 use crate::period::Period;
 use crate::recurrence::ExpandOptions;
-use crate::store::{Store, Table};
+use crate::store::{change_providers, Store, Table};
 
 use super::{expand_chunk, LOAD_CHUNK};
 
@@ -78,24 +78,11 @@ pub async fn refresh_events<S: Store>(
     store
         .replace_uids_periods(user, &Table::FreeBusy, &replaced, fresh)
         .await?;
-    loop {
-        let current = store.providers(user).await?;
-        let next = marks
+    change_providers(store, user, |p| {
+        marks
             .iter()
-            .fold(current.value.clone(), |p, (uid, unbounded)| {
-                p.marked(uid, *unbounded)
-            });
-        if next == current.value {
-            break;
-        }
-        match store
-            .set_providers(user, &next, Some(current.version))
-            .await
-        {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
-            Err(e) => return Err(e),
-            Ok(_) => break,
-        }
-    }
+            .fold(p.clone(), |p, (uid, unbounded)| p.marked(uid, *unbounded))
+    })
+    .await?;
     Ok(report)
 }

@@ -7,7 +7,7 @@ use crate::error::{ErrorKind, Result};
 use crate::id::{Uid, User};
 use crate::period::{self, check_event, check_uids, Period};
 
-use super::{EventFamily, Incoming, Store, Table, Version};
+use super::{EventFamily, Incoming, Providers, Store, Table, Version};
 
 /// `get_event` for each parent, `instances` and `get_event` for each instance.
 pub(super) async fn load_events<S: Store + ?Sized>(
@@ -33,16 +33,26 @@ pub(super) async fn load_events<S: Store + ?Sized>(
     Ok(out)
 }
 
-/// A versioned read-modify-write of the providers table, retried on conflict.
+/// [`change_providers`] with one entry marked.
 pub(super) async fn mark_provider<S: Store + ?Sized>(
     store: &S,
     user: &User,
     uid: &Uid,
     present: bool,
 ) -> Result<bool> {
+    change_providers(store, user, |p| p.marked(uid, present)).await
+}
+
+/// A versioned read-modify-write of the providers table with `change`, retried on conflict;
+/// writes nothing when `change` leaves the table as it is. Returns whether it wrote.
+pub(crate) async fn change_providers<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    change: impl Fn(&Providers) -> Providers + Send,
+) -> Result<bool> {
     loop {
         let current = store.providers(user).await?;
-        let next = current.value.marked(uid, present);
+        let next = change(&current.value);
         if next == current.value {
             return Ok(false);
         }
