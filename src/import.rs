@@ -62,9 +62,11 @@ pub struct Importer<'a, S> {
     user: User,
     opts: ExpandOptions,
     limits: BatchLimits,
-    /// Uids stored since the last batch, and when the first of them was stored.
+    /// Uids stored since the last batch.
     pending: BTreeSet<Uid>,
+    /// Objects stored since the last batch (an event's instances count one each).
     waiting: usize,
+    /// When the first of them was stored.
     oldest: Option<Instant>,
     done: Imported,
 }
