@@ -39,6 +39,12 @@ fn alice() -> User {
     User::new("mailto:alice@example.com").unwrap()
 }
 
+/// An offer of alice's that expired a minute ago, written directly (no store call writes one).
+const EXPIRED_OFFER: &str =
+    "INSERT INTO freebusy_offers (store_user, \"start\", \"end\", object_uid, expires) \
+     VALUES ('mailto:alice@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'old', \
+             now() - interval '1 minute')";
+
 #[tokio::test]
 async fn tables_come_back_in_rust_byte_order() {
     let Some((s, _)) = store("tables_come_back_in_rust_byte_order").await else {
@@ -172,13 +178,7 @@ async fn instants_are_kept_to_the_second_and_offers_purged_on_write() {
 
     // An expired offer written directly is invisible at once and gone after the next write.
     let raw = connect_client(&url).await.unwrap();
-    raw.batch_execute(
-        "INSERT INTO freebusy_offers (store_user, \"start\", \"end\", object_uid, expires) \
-         VALUES ('mailto:alice@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'old', \
-                 now() - interval '1 minute')",
-    )
-    .await
-    .unwrap();
+    raw.batch_execute(EXPIRED_OFFER).await.unwrap();
     assert_eq!(
         s.freebusy(&alice(), &Table::Offers)
             .await
@@ -522,13 +522,7 @@ async fn replacing_offers_still_purges_the_expired_ones() {
         .await
         .unwrap();
     let rows = physical(&raw, "freebusy_offers").await;
-    raw.batch_execute(
-        "INSERT INTO freebusy_offers (store_user, \"start\", \"end\", object_uid, expires) \
-         VALUES ('mailto:alice@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'old', \
-                 now() - interval '1 minute')",
-    )
-    .await
-    .unwrap();
+    raw.batch_execute(EXPIRED_OFFER).await.unwrap();
     s.set_freebusy(&alice(), &Table::Offers, vec![offer], None)
         .await
         .unwrap();

@@ -9,7 +9,7 @@ use super::statements::{columns, delete_others_sql, delete_uids_sql, HASH_JOIN_O
 use super::{near_sql, read_sql, PeriodTable, Target};
 use super::{FREEBUSY, OFFERS, OTHER, QUOTA_FREEBUSY, USER_FREEBUSY};
 use crate::connect_client;
-use crate::harness::server_or_skip;
+use crate::harness::{server_or_skip, TestDatabase};
 
 /// Every period table with the owner keys the test queries.
 const TABLES: [(&PeriodTable, &[&str]); 5] = [
@@ -34,6 +34,15 @@ fn quoted(keys: &[&str]) -> String {
         .map(|k| format!("'{k}'"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// A fresh database on the shared test server and a client on it (`None` after the harness's
+/// skip notice). The database lives as long as the first half of the pair.
+async fn fresh(test: &str) -> Option<(TestDatabase, tokio_postgres::Client)> {
+    let server = server_or_skip(test)?;
+    let db = server.fresh_database_async().await.unwrap();
+    let client = connect_client(&db.url).await.unwrap();
+    Some((db, client))
 }
 
 /// 40 owners of 250 periods each and one heavy owner of 10,000 (the one queried below, so
@@ -90,11 +99,10 @@ fn assert_uses_index(plan: &[String], table: &PeriodTable, what: &str) {
 
 #[tokio::test]
 async fn overlap_statements_use_the_hash_keyed_gist_index() {
-    let Some(server) = server_or_skip("overlap_statements_use_the_hash_keyed_gist_index") else {
+    let Some((_db, client)) = fresh("overlap_statements_use_the_hash_keyed_gist_index").await
+    else {
         return;
     };
-    let db = server.fresh_database_async().await.unwrap();
-    let client = connect_client(&db.url).await.unwrap();
     for (i, (table, keys)) in TABLES.into_iter().enumerate() {
         client.batch_execute(&populate(table)).await.unwrap();
         let t = target(table, keys);
@@ -144,12 +152,10 @@ fn overlap_statements_name_the_hash_and_the_exact_owner() {
 
 #[tokio::test]
 async fn replacing_a_whole_table_deletes_with_a_hash_anti_join() {
-    let Some(server) = server_or_skip("replacing_a_whole_table_deletes_with_a_hash_anti_join")
+    let Some((_db, client)) = fresh("replacing_a_whole_table_deletes_with_a_hash_anti_join").await
     else {
         return;
     };
-    let db = server.fresh_database_async().await.unwrap();
-    let client = connect_client(&db.url).await.unwrap();
     for (i, (table, keys)) in TABLES.into_iter().enumerate() {
         client.batch_execute(&populate(table)).await.unwrap();
         let t = target(table, keys);
@@ -223,11 +229,9 @@ fn the_delete_of_a_replacement_compares_every_column() {
 
 #[tokio::test]
 async fn deleting_uids_reads_the_event_index() {
-    let Some(server) = server_or_skip("deleting_uids_reads_the_event_index") else {
+    let Some((_db, client)) = fresh("deleting_uids_reads_the_event_index").await else {
         return;
     };
-    let db = server.fresh_database_async().await.unwrap();
-    let client = connect_client(&db.url).await.unwrap();
     for (table, keys) in TABLES {
         client.batch_execute(&populate(table)).await.unwrap();
         let t = target(table, keys);

@@ -6,6 +6,7 @@ use calstore::period::{capacity_conflicts, check_event, check_uids, normalise};
 use calstore::{Error, Period, Result, Rid, Uid, Version};
 use chrono::{DateTime, Timelike, Utc};
 use deadpool_postgres::{GenericClient, Transaction};
+use tokio_postgres::types::Type;
 
 use super::statements::{
     busy_seconds_of_others, delete_event, delete_uids_sql, exec, exec_replanned, group_limit,
@@ -14,7 +15,6 @@ use super::statements::{
 use super::{near, Target};
 use crate::pool::PgPool;
 use crate::versions;
-use tokio_postgres::types::Type;
 
 /// The atomic writes on one table.
 #[derive(Debug)]
