@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod conformance {
+    pub mod booking;
     pub mod bulk;
     pub mod fixture;
     pub mod freebusy;
@@ -31,10 +32,12 @@ macro_rules! all_cases {
                 queue { queue_keeps_order_and_one_entry, dequeue_and_replace, concurrent_queueing_leaves_one_entry }
                 freebusy {
                     tables_keep_order_and_identity, replace_and_remove_event_periods, remove_additional_and_affected,
-                    range_queries_find_overlaps, versions_detect_conflicts, reserve_refuses_double_booking,
-                    reserve_with_capacity, offers_expire, other_tables_are_separate, conflicts_and_can_schedule,
-                    providers_round_trip, preferences_round_trip, concurrent_replacements_lose_nothing,
-                    concurrent_reservations_never_double_book
+                    range_queries_find_overlaps, other_tables_are_separate, providers_round_trip, preferences_round_trip,
+                    concurrent_replacements_lose_nothing
+                }
+                booking {
+                    versions_detect_conflicts, reserve_refuses_double_booking, reserve_with_capacity, offers_expire,
+                    conflicts_and_can_schedule, concurrent_reservations_never_double_book
                 }
                 journal {
                     limits_groups_delegates, usage_tables, reserve_within_limit, concurrent_quota_reservations,

@@ -1,5 +1,6 @@
 use super::*;
 use crate::ErrorKind;
+use chrono::{DateTime, NaiveDate, NaiveDateTime};
 
 fn user(s: &str) -> User {
     User::new(s).unwrap()
