@@ -220,3 +220,36 @@ pub fn pg_options(conninfo: &str, global: &Global) -> PgOptions {
     options.pool_size = 8;
     options
 }
+
+/// The temporary files that killed writes left under the file store's or file journal's roots
+/// and no write has touched for an hour ([`calstore_file::LEFTOVER_AGE`]): counted, or removed
+/// when `remove` is set. PostgreSQL has none.
+///
+/// # Errors
+///
+/// Listing or removing a file failed, or `remove` on a read-only store.
+pub async fn leftovers(
+    store: Option<&AnyStore>,
+    journal: Option<&AnyJournal>,
+    remove: bool,
+) -> calstore::Result<calstore_file::Leftovers> {
+    let age = calstore_file::LEFTOVER_AGE;
+    let mut total = calstore_file::Leftovers::default();
+    if let Some(AnyStore::File(s)) = store {
+        let found = if remove {
+            s.remove_leftovers(age).await?
+        } else {
+            s.leftovers(age).await?
+        };
+        total += found;
+    }
+    if let Some(AnyJournal::File(j)) = journal {
+        let found = if remove {
+            j.remove_leftovers(age).await?
+        } else {
+            j.leftovers(age).await?
+        };
+        total += found;
+    }
+    Ok(total)
+}

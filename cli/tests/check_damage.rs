@@ -351,3 +351,44 @@ fn postgres_damage_is_found_and_placed() {
     }
     figures("check postgres: 4 kinds of damage injected, each found and placed");
 }
+
+/// A temporary file that a killed write left (`.tmp-…` beside the file it was to replace) is not
+/// damage: nothing reads it. `check` passes and notes it once it is an hour old; the cron job
+/// (`make-freebusy --all`) removes it then, and leaves a younger one (a write in flight) and
+/// every real file alone.
+#[test]
+fn a_killed_writes_temporary_file_is_noted_and_removed_by_the_cron_job() {
+    let place = damaged(|store| {
+        let leftover = |path: &Path, bytes: usize, secs: u64| {
+            std::fs::write(path, vec![b'x'; bytes]).unwrap();
+            let when = std::time::SystemTime::now() - std::time::Duration::from_secs(secs);
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(when).unwrap();
+        };
+        leftover(&alice_dir(store).join(".tmp-killed"), 321, 3_700);
+        leftover(&alice_dir(store).join(".tmp-in-flight"), 5, 10);
+    });
+    let tmp = |name: &str| alice_dir(&place.dir().unwrap().join("store")).join(name);
+    let out = place.calstore(&["check"]);
+    let said = ok(&out);
+    assert!(
+        said.contains("note: 1 temporary files (321 bytes) left by interrupted writes"),
+        "check did not note the leftover:\n{said}"
+    );
+    let objects = || ok(&place.calstore(&["list", "--user", ALICE, "objects"]));
+    let before = objects();
+    let out = place.calstore(&["make-freebusy", "--all"]);
+    let summary = ok(&out);
+    assert!(
+        summary.contains(", 1 leftover temporary files removed (321 bytes)"),
+        "make-freebusy did not report the removal:\n{summary}"
+    );
+    assert!(!tmp(".tmp-killed").exists(), "the leftover is still there");
+    assert!(
+        tmp(".tmp-in-flight").exists(),
+        "a write in flight lost its file"
+    );
+    assert!(objects() == before, "the objects changed");
+    let out = place.calstore(&["check"]);
+    assert!(!ok(&out).contains("note:"), "check still notes a leftover");
+}

@@ -76,7 +76,7 @@ impl Replacement {
         let dir = parent_of(target);
         ensure_dir(dir, modes, what)?;
         let tmp = tempfile::Builder::new()
-            .prefix(".tmp-")
+            .prefix(crate::leftovers::TEMP_PREFIX)
             .tempfile_in(dir)
             .map_err(|e| errors::io_error(what, "create a temporary file in", dir, &e))?;
         Ok(Replacement {

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use calstore::{
     EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid, StoredEvent, Uid,
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use crate::atomic;
 use crate::blocking;
 use crate::layout::{self, EventPaths, LOCK_FILE};
+use crate::leftovers::{self, Leftovers};
 use crate::lock;
 use crate::locked_table::LockedTable;
 use crate::objects::Owner;
@@ -92,6 +94,34 @@ impl FileJournal {
     /// The journal root.
     pub fn root(&self) -> &Path {
         &self.inner.settings.root
+    }
+
+    /// Counts the temporary files under the journal root that no write has touched for
+    /// `older_than`, as [`FileStore::leftovers`](crate::FileStore::leftovers) does for a store.
+    ///
+    /// # Errors
+    ///
+    /// Backend errors of listing a directory.
+    pub async fn leftovers(&self, older_than: Duration) -> Result<Leftovers> {
+        self.run(move |inner| leftovers::count(&[&inner.settings.root], older_than, "file journal"))
+            .await
+    }
+
+    /// Removes the temporary files that [`FileJournal::leftovers`] counts and returns what was
+    /// removed.
+    ///
+    /// # Errors
+    ///
+    /// Read-only for a read-only journal (nothing is removed); backend errors of listing a
+    /// directory or removing a file.
+    pub async fn remove_leftovers(&self, older_than: Duration) -> Result<Leftovers> {
+        self.inner
+            .settings
+            .writable("file journal", "removing leftover temporary files")?;
+        self.run(move |inner| {
+            leftovers::remove(&[&inner.settings.root], older_than, "file journal")
+        })
+        .await
     }
 
     async fn run<T, F>(&self, work: F) -> Result<T>

@@ -33,6 +33,7 @@ mod counters;
 mod errors;
 mod journal;
 mod layout;
+mod leftovers;
 mod line;
 mod lock;
 mod locked_table;
@@ -50,6 +51,7 @@ mod users;
 mod version;
 
 pub use journal::FileJournal;
+pub use leftovers::{Leftovers, LEFTOVER_AGE};
 pub use options::{
     FileJournalOptions, FileStoreOptions, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, DEFAULT_LOCK_TIMEOUT,
 };

@@ -136,7 +136,9 @@ impl MetaCache {
         let write = || -> std::io::Result<()> {
             use std::io::Write;
             use std::os::unix::fs::PermissionsExt;
-            let mut tmp = tempfile::Builder::new().prefix(".tmp-").tempfile_in(dir)?;
+            let mut tmp = tempfile::Builder::new()
+                .prefix(crate::leftovers::TEMP_PREFIX)
+                .tempfile_in(dir)?;
             tmp.write_all(meta.to_text().as_bytes())?;
             tmp.as_file()
                 .set_permissions(std::fs::Permissions::from_mode(file_mode))?;

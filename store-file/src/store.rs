@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use calstore::store::EventFamily;
 use calstore::{
@@ -12,6 +13,7 @@ use calstore::{
 use chrono::{DateTime, Utc};
 
 use crate::blocking;
+use crate::leftovers::{self, Leftovers};
 use crate::options::{self, FileStoreOptions};
 use crate::options::{Modes, Settings};
 use crate::prefs;
@@ -91,6 +93,45 @@ impl FileStore {
     /// The preferences root.
     pub fn preferences_root(&self) -> &Path {
         &self.inner.prefs.root
+    }
+
+    /// Counts the temporary files under the store and preferences roots that no write has
+    /// touched for `older_than` (see [`LEFTOVER_AGE`](crate::LEFTOVER_AGE)): what writes killed
+    /// between writing and renaming left behind. Nothing reads them.
+    ///
+    /// # Errors
+    ///
+    /// Backend errors of listing a directory.
+    pub async fn leftovers(&self, older_than: Duration) -> Result<Leftovers> {
+        self.run(move |inner| {
+            leftovers::count(
+                &[&inner.store.root, &inner.prefs.root],
+                older_than,
+                "file store",
+            )
+        })
+        .await
+    }
+
+    /// Removes the temporary files that [`FileStore::leftovers`] counts and returns what was
+    /// removed. Safe while other processes write: their own temporary files are younger.
+    ///
+    /// # Errors
+    ///
+    /// Read-only for a read-only store (nothing is removed); backend errors of listing a
+    /// directory or removing a file.
+    pub async fn remove_leftovers(&self, older_than: Duration) -> Result<Leftovers> {
+        self.inner
+            .store
+            .writable("file store", "removing leftover temporary files")?;
+        self.run(move |inner| {
+            leftovers::remove(
+                &[&inner.store.root, &inner.prefs.root],
+                older_than,
+                "file store",
+            )
+        })
+        .await
     }
 
     async fn run<T, F>(&self, work: F) -> Result<T>

@@ -1,16 +1,18 @@
 //! The exact bytes and names calstore-file writes (FILE-STORE.md): each file kind compared with
-//! literal text, keys encoded as one path component, no temporary files left behind, and the
-//! configured modes regardless of the umask.
+//! literal text, keys encoded as one path component, no temporary files left behind, leftovers of
+//! killed writes removed by age, and the configured modes regardless of the umask.
 #![allow(missing_docs, clippy::unwrap_used)]
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
+use std::time::{Duration, SystemTime};
 
 use calstore::{
-    Group, Journal, Method, PrefName, Providers, Quota, Store, Table, Transp, UsageTable,
+    ErrorKind, Group, Journal, Method, PrefName, Providers, Quota, Store, Table, Transp, UsageTable,
 };
+use calstore_file::{Leftovers, LEFTOVER_AGE};
 use common::*;
 
 #[tokio::test]
@@ -371,4 +373,85 @@ async fn writes_leave_no_temporary_files_and_use_the_configured_modes() {
         })
         .is_err()
     );
+}
+
+/// Writes `bytes` bytes to `path` and dates its modification `age` ago.
+fn leftover(path: &std::path::Path, bytes: usize, age: Duration) {
+    std::fs::write(path, vec![b'x'; bytes]).unwrap();
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - age).unwrap();
+}
+
+/// What a write killed between writing and renaming leaves (`.tmp-…` beside the file it was to
+/// replace) is counted and removed once it is older than the age given; a younger one (a write
+/// in flight) and every real file stay.
+#[tokio::test]
+async fn leftover_temporary_files_are_removed_by_age_only() {
+    let env = Env::new();
+    let (store, journal) = (env.store(), env.journal());
+    let a = user(ALICE);
+    let text = event_text("e1", None, "kept");
+    store.put_event(&a, &uid("e1"), None, &text).await.unwrap();
+    let busy = vec![period("20260105T090000Z", "20260105T100000Z", "e1", None)];
+    let table = Table::FreeBusy;
+    store
+        .set_freebusy(&a, &table, busy.clone(), None)
+        .await
+        .unwrap();
+    let room = Quota::new("room").unwrap();
+    let limits = [(Group::new("*").unwrap(), "PT1H".to_owned())].into();
+    journal.set_limits(&room, &limits, None).await.unwrap();
+    let hours = |h: u64| Duration::from_secs(h * 3600);
+    leftover(&env.user_path(ALICE, "objects/.tmp-killed1"), 100, hours(2));
+    leftover(&env.user_path(ALICE, ".tmp-killed2"), 50, hours(30));
+    leftover(
+        &env.user_path(ALICE, "objects/.tmp-inflight"),
+        10,
+        Duration::ZERO,
+    );
+    leftover(&env.root().join("journal/room/.tmp-killed3"), 7, hours(2));
+    let two = Leftovers {
+        files: 2,
+        bytes: 150,
+    };
+
+    assert_eq!(store.leftovers(LEFTOVER_AGE).await.unwrap(), two);
+    assert_eq!(
+        store.leftovers(Duration::ZERO).await.unwrap(),
+        Leftovers {
+            files: 3,
+            bytes: 160
+        }
+    );
+    let before = listing(env.root());
+    let refused = env.ro_store().remove_leftovers(LEFTOVER_AGE).await;
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::ReadOnly);
+    assert_eq!(
+        listing(env.root()),
+        before,
+        "a read-only store removed something"
+    );
+
+    assert_eq!(store.remove_leftovers(LEFTOVER_AGE).await.unwrap(), two);
+    assert!(!env.user_path(ALICE, "objects/.tmp-killed1").exists());
+    assert!(!env.user_path(ALICE, ".tmp-killed2").exists());
+    assert!(env.user_path(ALICE, "objects/.tmp-inflight").exists());
+    assert_eq!(
+        store.leftovers(LEFTOVER_AGE).await.unwrap(),
+        Leftovers::default()
+    );
+    let kept = store
+        .get_event(&a, &uid("e1"), None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(kept.text, text);
+    assert_eq!(store.freebusy(&a, &table).await.unwrap().value, busy);
+
+    let one = Leftovers { files: 1, bytes: 7 };
+    assert_eq!(journal.leftovers(LEFTOVER_AGE).await.unwrap(), one);
+    let refused = env.ro_journal().remove_leftovers(LEFTOVER_AGE).await;
+    assert_eq!(refused.unwrap_err().kind(), ErrorKind::ReadOnly);
+    assert_eq!(journal.remove_leftovers(LEFTOVER_AGE).await.unwrap(), one);
+    assert!(!env.root().join("journal/room/.tmp-killed3").exists());
 }

@@ -37,6 +37,14 @@ pub async fn run(global: &Global) -> Result<u8> {
     for p in &f.problems {
         eprintln!("{p}");
     }
+    // Not a problem: nothing reads them; the cron job removes them (docs/operations.md).
+    let left = backend::leftovers(Some(&store), Some(&journal), false).await?;
+    if left.files > 0 {
+        println!(
+            "note: {} temporary files ({} bytes) left by interrupted writes; `make-freebusy --all` removes them",
+            left.files, left.bytes
+        );
+    }
     if f.problems.is_empty() {
         println!("checked {} items: all sound", f.checked);
         Ok(crate::exit::OK)

@@ -1,7 +1,8 @@
 //! `calstore make-freebusy`: the cron job. Works on a few users at a time (`--jobs`, in tasks, so
 //! that one user's fsyncs or round trips overlap another's expansion and both cores work), never
 //! all at once, so memory does not grow with their number; results are reported in user order. A
-//! corrupt object is reported and skipped without stopping the others.
+//! corrupt object is reported and skipped without stopping the others. `--all` also removes the
+//! temporary files killed writes left in a file store.
 
 use std::collections::VecDeque;
 use std::path::Path;
@@ -9,7 +10,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use calstore::refresh::{self, Overrides, Settings};
-use calstore::{Quota, Store, User};
+use calstore::{Journal, Quota, Store, User};
+use calstore_file::Leftovers;
 use chrono::{DateTime, Utc};
 
 use crate::args::{Global, MakeFreebusyArgs};
@@ -37,16 +39,18 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     }
     let started = Instant::now();
     let now = Utc::now();
-    let totals = if args.quotas {
+    let (totals, swept) = if args.quotas {
         let journal = backend::open_journal(global).await?;
-        with_journal!(&journal, j => super::quota_freebusy::run(j, args, now).await)?
+        let totals = with_journal!(&journal, j => super::quota_freebusy::run(j, args, now).await)?;
+        (totals, sweep(args, None, Some(&journal)).await)
     } else {
         let store = backend::open_store(global).await?;
-        with_store!(&store, s => users(s.clone(), args, now).await)?
+        let totals = with_store!(&store, s => users(s.clone(), args, now).await)?;
+        (totals, sweep(args, Some(&store), None).await)
     };
     let what = if args.quotas { "quotas" } else { "users" };
     println!(
-        "make-freebusy: {} {what}, {} events, {} periods{}{} in {:.2} s",
+        "make-freebusy: {} {what}, {} events, {} periods{}{}{} in {:.2} s",
         totals.owners,
         totals.events,
         totals.periods,
@@ -60,6 +64,14 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
         } else {
             String::new()
         },
+        if swept.files > 0 {
+            format!(
+                ", {} leftover temporary files removed ({} bytes)",
+                swept.files, swept.bytes
+            )
+        } else {
+            String::new()
+        },
         started.elapsed().as_secs_f64()
     );
     Ok(if totals.failed > 0 {
@@ -69,6 +81,30 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     } else {
         crate::exit::OK
     })
+}
+
+/// The cron form (`--all`, not `--dry-run`, writable) also removes what killed writes left in a
+/// file store or journal, as the maintenance job that runs anyway (docs/operations.md). A failure
+/// there is reported and does not fail the regeneration, which is done.
+async fn sweep(
+    args: &MakeFreebusyArgs,
+    store: Option<&backend::AnyStore>,
+    journal: Option<&backend::AnyJournal>,
+) -> Leftovers {
+    let read_only = store.is_some_and(|s| with_store!(s, s => s.is_read_only()))
+        || journal.is_some_and(|j| with_journal!(j, j => j.is_read_only()));
+    if !args.all || args.dry_run || read_only {
+        return Leftovers::default();
+    }
+    backend::leftovers(store, journal, true)
+        .await
+        .unwrap_or_else(|e| {
+            eprintln!(
+                "calstore: removing leftover temporary files: {}",
+                e.message()
+            );
+            Leftovers::default()
+        })
 }
 
 async fn users<S: Store + Clone + 'static>(
