@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use calstore::{Error, Result};
 use deadpool_postgres::{
-    Manager, ManagerConfig, Object, Pool, QueueMode, RecyclingMethod, Runtime,
+    Hook, HookError, Manager, ManagerConfig, Object, Pool, QueueMode, RecyclingMethod, Runtime,
 };
 
 use crate::conninfo::ConnSettings;
@@ -181,6 +181,8 @@ impl Server {
             Some(tls) => Manager::from_config(config, tls, manager_config),
             None => Manager::from_config(config, tokio_postgres::NoTls, manager_config),
         };
+        // Closing a connection past its lifetime when it is handed out: see PgOptions::max_lifetime.
+        let max_lifetime = options.max_lifetime;
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -190,6 +192,10 @@ impl Server {
             // The connection used last is handed out first: under light load one warm server
             // process answers (its caches and plans hot) instead of every idle one in turn.
             .queue_mode(QueueMode::Lifo)
+            .pre_recycle(Hook::sync_fn(move |_, metrics| match max_lifetime {
+                Some(max) if metrics.age() >= max => Err(HookError::message("past max_lifetime")),
+                _ => Ok(()),
+            }))
             .build()
             .map_err(|e| Error::invalid(format!("cannot create the connection pool: {e}")))?;
         Ok(Server {

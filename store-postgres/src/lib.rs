@@ -43,6 +43,6 @@ pub use config::{Config, InstanceConfig, INSTANCE_ENV};
 pub use conninfo::{ConnSettings, SslMode, DEFAULT_CONNECT_TIMEOUT, DEFAULT_SOCKET_DIR};
 pub use instances::{Instance, Instances};
 pub use journal::PgJournal;
-pub use pool::{connect_client, connect_settings, PgOptions, PgPool};
+pub use pool::{connect_client, connect_settings, PgOptions, PgPool, DEFAULT_MAX_LIFETIME};
 pub use route::{in_primary_scope, on_primary};
 pub use store::PgStore;

@@ -12,6 +12,9 @@ use crate::conninfo::ConnSettings;
 use crate::error::{connect_error, query_error};
 use crate::tls;
 
+/// How long a pooled connection serves by default ([`PgOptions::max_lifetime`]).
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
 /// How to reach the database and how to use it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PgOptions {
@@ -29,6 +32,12 @@ pub struct PgOptions {
     /// before failing with [`ErrorKind::Locked`](calstore::ErrorKind::Locked): the session's
     /// `lock_timeout`. `None` waits for ever.
     pub lock_timeout: Option<Duration>,
+    /// How long a pooled connection is used before it is closed and replaced (checked when it
+    /// is handed out again); `None` keeps it for ever. A session keeps the plans of its cached
+    /// statements, and one planned while a table was empty can stay a sequential scan after the
+    /// table has grown; a new session plans with the statistics of the day (sqlx and HikariCP
+    /// close connections after 30 minutes for the same reasons).
+    pub max_lifetime: Option<Duration>,
 }
 
 impl Default for PgOptions {
@@ -39,13 +48,14 @@ impl Default for PgOptions {
             pool_size: 16,
             wait_timeout: Some(Duration::from_secs(30)),
             lock_timeout: Some(Duration::from_secs(30)),
+            max_lifetime: Some(DEFAULT_MAX_LIFETIME),
         }
     }
 }
 
 impl PgOptions {
     /// Options for `conninfo` with the defaults: read-write, 16 connections, 30 s to wait for
-    /// a connection and 30 s for a lock.
+    /// a connection and 30 s for a lock, connections replaced after 30 minutes.
     pub fn new(conninfo: impl Into<String>) -> Self {
         PgOptions {
             conninfo: conninfo.into(),

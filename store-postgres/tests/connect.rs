@@ -1,5 +1,5 @@
 //! Connections: TLS modes against a private server with test certificates, unreachable servers,
-//! libpq keyword strings and environment defaults.
+//! libpq keyword strings and environment defaults, and how long a pooled connection serves.
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
 use std::path::{Path, PathBuf};
@@ -309,4 +309,56 @@ async fn keyword_strings_sockets_and_environment_defaults_connect() {
     assert_eq!(row.get::<_, String>(0), "postgres");
     assert_eq!(row.get::<_, String>(1), db.name);
     assert_eq!(row.get::<_, String>(2), "calstore-env-test");
+}
+
+/// The server process behind a connection the pool hands out.
+async fn backend_pid(pool: &PgPool) -> i32 {
+    let client = pool.get().await.unwrap();
+    let row = client.query_one("SELECT pg_backend_pid()", &[]).await;
+    row.unwrap().get(0)
+}
+
+/// A pooled connection is closed and replaced once it has served `max_lifetime` (a new session
+/// plans its cached statements with the statistics of the day), and reused while younger or
+/// when there is no limit.
+#[tokio::test]
+async fn pooled_connections_are_replaced_after_their_max_lifetime() {
+    let Some(server) = server_or_skip("pooled_connections_are_replaced_after_their_max_lifetime")
+    else {
+        return;
+    };
+    let db = server.fresh_database_async().await.unwrap();
+    let lifetime = std::time::Duration::from_millis(400);
+    let short = PgPool::new(&PgOptions {
+        max_lifetime: Some(lifetime),
+        ..PgOptions::new(&db.url)
+    })
+    .unwrap();
+    let forever = PgPool::new(&PgOptions {
+        max_lifetime: None,
+        ..PgOptions::new(&db.url)
+    })
+    .unwrap();
+    let (first, kept) = (backend_pid(&short).await, backend_pid(&forever).await);
+    assert_eq!(
+        backend_pid(&short).await,
+        first,
+        "a young connection is reused"
+    );
+    tokio::time::sleep(lifetime + std::time::Duration::from_millis(100)).await;
+    let second = backend_pid(&short).await;
+    assert_ne!(
+        second, first,
+        "a connection past its lifetime was handed out again"
+    );
+    assert_eq!(
+        backend_pid(&short).await,
+        second,
+        "its replacement is reused"
+    );
+    assert_eq!(
+        backend_pid(&forever).await,
+        kept,
+        "without a limit the session stays"
+    );
 }

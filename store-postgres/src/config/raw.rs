@@ -41,6 +41,7 @@ pub(super) struct Instance {
     replica_retry: Option<Span>,
     wait_timeout: Option<Span>,
     lock_timeout: Option<Span>,
+    max_lifetime: Option<Span>,
 }
 
 /// `[instances.NAME.journal]`: where the journal is, when not in the store's database.
@@ -157,10 +158,11 @@ impl Instance {
         for (name, value, slot) in [
             ("wait_timeout", self.wait_timeout, &mut primary.wait_timeout),
             ("lock_timeout", self.lock_timeout, &mut primary.lock_timeout),
+            ("max_lifetime", self.max_lifetime, &mut primary.max_lifetime),
         ] {
             if let Some(Span(d)) = value {
                 if d.is_zero() {
-                    return Err((k(name), "a timeout must be longer than zero".to_owned()));
+                    return Err((k(name), "it must be longer than zero".to_owned()));
                 }
                 *slot = Some(d);
             }

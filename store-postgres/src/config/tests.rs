@@ -42,6 +42,10 @@ fn one_site_with_defaults() {
     );
     assert_eq!(i.journal_options(), &i.store);
     assert_eq!(i.store.primary.pool_size, 16);
+    assert_eq!(
+        i.store.primary.max_lifetime,
+        Some(crate::DEFAULT_MAX_LIFETIME)
+    );
     assert!(!i.store.primary.read_only && !i.store.primary_reads);
     assert_eq!(i.store.max_replica_lag, None);
 }
@@ -65,6 +69,7 @@ replica_retry = 10
 pool_size = 32
 wait_timeout = "1m"
 lock_timeout = "5s"
+max_lifetime = "10m"
 read_only = true
 
 [instances.main.tls]
@@ -97,6 +102,7 @@ primary = "postgresql://agent@db1.example.com/imip_journal"
     assert_eq!(s.primary.pool_size, 32);
     assert_eq!(s.primary.wait_timeout, Some(Duration::from_secs(60)));
     assert_eq!(s.primary.lock_timeout, Some(Duration::from_secs(5)));
+    assert_eq!(s.primary.max_lifetime, Some(Duration::from_secs(600)));
     let j = i.journal.as_ref().unwrap();
     assert!(j
         .primary
@@ -202,6 +208,11 @@ fn bad_values_are_refused_with_file_key_and_reason() {
         (
             "lock_timeout = 0",
             "instances.main.lock_timeout",
+            "longer than zero",
+        ),
+        (
+            "max_lifetime = \"0s\"",
+            "instances.main.max_lifetime",
             "longer than zero",
         ),
         (
