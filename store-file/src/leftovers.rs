@@ -77,7 +77,8 @@ fn find(roots: &[&Path], older_than: Duration, what: &str) -> Result<Vec<(PathBu
                 continue; // renamed or removed by its writer meanwhile
             };
             let modified = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
-            if cutoff.is_none_or(|c| modified <= c) {
+            // No cutoff (an age beyond the epoch): nothing can be that old.
+            if cutoff.is_some_and(|c| modified <= c) {
                 found.push((entry.into_path(), meta.len()));
             }
         }

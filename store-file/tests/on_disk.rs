@@ -423,6 +423,12 @@ async fn leftover_temporary_files_are_removed_by_age_only() {
             bytes: 160
         }
     );
+    let none = store.leftovers(Duration::MAX).await.unwrap();
+    assert_eq!(
+        none,
+        Leftovers::default(),
+        "nothing is older than the epoch"
+    );
     let before = listing(env.root());
     let refused = env.ro_store().remove_leftovers(LEFTOVER_AGE).await;
     assert_eq!(refused.unwrap_err().kind(), ErrorKind::ReadOnly);
