@@ -14,7 +14,9 @@
 //!   increasing per table) that conditional writes compare under the lock;
 //! - range reads are binary searches over the sorted file; changes are one streaming pass that
 //!   copies untouched lines byte for byte and never drops a line it could not read;
-//! - a read-only handle never creates or changes anything.
+//! - a read-only handle never creates or changes anything;
+//! - the temporary files of writes killed before their rename can be found and removed once no
+//!   live write can own them ([`FileStore::remove_leftovers`]).
 //!
 //! ```no_run
 //! # async fn example() -> calstore::Result<()> {
