@@ -297,14 +297,22 @@ pub async fn regenerate<S: Store>(
             window_end: Some(opts.window_end),
             events: unbounded,
         };
-        match store
-            .set_freebusy(user, &Table::FreeBusy, rows.clone(), Some(version))
-            .await
-        {
-            // An agent changed the table while we computed: start again from what it wrote.
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
-            Err(e) => return Err(e),
-            Ok(_) => {}
+        // Extending the window of a user whose events all end changes no row. Writing the same
+        // table again would cost a durable rewrite each night and bump its version, so that an
+        // agent's write based on the version it read would fail for nothing.
+        let unchanged = !full
+            && rows.len() == kept.len()
+            && rows.iter().zip(&kept).all(|(a, b)| a.same_details(b));
+        if !unchanged {
+            match store
+                .set_freebusy(user, &Table::FreeBusy, rows.clone(), Some(version))
+                .await
+            {
+                // An agent changed the table while we computed: start again from what it wrote.
+                Err(e) if e.kind() == ErrorKind::Conflict => continue,
+                Err(e) => return Err(e),
+                Ok(_) => {}
+            }
         }
         let next = if full {
             merge_providers(next, &Providers::default(), true)

@@ -195,3 +195,61 @@ pub async fn import_batch_limits<S: Store + Clone + 'static, J: Journal + Clone 
         .await
         .contains(&"20260109T090000Z/20260109T100000Z four".to_owned()));
 }
+
+/// The cron job's nightly run (`regenerate` without `--reset`) writes a user's table only when a
+/// row changes: with every event bounded the table keeps its version, so an agent's write based
+/// on that version still succeeds; an event without end adds its next occurrence and the version
+/// moves.
+pub async fn extending_the_window_writes_only_what_changes<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (a, s) = (user(ALICE), &f.store);
+    let settings = refresh::Settings {
+        tz: chrono_tz::UTC,
+        window_days: 30,
+        needs_action: false,
+    };
+    let day = chrono::Duration::days(1);
+    let now = t("20260105T000000Z");
+    let once = event_text("once", None, "20260110T090000Z", "20260110T100000Z", "x");
+    s.put_event(&a, &uid("once"), None, &once).await.unwrap();
+    let regen = |at| refresh::regenerate(s, &a, &settings, at, false, false);
+    assert!(
+        regen(now).await.unwrap().full,
+        "the first run builds the table"
+    );
+    let v1 = s.table_version(&a, &Table::FreeBusy).await.unwrap();
+
+    let report = regen(now + day).await.unwrap();
+    assert!(!report.full && report.periods == 1);
+    let v2 = s.table_version(&a, &Table::FreeBusy).await.unwrap();
+    assert_eq!(
+        v2, v1,
+        "a table whose rows did not change was written again"
+    );
+
+    let weekly = event_text("weekly", None, "20260106T090000Z", "20260106T100000Z", "w")
+        .replace("SUMMARY:w", "SUMMARY:w\r\nRRULE:FREQ=WEEKLY");
+    s.put_event(&a, &uid("weekly"), None, &weekly)
+        .await
+        .unwrap();
+    let agent = settings.expand_options(now + day);
+    refresh::refresh_event(s, &a, &uid("weekly"), &agent)
+        .await
+        .unwrap();
+    let v3 = s.table_version(&a, &Table::FreeBusy).await.unwrap();
+    // Weekly from January 6 up to February 5: five occurrences, and the bounded event.
+    assert_eq!(
+        s.freebusy(&a, &Table::FreeBusy).await.unwrap().value.len(),
+        6
+    );
+
+    let report = regen(now + day * 8).await.unwrap();
+    assert!(!report.full);
+    let table = s.freebusy(&a, &Table::FreeBusy).await.unwrap();
+    assert_eq!(table.value.len(), 7, "February 10 joins the window");
+    assert_ne!(table.version, v3, "the changed table kept its version");
+}
