@@ -126,17 +126,19 @@ impl<'a, S: Store> Importer<'a, S> {
     ///
     /// # Errors
     ///
-    /// The store's errors. An event that does not expand is recorded in [`Imported::failed`].
+    /// The store's errors; the objects then stay waiting, so that a later `flush` or
+    /// [`Importer::finish`] writes their periods (a lock that did not come in time may come
+    /// next time). An event that does not expand is recorded in [`Imported::failed`].
     pub async fn flush(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            let uids: Vec<Uid> = self.pending.iter().cloned().collect();
+            let r = refresh::refresh_events(self.store, &self.user, &uids, &self.opts).await?;
+            self.pending.clear();
+            self.done.periods += r.periods;
+            self.done.failed.extend(r.failed);
+        }
         self.waiting = 0;
         self.oldest = None;
-        if self.pending.is_empty() {
-            return Ok(());
-        }
-        let uids: Vec<Uid> = std::mem::take(&mut self.pending).into_iter().collect();
-        let r = refresh::refresh_events(self.store, &self.user, &uids, &self.opts).await?;
-        self.done.periods += r.periods;
-        self.done.failed.extend(r.failed);
         Ok(())
     }
 

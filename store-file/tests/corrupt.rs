@@ -288,3 +288,71 @@ async fn an_object_damaged_before_its_batch_keeps_its_rows_and_is_reported() {
         "one moved; two kept the rows it had"
     );
 }
+
+/// A batch whose table write fails (here: the table holds a line that does not parse, which no
+/// write drops) keeps its objects waiting: once the table is repaired, the next flush writes
+/// their periods, and nothing is counted twice.
+#[tokio::test]
+async fn a_failed_batch_write_keeps_its_objects_waiting_for_the_next_flush() {
+    use calstore::import::{BatchLimits, Importer};
+    use calstore::object::split_calendar;
+    use calstore::recurrence::ExpandOptions;
+
+    let env = Env::new();
+    let store = env.store();
+    let a = user(ALICE);
+    let opts = ExpandOptions {
+        tz: calstore::refresh::parse_tz("UTC").unwrap(),
+        window_end: t("20270101T000000Z"),
+        needs_action: false,
+    };
+    let first = period("20260105T090000Z", "20260105T100000Z", "a", None);
+    store
+        .set_freebusy(&a, &Table::FreeBusy, vec![first], None)
+        .await
+        .unwrap();
+    let path = env.user_path(ALICE, "freebusy");
+    std::fs::write(&path, format!("{GOOD_1}not a period\n")).unwrap();
+    let limits = BatchLimits {
+        objects: 2,
+        age: std::time::Duration::from_secs(3600),
+    };
+    let mut importer = Importer::new(&store, a.clone(), opts).with_limits(limits);
+    for u in ["one", "two"] {
+        let obj = split_calendar(&event_text(u, None, u)).unwrap().remove(0);
+        let stored = importer.put(&obj).await;
+        if u == "two" {
+            assert_eq!(
+                stored.unwrap_err().kind(),
+                ErrorKind::Corrupt,
+                "the batch write fails"
+            );
+        } else {
+            stored.unwrap();
+        }
+    }
+    assert_eq!(
+        env.read(&path),
+        format!("{GOOD_1}not a period\n"),
+        "nothing written"
+    );
+    assert_eq!(
+        importer.waiting(),
+        2,
+        "both objects still wait for their periods"
+    );
+
+    std::fs::write(&path, GOOD_1).unwrap();
+    let done = importer.finish().await.unwrap();
+    assert_eq!((done.objects, done.periods), (2, 2));
+    assert!(done.failed.is_empty(), "{:?}", done.failed);
+    let uids: Vec<String> = store
+        .freebusy(&a, &Table::FreeBusy)
+        .await
+        .unwrap()
+        .value
+        .iter()
+        .map(|p| p.uid.as_str().to_owned())
+        .collect();
+    assert_eq!(uids, ["a", "one", "two"]);
+}
