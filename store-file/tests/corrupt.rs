@@ -4,6 +4,9 @@
 
 mod common;
 
+use calstore::import::{BatchLimits, Importer};
+use calstore::object::split_calendar;
+use calstore::recurrence::ExpandOptions;
 use calstore::{ErrorKind, Journal, Method, Quota, Store, Table, UsageTable};
 use common::*;
 
@@ -226,22 +229,23 @@ async fn foreign_lines_and_order_are_handled_without_loss() {
     assert_eq!(env.read(&path), format!("{GOOD_1}{GOOD_2}"));
 }
 
+/// Expansion options for the importer tests: UTC, a window to 2027.
+fn import_options() -> ExpandOptions {
+    ExpandOptions {
+        tz: calstore::refresh::parse_tz("UTC").unwrap(),
+        window_end: t("20270101T000000Z"),
+        needs_action: false,
+    }
+}
+
 /// The importer writes periods in batches; an object damaged on disk between its store and its
 /// batch is reported with its uid, keeps the rows it had, and does not hold back the rest.
 #[tokio::test]
 async fn an_object_damaged_before_its_batch_keeps_its_rows_and_is_reported() {
-    use calstore::import::{BatchLimits, Importer};
-    use calstore::object::split_calendar;
-    use calstore::recurrence::ExpandOptions;
-
     let env = Env::new();
     let store = env.store();
     let a = user(ALICE);
-    let opts = ExpandOptions {
-        tz: calstore::refresh::parse_tz("UTC").unwrap(),
-        window_end: t("20270101T000000Z"),
-        needs_action: false,
-    };
+    let opts = import_options();
     let obj = |u: &str, day: &str| {
         let text = event_text(u, None, u).replace("20260105", &format!("202601{day}"));
         split_calendar(&text).unwrap().remove(0)
@@ -294,18 +298,10 @@ async fn an_object_damaged_before_its_batch_keeps_its_rows_and_is_reported() {
 /// their periods, and nothing is counted twice.
 #[tokio::test]
 async fn a_failed_batch_write_keeps_its_objects_waiting_for_the_next_flush() {
-    use calstore::import::{BatchLimits, Importer};
-    use calstore::object::split_calendar;
-    use calstore::recurrence::ExpandOptions;
-
     let env = Env::new();
     let store = env.store();
     let a = user(ALICE);
-    let opts = ExpandOptions {
-        tz: calstore::refresh::parse_tz("UTC").unwrap(),
-        window_end: t("20270101T000000Z"),
-        needs_action: false,
-    };
+    let opts = import_options();
     let first = period("20260105T090000Z", "20260105T100000Z", "a", None);
     store
         .set_freebusy(&a, &Table::FreeBusy, vec![first], None)
