@@ -382,8 +382,8 @@ pub trait Store: Send + Sync {
 
     /// Removes every period of `uid` (the parent's and every instance's) and inserts `periods`
     /// (all of that uid), atomically: the update after an event and its instances were expanded.
-    /// The default reads the table and writes it back with its version, retrying on conflict;
-    /// backends override it with something cheaper.
+    /// It is [`Store::replace_uids_periods`] with one uid, so a backend that overrides that
+    /// method serves this one too.
     ///
     /// # Errors
     ///
@@ -395,7 +395,7 @@ pub trait Store: Send + Sync {
         uid: &Uid,
         periods: Vec<Period>,
     ) -> impl Future<Output = Result<Version>> + Send {
-        defaults::replace_uids_periods(self, user, table, std::slice::from_ref(uid), periods)
+        self.replace_uids_periods(user, table, std::slice::from_ref(uid), periods)
     }
 
     /// Removes every period of each uid in `uids` and inserts `periods` (all of those uids),

@@ -366,18 +366,6 @@ impl Store for FileStore {
         .await
     }
 
-    async fn replace_uid_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        periods: Vec<Period>,
-    ) -> Result<Version> {
-        let (user, table, uids) = (user.clone(), table.clone(), [uid.clone()]);
-        self.run(move |s| s.table(&user, &table).replace_uids(&uids, periods))
-            .await
-    }
-
     async fn replace_uids_periods(
         &self,
         user: &User,

@@ -339,18 +339,6 @@ impl Store for PgStore {
         periods::write(&self.pool, &target(user, table), expect, op).await
     }
 
-    async fn replace_uid_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        periods: Vec<Period>,
-    ) -> Result<Version> {
-        let uids = std::slice::from_ref(uid);
-        let op = Op::ReplaceUids { uids, periods };
-        periods::write(&self.pool, &target(user, table), None, op).await
-    }
-
     async fn replace_uids_periods(
         &self,
         user: &User,
