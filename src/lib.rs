@@ -23,6 +23,7 @@ pub mod store;
 pub use error::{Error, ErrorKind, Result};
 pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
 pub use journal::{Journal, Limits, UsageTable};
+pub use object::{EventObject, Warning};
 pub use period::{Period, Transp};
 pub use store::{
     EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, Store, StoredEvent,

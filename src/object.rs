@@ -45,6 +45,25 @@ pub struct EventObject {
     organizer: Option<String>,
     attendees: Vec<Attendee>,
     sequence: u32,
+    warnings: Vec<Warning>,
+}
+
+/// Something a producer wrote that is not strictly RFC 5545 but was read the way the widely used
+/// implementations read it (docs/compatibility.md). Importers print these with the file name and
+/// the UID; `check` lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    /// The physical line (1-based) of the text the object was read from (for a split file, the
+    /// line in that file).
+    pub line: usize,
+    /// What was read leniently, and how.
+    pub message: String,
+}
+
+impl std::fmt::Display for Warning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "line {}: {}", self.line, self.message)
+    }
 }
 
 impl EventObject {
@@ -205,6 +224,11 @@ impl EventObject {
     /// SEQUENCE (0 when missing).
     pub fn sequence(&self) -> u32 {
         self.sequence
+    }
+
+    /// What was read leniently (empty for a strictly valid event), in line order.
+    pub fn warnings(&self) -> &[Warning] {
+        &self.warnings
     }
 
     /// Whether the event counts for `user`'s own free/busy (STORE.md): never when STATUS is

@@ -22,6 +22,7 @@ impl EventObject {
         let mut cx = Context {
             vtimezones: zones,
             resolved: Vec::new(),
+            warnings: Vec::new(),
         };
         let uid_prop = ev
             .single("UID")?
@@ -176,6 +177,7 @@ impl EventObject {
             organizer,
             attendees,
             sequence,
+            warnings: cx.warnings,
         })
     }
 }
@@ -278,6 +280,8 @@ fn compare_key(t: &TimeValue) -> NaiveDateTime {
 struct Context<'a> {
     vtimezones: &'a [&'a Component],
     resolved: Vec<Zone>,
+    /// What was read leniently so far.
+    warnings: Vec<super::Warning>,
 }
 
 impl Context<'_> {
