@@ -11,6 +11,7 @@
 mod content;
 mod read;
 mod rule;
+mod split;
 mod values;
 mod zone;
 
@@ -18,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::id::{rid_text, Rid, Uid, User};
 use crate::period::Transp;
 use content::{line_error, Component};
-pub use read::split_calendar;
+pub use split::{derived_uid, split_calendar, split_families, Rejected, Split};
 pub use rule::{Rule, Until};
 pub use values::{
     same_address, Attendee, NominalDuration, PartStat, PeriodEnd, RDate, Status, TimeValue,
@@ -74,8 +75,9 @@ impl EventObject {
     ///
     /// Invalid input naming the line (`line 7: …`) when the text is not iCalendar (a malformed
     /// line, a missing END, wrong nesting), holds no VEVENT or more than one, or an interpreted
-    /// property is wrong: no UID, a bad DTSTART, DTEND before DTSTART, DTEND together with
-    /// DURATION, a bad RRULE, a TZID that is neither an IANA zone nor defined by a VTIMEZONE.
+    /// property cannot be read in any sensible way: no UID, a DTSTART that is no date, a bad
+    /// RRULE. What producers write leniently (DTEND before DTSTART, DTEND with DURATION, a TZID
+    /// nothing resolves, …) is read with a [`Warning`] instead (docs/compatibility.md).
     pub fn parse(text: &str) -> Result<Self> {
         let components = content::parse_components(text)?;
         if let Some(second) = components.get(1) {
@@ -105,7 +107,20 @@ impl EventObject {
             }
         };
         match events.as_slice() {
-            [event] => Self::from_component(text.to_owned(), event, &zones),
+            [event] => Self::from_component(
+                text.to_owned(),
+                event,
+                read::Surroundings {
+                    wr_timezone: if top.name == "VCALENDAR" {
+                        top.all("X-WR-TIMEZONE").next()
+                    } else {
+                        None
+                    },
+                    zones,
+                    uid: None,
+                    warnings: split::outer_warnings(top),
+                },
+            ),
             [] => Err(line_error(top.line, "the calendar holds no VEVENT")),
             [first, second, ..] => Err(line_error(
                 second.line,

@@ -5,6 +5,7 @@
 
 use std::ops::Range;
 
+use super::Warning;
 use crate::error::{Error, Result};
 
 /// An invalid-input error naming a (1-based, physical) line.
@@ -56,6 +57,8 @@ pub(crate) struct Component {
     /// The bytes from the start of its BEGIN line to the end of its END line (line ending
     /// included when there is one).
     pub span: Range<usize>,
+    /// What was read leniently in its own lines (not those of its children).
+    pub warnings: Vec<Warning>,
 }
 
 impl Component {
@@ -80,6 +83,16 @@ impl Component {
         }
         Ok(first)
     }
+
+    /// Its own warnings and those of every component inside it, in line order.
+    pub fn all_warnings(&self) -> Vec<Warning> {
+        let mut out = self.warnings.clone();
+        for c in &self.children {
+            out.extend(c.all_warnings());
+        }
+        out.sort_by_key(|w| w.line);
+        out
+    }
 }
 
 /// A logical (unfolded) line before it is split into name, parameters and value.
@@ -87,16 +100,30 @@ struct Logical {
     text: String,
     line: usize,
     span: Range<usize>,
+    warnings: Vec<Warning>,
+}
+
+fn warn(line: usize, message: impl Into<String>) -> Warning {
+    Warning {
+        line,
+        message: message.into(),
+    }
 }
 
 /// Splits the text into logical lines: `\r\n` or `\n` end a physical line; a physical line that
 /// starts with a space or a tab continues the previous one (the one white-space character is
-/// dropped). Empty physical lines are skipped.
+/// dropped). Empty physical lines are skipped (a continuation after one still continues, with a
+/// warning). A UTF-8 byte-order mark at the start is skipped with a warning.
 fn unfold(text: &str) -> Result<Vec<Logical>> {
     let mut out: Vec<Logical> = Vec::new();
     let mut offset = 0;
     let mut number = 0;
-    let mut previous_blank = true;
+    let mut previous_blank = false;
+    let mut pending: Vec<Warning> = Vec::new();
+    if text.starts_with('\u{feff}') {
+        offset = '\u{feff}'.len_utf8();
+        pending.push(warn(1, "a UTF-8 byte-order mark before the first line is ignored"));
+    }
     while offset < text.len() {
         number += 1;
         let rest = &text[offset..];
@@ -114,11 +141,17 @@ fn unfold(text: &str) -> Result<Vec<Logical>> {
         }
         if let Some(cont) = content.strip_prefix([' ', '\t']) {
             match out.last_mut() {
-                Some(last) if !previous_blank => {
+                Some(last) => {
+                    if previous_blank {
+                        last.warnings.push(warn(
+                            number,
+                            "a folded continuation line after an empty line is joined to the content line before the empty line",
+                        ));
+                    }
                     last.text.push_str(cont);
                     last.span.end = span.end;
                 }
-                _ => {
+                None => {
                     return Err(line_error(
                         number,
                         "a folded continuation line (starting with white space) follows no content line",
@@ -130,11 +163,67 @@ fn unfold(text: &str) -> Result<Vec<Logical>> {
                 text: content.to_owned(),
                 line: number,
                 span,
+                warnings: std::mem::take(&mut pending),
             });
         }
         previous_blank = false;
     }
-    Ok(out)
+    Ok(repair(out))
+}
+
+/// Mends logical lines that are not content lines, as real producers write them: one that looks
+/// like a broken property (no `:`, and a name followed by `=` or `;`, or an upper-case name
+/// alone: `X`, `SUMMARY=text`) is ignored, as the `icalendar` package ignores it; any other (text such as
+/// `world and more`) is a fold that lost its leading space and is joined to the property before
+/// it. Both with a warning. A line that cannot be joined (the one before is a BEGIN or END, or
+/// there is none) is ignored with a warning.
+fn repair(lines: Vec<Logical>) -> Vec<Logical> {
+    let mut out: Vec<Logical> = Vec::with_capacity(lines.len());
+    for mut logical in lines {
+        if parse_line(&logical).is_ok() {
+            out.push(logical);
+            continue;
+        }
+        let shown = shorten(&logical.text);
+        let broken_property = {
+            let name_end = logical.text.find(['=', ';']).unwrap_or(logical.text.len());
+            let name = &logical.text[..name_end];
+            let bare = name_end == logical.text.len();
+            !name.is_empty()
+                && name.chars().all(is_name_char)
+                && !logical.text.contains(':')
+                && (!bare || !name.chars().any(|c| c.is_ascii_lowercase()))
+        };
+        let joinable = out.last().is_some_and(|prev| {
+            let upper = prev.text.get(..6).map(str::to_ascii_uppercase);
+            !matches!(upper.as_deref(), Some("BEGIN:"))
+                && !prev.text.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("END:"))
+        });
+        match out.last_mut() {
+            Some(prev) if joinable && !broken_property => {
+                prev.warnings.push(warn(
+                    logical.line,
+                    format!(
+                        "{shown:?} is not a content line: read as a folded continuation that lost its leading space, joined to line {}",
+                        prev.line
+                    ),
+                ));
+                prev.warnings.append(&mut logical.warnings);
+                prev.text.push_str(&logical.text);
+                prev.span.end = logical.span.end;
+            }
+            Some(prev) => {
+                prev.warnings.push(warn(
+                    logical.line,
+                    format!("{shown:?} is not a content line (NAME[;PARAM=VALUE]:VALUE); ignored"),
+                ));
+                prev.warnings.append(&mut logical.warnings);
+                prev.span.end = logical.span.end;
+            }
+            None => out.push(logical),
+        }
+    }
+    out
 }
 
 fn is_name_char(c: char) -> bool {
@@ -172,10 +261,37 @@ fn decode_param(value: &str) -> String {
     out
 }
 
-/// Splits one logical line into name, parameters and value.
-fn parse_line(logical: Logical) -> Result<Property> {
+/// A name as written, leniently: white space around it, or around its hyphens
+/// (`REFRESH - INTERVAL`), is dropped; `None` when it is not a name even so.
+fn lenient_name(raw: &str) -> Option<String> {
+    let mut name = String::with_capacity(raw.len());
+    let trimmed = raw.trim_matches([' ', '\t']);
+    let mut chars = trimmed.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == ' ' || c == '\t' {
+            // Only white space next to a hyphen is dropped inside a name.
+            let before = trimmed[..i].trim_end_matches([' ', '\t']).ends_with('-');
+            let after = trimmed[i..].trim_start_matches([' ', '\t']).starts_with('-');
+            if !(before || after) {
+                return None;
+            }
+            continue;
+        }
+        if !is_name_char(c) {
+            return None;
+        }
+        name.push(c);
+    }
+    (!name.is_empty()).then_some(name)
+}
+
+/// Splits one logical line into name, parameters and value, with what was read leniently: white
+/// space around names, an empty parameter (`;;`), a `\;` `\,` `\:` escape inside an unquoted
+/// parameter value (the `icalendar` package reads these the same way).
+fn parse_line(logical: &Logical) -> Result<(Property, Vec<Warning>)> {
     let line = logical.line;
     let text = logical.text.as_str();
+    let mut warnings = Vec::new();
     let name_end = text.find([';', ':']).ok_or_else(|| {
         line_error(
             line,
@@ -185,50 +301,110 @@ fn parse_line(logical: Logical) -> Result<Property> {
             ),
         )
     })?;
-    let name = &text[..name_end];
-    if name.is_empty() || !name.chars().all(is_name_char) {
-        return Err(line_error(
+    let raw_name = &text[..name_end];
+    let name = lenient_name(raw_name).ok_or_else(|| {
+        line_error(
             line,
-            format!("{:?} is not a property name", shorten(name)),
+            format!("{:?} is not a property name", shorten(raw_name)),
+        )
+    })?;
+    if name != raw_name {
+        warnings.push(warn(
+            line,
+            format!("white space in the property name {raw_name:?} is ignored ({name})"),
         ));
     }
     let mut params = Vec::new();
     let mut rest = &text[name_end..];
     while let Some(after) = rest.strip_prefix(';') {
+        if after.starts_with([';', ':']) {
+            warnings.push(warn(
+                line,
+                format!("an empty parameter (';;' or ';:') in property {name} is ignored"),
+            ));
+            rest = after;
+            continue;
+        }
         let eq = after
             .find('=')
             .ok_or_else(|| line_error(line, format!("parameter without '=' in property {name}")))?;
-        let pname = &after[..eq];
-        if pname.is_empty() || !pname.chars().all(is_name_char) {
-            return Err(line_error(
+        let raw_pname = &after[..eq];
+        let pname = lenient_name(raw_pname).ok_or_else(|| {
+            line_error(
                 line,
                 format!(
                     "{:?} is not a parameter name (property {name})",
-                    shorten(pname)
+                    shorten(raw_pname)
                 ),
+            )
+        })?;
+        if pname != raw_pname {
+            warnings.push(warn(
+                line,
+                format!("white space in the parameter name {raw_pname:?} is ignored ({pname})"),
             ));
         }
         let mut values = Vec::new();
         let mut cursor = &after[eq + 1..];
         loop {
-            if let Some(quoted) = cursor.strip_prefix('"') {
+            let lead = cursor.len() - cursor.trim_start_matches([' ', '\t']).len();
+            if let Some(quoted) = cursor[lead..].strip_prefix('"') {
                 let close = quoted.find('"').ok_or_else(|| {
                     line_error(
                         line,
                         format!("unterminated quoted value of parameter {pname} (property {name})"),
                     )
                 })?;
+                if lead > 0 {
+                    warnings.push(warn(
+                        line,
+                        format!("white space before the value of parameter {pname} is ignored"),
+                    ));
+                }
                 values.push(decode_param(&quoted[..close]));
                 cursor = &quoted[close + 1..];
             } else {
-                let end = cursor.find([',', ';', ':', '"']).unwrap_or(cursor.len());
+                let mut end = 0;
+                let mut escaped = false;
+                let bytes = cursor.as_bytes();
+                while end < bytes.len() {
+                    match bytes[end] {
+                        b'\\' if matches!(bytes.get(end + 1), Some(b';' | b',' | b':')) => {
+                            escaped = true;
+                            end += 2;
+                            continue;
+                        }
+                        b',' | b';' | b':' | b'"' => break,
+                        _ => end += 1,
+                    }
+                }
                 if cursor[end..].starts_with('"') {
                     return Err(line_error(
                         line,
                         format!("stray '\"' in the value of parameter {pname} (property {name})"),
                     ));
                 }
-                values.push(decode_param(&cursor[..end]));
+                let raw = &cursor[..end];
+                let mut value = raw.trim_matches([' ', '\t']).to_owned();
+                if value.len() != raw.len() && !raw.trim().is_empty() {
+                    warnings.push(warn(
+                        line,
+                        format!("white space around the value of parameter {pname} is ignored"),
+                    ));
+                }
+                if escaped {
+                    value = value
+                        .replace("\\;", ";")
+                        .replace("\\,", ",")
+                        .replace("\\:", ":");
+                    warnings.push(warn(
+                        line,
+                        format!(
+                            "a backslash escape in the value of parameter {pname} (property {name}) is read as the character it escapes; RFC 5545 quotes such values"
+                        ),
+                    ));
+                }
+                values.push(decode_param(&value));
                 cursor = &cursor[end..];
             }
             match cursor.strip_prefix(',') {
@@ -236,6 +412,8 @@ fn parse_line(logical: Logical) -> Result<Property> {
                 None => break,
             }
         }
+        let trailing = cursor.len() - cursor.trim_start_matches([' ', '\t']).len();
+        cursor = &cursor[trailing..];
         if !(cursor.starts_with(';') || cursor.starts_with(':')) {
             return Err(line_error(
                 line,
@@ -251,13 +429,25 @@ fn parse_line(logical: Logical) -> Result<Property> {
     let value = rest
         .strip_prefix(':')
         .ok_or_else(|| line_error(line, format!("property {name} has no ':' before its value")))?;
-    Ok(Property {
-        name: name.to_ascii_uppercase(),
-        params,
-        value: value.to_owned(),
-        line,
-        span: logical.span,
-    })
+    // One warning per line, however many things on it were read leniently.
+    if warnings.len() > 1 {
+        let message = warnings
+            .iter()
+            .map(|w| w.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        warnings = vec![warn(line, message)];
+    }
+    Ok((
+        Property {
+            name: name.to_ascii_uppercase(),
+            params,
+            value: value.to_owned(),
+            line,
+            span: logical.span.clone(),
+        },
+        warnings,
+    ))
 }
 
 fn shorten(text: &str) -> String {
@@ -280,7 +470,8 @@ pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
     let mut top: Vec<Component> = Vec::new();
     let mut stack: Vec<Component> = Vec::new();
     for logical in unfold(text)? {
-        let prop = parse_line(logical)?;
+        let (prop, mut warnings) = parse_line(&logical)?;
+        warnings.extend(logical.warnings);
         match prop.name.as_str() {
             "BEGIN" => {
                 let name = prop.value.trim().to_ascii_uppercase();
@@ -296,6 +487,7 @@ pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
                     children: Vec::new(),
                     line: prop.line,
                     span: prop.span.clone(),
+                    warnings,
                 });
             }
             "END" => {
@@ -316,14 +508,30 @@ pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
                     ));
                 }
                 done.span.end = prop.span.end;
+                done.warnings.extend(warnings);
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(done),
                     None => top.push(done),
                 }
             }
-            _ => match stack.last_mut() {
-                Some(current) => current.properties.push(prop),
-                None => {
+            _ => match (stack.last_mut(), top.last_mut()) {
+                (Some(current), _) => {
+                    current.warnings.extend(warnings);
+                    current.properties.push(prop);
+                }
+                // A line after the calendar's end (a comment some servers append): not part
+                // of any component, so it changes nothing.
+                (None, Some(last)) => {
+                    last.warnings.extend(warnings);
+                    last.warnings.push(warn(
+                        prop.line,
+                        format!(
+                            "property {} after END:{} is outside any component; ignored",
+                            prop.name, last.name
+                        ),
+                    ));
+                }
+                (None, None) => {
                     return Err(line_error(
                         prop.line,
                         format!(
@@ -333,6 +541,18 @@ pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
                     ))
                 }
             },
+        }
+    }
+    // A calendar whose last line (END:VCALENDAR) is missing: every event in it was closed, so
+    // nothing of them is lost.
+    if stack.len() == 1 && stack[0].name == "VCALENDAR" {
+        if let Some(mut open) = stack.pop() {
+            open.span.end = text.len();
+            open.warnings.push(warn(
+                open.line,
+                "END:VCALENDAR is missing at the end of the text; the calendar is read as ending there",
+            ));
+            top.push(open);
         }
     }
     if let Some(open) = stack.last() {
@@ -413,11 +633,9 @@ mod tests {
             ("BEGIN:VCALENDAR\nBEGIN:VEVENT\nEND:VCALENDAR\n", "line 3:"),
             ("BEGIN:VEVENT\nUID:x\nEND:VEVENT\nEND:VEVENT\n", "line 4:"),
             ("UID:x\n", "line 1:"),
-            (
-                "BEGIN:VEVENT\n\nthis is no property\nEND:VEVENT\n",
-                "line 3:",
-            ),
-            ("BEGIN:VEVENT\nX;A=\"b:c\n", "line 2:"),
+            ("\nthis is no property\nBEGIN:VEVENT\n", "line 2:"),
+            // An unreadable line is ignored (with a warning); the VEVENT is still unclosed.
+            ("BEGIN:VEVENT\nX;A=\"b:c\n", "line 1:"),
             (" folded\nBEGIN:VEVENT\n", "line 1:"),
             ("", "line 1:"),
         ];

@@ -1,34 +1,101 @@
-//! Reading one VEVENT's properties into an [`EventObject`], and splitting a calendar file into
-//! one object per event.
+//! Reading one VEVENT's properties into an [`EventObject`]. What real producers write that is not
+//! strictly RFC 5545 is read the way recurring-ical-events, libical and the `icalendar` package
+//! read it, each time with a [`Warning`] (docs/compatibility.md).
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::content::{self, line_error, unescape_text, Component, Property};
+use super::content::{line_error, unescape_text, Component, Property};
 use super::{
     zone, Attendee, EventObject, NominalDuration, PartStat, PeriodEnd, RDate, Rule, Status,
-    TimeValue, Zone,
+    TimeValue, Warning, Zone,
 };
 use crate::error::Result;
 use crate::id::Uid;
 use crate::period::Transp;
 
+/// What an event is read with besides its own lines.
+pub(super) struct Surroundings<'a> {
+    /// The VTIMEZONEs of its calendar.
+    pub zones: Vec<&'a Component>,
+    /// The calendar's `X-WR-TIMEZONE`, for its floating times.
+    pub wr_timezone: Option<&'a Property>,
+    /// The UID to use when the VEVENT has none (derived by the importer); `None` refuses such an
+    /// event.
+    pub uid: Option<Uid>,
+    /// Warnings about the lines around the event that belong to its object.
+    pub warnings: Vec<Warning>,
+}
+
+fn warn(line: usize, message: impl Into<String>) -> Warning {
+    Warning {
+        line,
+        message: message.into(),
+    }
+}
+
+/// The first property named `name`; a repeat is ignored with a warning (the first wins, as
+/// libical and recurring-ical-events' callers read a repeated DTSTART).
+fn first<'a>(ev: &'a Component, name: &'a str, warnings: &mut Vec<Warning>) -> Option<&'a Property> {
+    let mut found = ev.all(name);
+    let first = found.next();
+    for again in found {
+        warnings.push(warn(
+            again.line,
+            format!(
+                "{name} appears more than once in {} (first at line {}); this one is ignored",
+                ev.name,
+                first.map_or(0, |p| p.line)
+            ),
+        ));
+    }
+    first
+}
+
 impl EventObject {
-    /// Reads the event `ev` (whose VTIMEZONEs are `zones`) and keeps `text` as its text.
+    /// Reads the event `ev` with what surrounds it and keeps `text` as its text.
     pub(super) fn from_component(
         text: String,
         ev: &Component,
-        zones: &[&Component],
+        around: Surroundings<'_>,
     ) -> Result<Self> {
+        let mut warnings = around.warnings;
+        warnings.extend(ev.all_warnings());
         let mut cx = Context {
-            vtimezones: zones,
+            vtimezones: &around.zones,
             resolved: Vec::new(),
-            warnings: Vec::new(),
+            unresolved: Vec::new(),
+            floating_zone: None,
+            floating_used: false,
+            warnings,
         };
-        let uid_prop = ev
-            .single("UID")?
-            .ok_or_else(|| line_error(ev.line, "the VEVENT has no UID"))?;
-        let uid = Uid::new(uid_prop.value.as_str())
-            .map_err(|e| line_error(uid_prop.line, e.message()))?;
+        if let Some(p) = around.wr_timezone {
+            let name = p.value.trim();
+            match zone::resolve(name, &around.zones, p.line) {
+                Ok(z) => cx.floating_zone = Some((z, p.line)),
+                Err(e) => cx.warnings.push(warn(
+                    p.line,
+                    format!(
+                        "X-WR-TIMEZONE {name:?} is not a known zone; floating times stay floating ({})",
+                        e.message()
+                    ),
+                )),
+            }
+        }
+        let uid = match ev.single("UID")? {
+            Some(p) => Uid::new(p.value.as_str()).map_err(|e| line_error(p.line, e.message()))?,
+            None => {
+                let uid = around
+                    .uid
+                    .ok_or_else(|| line_error(ev.line, "the VEVENT has no UID"))?;
+                cx.warnings.push(warn(
+                    ev.line,
+                    format!(
+                        "the VEVENT has no UID: UID:{uid} (derived from its bytes) is added to the stored text"
+                    ),
+                ));
+                uid
+            }
+        };
 
         let recurrence_id = match ev.single("RECURRENCE-ID")? {
             Some(p) => Some(cx.time(p, "RECURRENCE-ID")?),
@@ -39,43 +106,12 @@ impl EventObject {
             None => None,
         };
 
-        let dtstart_prop = ev.single("DTSTART")?;
-        let dtstart = match dtstart_prop {
+        let mut dtstart = match first(ev, "DTSTART", &mut cx.warnings) {
             Some(p) => Some(cx.time(p, "DTSTART")?),
             None => None,
         };
-        let dtend = match ev.single("DTEND")? {
+        let mut duration = match first(ev, "DURATION", &mut cx.warnings) {
             Some(p) => {
-                let end = cx.time(p, "DTEND")?;
-                let start = dtstart
-                    .as_ref()
-                    .ok_or_else(|| line_error(p.line, "DTEND without DTSTART"))?;
-                if start.is_date() != end.is_date() {
-                    return Err(line_error(
-                        p.line,
-                        format!(
-                            "DTEND {end} and DTSTART {start} must both be dates or both date-times"
-                        ),
-                    ));
-                }
-                if compare_key(&end) < compare_key(start) {
-                    return Err(line_error(
-                        p.line,
-                        format!("DTEND {end} is before DTSTART {start}"),
-                    ));
-                }
-                Some(end)
-            }
-            None => None,
-        };
-        let duration = match ev.single("DURATION")? {
-            Some(p) => {
-                if dtend.is_some() {
-                    return Err(line_error(
-                        p.line,
-                        "DTEND and DURATION must not both be given",
-                    ));
-                }
                 let d = NominalDuration::parse(&p.value)
                     .map_err(|e| line_error(p.line, format!("DURATION: {}", e.message())))?;
                 if d.is_negative() {
@@ -84,10 +120,27 @@ impl EventObject {
                         format!("DURATION {} is negative", p.value.trim()),
                     ));
                 }
-                Some(d)
+                Some((d, p.line))
             }
             None => None,
         };
+        let dtend = match first(ev, "DTEND", &mut cx.warnings) {
+            Some(p) => {
+                let end = cx.time(p, "DTEND")?;
+                let start = dtstart
+                    .clone()
+                    .ok_or_else(|| line_error(p.line, "DTEND without DTSTART"))?;
+                if let Some((_, line)) = duration.take() {
+                    cx.warnings.push(warn(
+                        line,
+                        "DTEND and DURATION are both given: DTEND is used, DURATION ignored (as recurring-ical-events reads it)",
+                    ));
+                }
+                cx.end(p.line, start, end, &mut dtstart)
+            }
+            None => None,
+        };
+        let duration = duration.map(|(d, _)| d);
 
         let rule = match ev.single("RRULE")? {
             Some(p) => {
@@ -177,94 +230,13 @@ impl EventObject {
             organizer,
             attendees,
             sequence,
-            warnings: cx.warnings,
+            warnings: {
+                let mut w = cx.warnings;
+                w.sort_by_key(|w| w.line);
+                w
+            },
         })
     }
-}
-
-/// Splits a calendar file with many VEVENTs (and any VTIMEZONEs) into one object per VEVENT, for
-/// import. Each object's text is a VCALENDAR made of `BEGIN:VCALENDAR`, the file's own VERSION
-/// and PRODID lines, the VTIMEZONE components whose TZID the event uses, the VEVENT's lines byte
-/// for byte, and `END:VCALENDAR`, with the file's line endings. A bare top-level VEVENT is taken
-/// as it is. Several VCALENDARs in one file are all read.
-///
-/// # Errors
-///
-/// Invalid input naming the line of the original file when any part of it does not parse: then
-/// nothing is returned, so an import stores nothing of a bad file.
-pub fn split_calendar(text: &str) -> Result<Vec<EventObject>> {
-    let components = content::parse_components(text)?;
-    let eol = match text.find('\n') {
-        Some(i) if i > 0 && text.as_bytes()[i - 1] == b'\r' => "\r\n",
-        Some(_) => "\n",
-        None => "\r\n",
-    };
-    let with_eol = |out: &mut String, bytes: &str| {
-        out.push_str(bytes);
-        if !bytes.ends_with('\n') {
-            out.push_str(eol);
-        }
-    };
-    let mut objects = Vec::new();
-    for top in &components {
-        match top.name.as_str() {
-            "VEVENT" => {
-                let own = text[top.span.clone()].to_owned();
-                objects.push(EventObject::from_component(own, top, &[])?);
-            }
-            "VCALENDAR" => {
-                let zones: Vec<&Component> = top
-                    .children
-                    .iter()
-                    .filter(|c| c.name == "VTIMEZONE")
-                    .collect();
-                let header: Vec<&Property> = top
-                    .properties
-                    .iter()
-                    .filter(|p| p.name == "VERSION" || p.name == "PRODID")
-                    .collect();
-                for ev in top.children.iter().filter(|c| c.name == "VEVENT") {
-                    let mut out = String::with_capacity(ev.span.len() + 256);
-                    out.push_str("BEGIN:VCALENDAR");
-                    out.push_str(eol);
-                    for p in &header {
-                        with_eol(&mut out, &text[p.span.clone()]);
-                    }
-                    let used = used_tzids(ev);
-                    for z in &zones {
-                        let tzid = z.all("TZID").next().map(|p| p.value.trim());
-                        if tzid.is_some_and(|t| used.iter().any(|u| u == t)) {
-                            with_eol(&mut out, &text[z.span.clone()]);
-                        }
-                    }
-                    with_eol(&mut out, &text[ev.span.clone()]);
-                    out.push_str("END:VCALENDAR");
-                    out.push_str(eol);
-                    objects.push(EventObject::from_component(out, ev, &zones)?);
-                }
-            }
-            other => {
-                return Err(line_error(
-                    top.line,
-                    format!("expected BEGIN:VCALENDAR or BEGIN:VEVENT, found BEGIN:{other}"),
-                ))
-            }
-        }
-    }
-    Ok(objects)
-}
-
-/// The TZIDs the event's own properties use.
-fn used_tzids(ev: &Component) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for p in &ev.properties {
-        if let Some(t) = p.param("TZID") {
-            if !out.iter().any(|o| o == t) {
-                out.push(t.to_owned());
-            }
-        }
-    }
-    out
 }
 
 /// A value to order DTSTART and DTEND by, read in UTC when floating (both floating or both zoned
@@ -280,18 +252,95 @@ fn compare_key(t: &TimeValue) -> NaiveDateTime {
 struct Context<'a> {
     vtimezones: &'a [&'a Component],
     resolved: Vec<Zone>,
+    /// TZIDs nothing resolves (each warned about once).
+    unresolved: Vec<String>,
+    /// The calendar's X-WR-TIMEZONE and its line: floating times are read in it.
+    floating_zone: Option<(Zone, usize)>,
+    /// Whether a floating time was read in it (warned about once).
+    floating_used: bool,
     /// What was read leniently so far.
-    warnings: Vec<super::Warning>,
+    warnings: Vec<Warning>,
 }
 
 impl Context<'_> {
-    fn zone(&mut self, tzid: &str, line: usize) -> Result<Zone> {
+    /// The zone of a TZID, or `None` (with one warning per TZID) when nothing resolves it: the
+    /// time is then read as floating, that is in the user's zone.
+    fn zone(&mut self, tzid: &str, line: usize) -> Option<Zone> {
         if let Some(z) = self.resolved.iter().find(|z| z.name() == tzid) {
-            return Ok(z.clone());
+            return Some(z.clone());
         }
-        let z = zone::resolve(tzid, self.vtimezones, line)?;
-        self.resolved.push(z.clone());
-        Ok(z)
+        if self.unresolved.iter().any(|u| u == tzid) {
+            return None;
+        }
+        match zone::resolve(tzid, self.vtimezones, line) {
+            Ok(z) => {
+                self.resolved.push(z.clone());
+                Some(z)
+            }
+            Err(e) => {
+                self.unresolved.push(tzid.to_owned());
+                self.warnings.push(warn(
+                    line,
+                    format!(
+                        "{}; its times are read as floating, in the user's zone",
+                        e.message()
+                            .split_once(": ")
+                            .map_or(e.message(), |(_, m)| m)
+                    ),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Settles DTEND against DTSTART the way recurring-ical-events does: a DATE end of a
+    /// DATE-TIME start is midnight of that date in the start's frame; a DATE start with a
+    /// DATE-TIME end becomes midnight of that date in the end's frame; an end before the start is
+    /// swapped with it. Each with a warning. Returns the DTEND to keep.
+    fn end(
+        &mut self,
+        line: usize,
+        mut start: TimeValue,
+        end: TimeValue,
+        dtstart: &mut Option<TimeValue>,
+    ) -> Option<TimeValue> {
+        let mut end = end;
+        match (&start, &end) {
+            (TimeValue::Date(_), TimeValue::Date(_)) => {}
+            (_, TimeValue::Date(d)) => {
+                let moved = start.with_wall(d.and_time(chrono::NaiveTime::MIN));
+                self.warnings.push(warn(
+                    line,
+                    format!(
+                        "DTEND {end} is a DATE but DTSTART {start} a DATE-TIME: the end is read as midnight, {moved}"
+                    ),
+                ));
+                end = moved;
+            }
+            (TimeValue::Date(d), _) => {
+                let from = end.with_wall(d.and_time(chrono::NaiveTime::MIN));
+                self.warnings.push(warn(
+                    line,
+                    format!(
+                        "DTSTART {start} is a DATE but DTEND {end} a DATE-TIME: the start is read as midnight, {from}"
+                    ),
+                ));
+                *dtstart = Some(from.clone());
+                start = from;
+            }
+            _ => {}
+        }
+        if compare_key(&end) < compare_key(&start) {
+            self.warnings.push(warn(
+                line,
+                format!(
+                    "DTEND {end} is before DTSTART {start}: the two are swapped (as recurring-ical-events reads them)"
+                ),
+            ));
+            *dtstart = Some(end);
+            return Some(start);
+        }
+        Some(end)
     }
 
     /// A property holding one DATE or DATE-TIME.
@@ -339,20 +388,49 @@ impl Context<'_> {
             return Ok(TimeValue::Utc(naive.and_utc()));
         }
         match p.param("TZID") {
-            Some(tzid) => {
-                let zone = self.zone(tzid.trim(), p.line)?;
-                if zone.to_utc(naive).is_none() {
-                    return Err(bad(&format!("has no instant in zone {tzid}")));
+            Some(tzid) => match self.zone(tzid.trim(), p.line) {
+                Some(zone) => {
+                    if zone.to_utc(naive).is_none() {
+                        return Err(bad(&format!("has no instant in zone {tzid}")));
+                    }
+                    Ok(TimeValue::Zoned(naive, zone))
                 }
-                Ok(TimeValue::Zoned(naive, zone))
-            }
-            None => Ok(TimeValue::Floating(naive)),
+                None => Ok(TimeValue::Floating(naive)),
+            },
+            None => match &self.floating_zone {
+                Some((zone, line)) if zone.to_utc(naive).is_some() => {
+                    if !self.floating_used {
+                        self.floating_used = true;
+                        self.warnings.push(warn(
+                            p.line,
+                            format!(
+                                "floating times are read in the calendar's X-WR-TIMEZONE {} (line {line})",
+                                zone.name()
+                            ),
+                        ));
+                    }
+                    Ok(TimeValue::Zoned(naive, zone.clone()))
+                }
+                _ => Ok(TimeValue::Floating(naive)),
+            },
         }
     }
 
     /// An RDATE or EXDATE property: comma-separated dates, date-times or periods.
     fn rdates(&mut self, p: &Property) -> Result<Vec<RDate>> {
         let value_type = p.param("VALUE").map(str::to_ascii_uppercase);
+        if let Some(v) = value_type.as_deref() {
+            if !matches!(v, "DATE" | "DATE-TIME" | "PERIOD") {
+                self.warnings.push(warn(
+                    p.line,
+                    format!(
+                        "{} with VALUE={v} (RFC 5545 allows DATE, DATE-TIME and PERIOD) is ignored",
+                        p.name
+                    ),
+                ));
+                return Ok(Vec::new());
+            }
+        }
         let mut out = Vec::new();
         for item in p.value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
             if let Some((start, end)) = item.split_once('/') {
@@ -365,7 +443,18 @@ impl Context<'_> {
                         ),
                     ));
                 }
-                let start = self.value(p, start.trim(), Some("DATE-TIME"), &p.name)?;
+                // A period of dates (`19970101/19970102`) is not RFC 5545, but
+                // recurring-ical-events reads it as the days it spans.
+                let kind = if start.trim().len() == 8 {
+                    self.warnings.push(warn(
+                        p.line,
+                        format!("{} period {item:?} is made of DATEs; read as the days it spans", p.name),
+                    ));
+                    None
+                } else {
+                    Some("DATE-TIME")
+                };
+                let start = self.value(p, start.trim(), kind, &p.name)?;
                 let end_text = end.trim();
                 let end = if end_text.starts_with(['P', 'p', '+', '-']) {
                     let d = NominalDuration::parse(end_text).map_err(|e| {
@@ -382,7 +471,7 @@ impl Context<'_> {
                     }
                     PeriodEnd::Duration(d)
                 } else {
-                    let e = self.value(p, end_text, Some("DATE-TIME"), &p.name)?;
+                    let e = self.value(p, end_text, kind, &p.name)?;
                     if compare_key(&e) < compare_key(&start) {
                         return Err(line_error(
                             p.line,

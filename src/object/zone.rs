@@ -92,41 +92,119 @@ impl Zone {
     }
 }
 
-/// Resolves a TZID: an IANA name first, then a VTIMEZONE of the calendar with that TZID, then a
-/// Windows zone name. `line` is where the TZID was used.
+/// Resolves a TZID, in this order: an IANA name; a libical-style global TZID whose path ends in
+/// an IANA name (`/freeassociation.sourceforge.net/Europe/Berlin`,
+/// `/mozilla.org/20050126_1/Europe/Berlin`); the calendar's VTIMEZONE with that TZID — its
+/// `X-LIC-LOCATION` when that is an IANA name (as libical reads it: the IANA zone has the whole
+/// history, a VTIMEZONE often only today's rules), else its observances, else its
+/// `X-MICROSOFT-CDO-TZID`; a Windows zone name. `line` is where the TZID was used.
 ///
 /// # Errors
 ///
-/// Invalid input naming the line when the zone is unknown and not defined by the calendar, or its
-/// VTIMEZONE is malformed.
+/// Invalid input naming the line when nothing resolves the zone (the caller then reads the time
+/// as floating, with a warning).
 pub(crate) fn resolve(tzid: &str, vtimezones: &[&Component], line: usize) -> Result<Zone> {
+    let named = |tz: Tz| Zone {
+        name: tzid.to_owned(),
+        kind: Kind::Iana(tz),
+    };
     if let Ok(tz) = tzid.parse::<Tz>() {
-        return Ok(Zone {
-            name: tzid.to_owned(),
-            kind: Kind::Iana(tz),
-        });
+        return Ok(named(tz));
     }
+    if let Some(tz) = global_tzid(tzid) {
+        return Ok(named(tz));
+    }
+    let mut broken = None;
     for vtz in vtimezones {
-        let defines = vtz.single("TZID")?.is_some_and(|p| p.value.trim() == tzid);
-        if defines {
-            return Ok(Zone {
-                name: tzid.to_owned(),
-                kind: Kind::Custom(Arc::new(Custom::parse(vtz)?)),
-            });
+        let defines = vtz.all("TZID").next().is_some_and(|p| p.value.trim() == tzid);
+        if !defines {
+            continue;
+        }
+        let location = vtz.all("X-LIC-LOCATION").next().map(|p| p.value.trim());
+        if let Some(tz) = location.and_then(|l| l.parse::<Tz>().ok().or_else(|| global_tzid(l))) {
+            return Ok(named(tz));
+        }
+        match Custom::parse(vtz) {
+            Ok(custom) => {
+                return Ok(Zone {
+                    name: tzid.to_owned(),
+                    kind: Kind::Custom(Arc::new(custom)),
+                })
+            }
+            Err(e) => {
+                let cdo = vtz.all("X-MICROSOFT-CDO-TZID").next();
+                if let Some(tz) = cdo.and_then(|p| cdo_zone(p.value.trim())) {
+                    return Ok(named(tz));
+                }
+                broken = Some(e);
+            }
         }
     }
     if let Some(tz) = windows_zone(tzid) {
-        return Ok(Zone {
-            name: tzid.to_owned(),
-            kind: Kind::Iana(tz),
-        });
+        return Ok(named(tz));
     }
-    Err(line_error(
-        line,
-        format!(
-            "unknown time zone TZID={tzid:?}: it is not an IANA name and no VTIMEZONE in the calendar defines it"
+    Err(match broken {
+        Some(e) => line_error(
+            line,
+            format!("time zone TZID={tzid:?}: its VTIMEZONE cannot be read ({})", e.message()),
         ),
-    ))
+        None => line_error(
+            line,
+            format!(
+                "unknown time zone TZID={tzid:?}: it is not an IANA name and no VTIMEZONE in the calendar defines it"
+            ),
+        ),
+    })
+}
+
+/// The IANA zone at the end of a libical-style global TZID: a TZID starting with `/` whose path,
+/// after one or more leading segments, is an IANA name.
+fn global_tzid(tzid: &str) -> Option<Tz> {
+    if !tzid.starts_with('/') {
+        return None;
+    }
+    tzid.match_indices('/')
+        .find_map(|(i, _)| tzid[i + 1..].parse::<Tz>().ok())
+}
+
+/// The IANA zone an Outlook `X-MICROSOFT-CDO-TZID` number (CDO's `CdoTimeZoneId`) stands for;
+/// only the numbers whose region is one IANA zone.
+fn cdo_zone(id: &str) -> Option<Tz> {
+    let iana = match id.parse::<u32>().ok()? {
+        0 => "Etc/UTC",
+        1 => "Europe/London",
+        2 => "Europe/Sarajevo",
+        3 => "Europe/Paris",
+        4 => "Europe/Berlin",
+        6 => "Europe/Prague",
+        7 => "Europe/Athens",
+        8 => "America/Sao_Paulo",
+        9 => "America/Halifax",
+        10 => "America/New_York",
+        11 => "America/Chicago",
+        12 => "America/Denver",
+        13 => "America/Los_Angeles",
+        14 => "America/Anchorage",
+        15 => "Pacific/Honolulu",
+        17 => "Pacific/Auckland",
+        18 => "Australia/Brisbane",
+        19 => "Australia/Adelaide",
+        20 => "Asia/Tokyo",
+        21 => "Asia/Singapore",
+        22 => "Asia/Bangkok",
+        23 => "Asia/Kolkata",
+        24 => "Asia/Dubai",
+        25 => "Asia/Tehran",
+        26 => "Asia/Baghdad",
+        27 => "Asia/Jerusalem",
+        28 => "America/St_Johns",
+        29 => "Atlantic/Azores",
+        31 => "Africa/Monrovia",
+        32 => "America/Argentina/Buenos_Aires",
+        33 => "America/Caracas",
+        _ => return None,
+    };
+    iana.parse().ok()
 }
 
 /// One STANDARD or DAYLIGHT observance.
@@ -190,6 +268,12 @@ impl Custom {
             };
             let dtstart = need("DTSTART")?;
             let start = NaiveDateTime::parse_from_str(dtstart.value.trim(), "%Y%m%dT%H%M%S")
+                .or_else(|e| {
+                    // Some producers write the first onset as a DATE: midnight.
+                    chrono::NaiveDate::parse_from_str(dtstart.value.trim(), "%Y%m%d")
+                        .map(|d| d.and_time(chrono::NaiveTime::MIN))
+                        .map_err(|_| e)
+                })
                 .map_err(|_| {
                     line_error(
                         dtstart.line,
