@@ -147,6 +147,11 @@ pub struct ImportArgs {
     /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
     #[arg(long)]
     pub needs_action: bool,
+    /// The whole file or nothing: any event that cannot be read fails the run and stores
+    /// nothing (without it, such an event family is reported and left out, the rest stored,
+    /// exit 65).
+    #[arg(long)]
+    pub strict: bool,
     /// iCalendar files; `-` reads standard input.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,

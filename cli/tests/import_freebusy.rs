@@ -164,26 +164,24 @@ fn json_tsv_and_ical_formats() {
     assert_eq!(got, want);
 }
 
+/// A file with one event that cannot be read among good ones.
+pub const ONE_BAD: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:good\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:bad\r\nDTSTART:2026-01-05 nonsense\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:quirky\r\nDTSTART:20260106T100000Z\r\nDTEND:20260106T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+
 #[test]
-fn a_bad_file_exits_65_naming_file_and_line_and_stores_nothing() {
+fn a_bad_event_is_left_out_with_file_line_and_uid_and_the_rest_stored() {
     let dir = tempfile::tempdir().unwrap();
     let bad = dir.path().join("bad.ics");
-    std::fs::write(
-        &bad,
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:good\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:bad\r\nDTSTART:2026-01-05 nonsense\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
-    )
-    .unwrap();
-    let out = run(
-        dir.path(),
-        &[
-            "--store",
-            "s",
-            "import",
-            "--user",
-            ALICE,
-            bad.to_str().unwrap(),
-        ],
-    );
+    std::fs::write(&bad, ONE_BAD).unwrap();
+    let import = |strict: bool| {
+        let mut args = vec!["--store", "s", "import", "--user", ALICE];
+        if strict {
+            args.push("--strict");
+        }
+        args.push(bad.to_str().unwrap());
+        run(dir.path(), &args)
+    };
+    // --strict: the whole file or nothing.
+    let out = import(true);
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
@@ -195,6 +193,43 @@ fn a_bad_file_exits_65_naming_file_and_line_and_stores_nothing() {
         !dir.path().join("s").join(ALICE).exists(),
         "nothing of the file was stored"
     );
+    // Without: the bad family is reported and left out, the others stored, exit 65.
+    let out = import(false);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.ics: line 10: uid \"bad\": left out: DTSTART value"),
+        "{err}"
+    );
+    assert!(
+        err.contains("bad.ics: line 15: uid \"quirky\": warning: DTEND"),
+        "{err}"
+    );
+    let json = ok(&run(
+        dir.path(),
+        &["--store", "s", "freebusy", "--user", ALICE, "--format", "json"],
+    ));
+    assert!(json.contains("\"good\"") && json.contains("\"quirky\""), "{json}");
+    assert!(!json.contains("\"bad\""), "{json}");
+    // The swapped event: 09:00–10:00 on 6 January.
+    assert!(json.contains("\"start\": \"2026-01-06T09:00:00Z\", \"end\": \"2026-01-06T10:00:00Z\""), "{json}");
+}
+
+#[test]
+fn a_file_that_is_not_utf8_exits_65() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("latin1.ics");
+    std::fs::write(
+        &bad,
+        b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nSUMMARY:Caf\xe9\r\nDTSTART:20260105T090000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let out = run(
+        dir.path(),
+        &["--store", "s", "import", "--user", ALICE, bad.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
 }
 
 #[test]

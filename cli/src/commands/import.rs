@@ -2,12 +2,12 @@
 //! free/busy as the agent would.
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::Read as _;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use calstore::import::Importer;
-use calstore::object::{split_calendar, EventObject};
+use calstore::object::{split_calendar, split_families, EventObject};
 use calstore::refresh::{self, Overrides};
 use calstore::{Store, Uid, User};
 use chrono::Utc;
@@ -31,24 +31,70 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
             .context("--window-days")?,
         needs_action: args.needs_action,
     };
-    // Parse every file before storing anything: a file that fails stores nothing.
+    // Parse every file before storing anything: with --strict a file that fails stores nothing;
+    // without, an event family that cannot be read is reported and left out.
     let mut files: Vec<(String, Vec<EventObject>)> = Vec::new();
+    let mut left_out = 0usize;
     for path in &args.files {
         let name = path.display().to_string();
-        let text = if name == "-" {
-            let mut s = String::new();
+        let bytes = if name == "-" {
+            let mut b = Vec::new();
             std::io::stdin()
-                .read_to_string(&mut s)
+                .read_to_end(&mut b)
                 .context("cannot read standard input")?;
-            s
+            b
         } else {
-            std::fs::read_to_string(path).with_context(|| format!("cannot read {name}"))?
+            std::fs::read(path).with_context(|| format!("cannot read {name}"))?
         };
-        let objects = split_calendar(&text).with_context(|| name.clone())?;
-        files.push((name, objects));
+        // Not UTF-8 is bad data (exit 65), not a failure of the run.
+        let text = String::from_utf8(bytes).map_err(|e| {
+            crate::exit::exit(
+                crate::exit::DATA,
+                format!(
+                    "{name}: not UTF-8 text (invalid byte at offset {}); iCalendar is UTF-8",
+                    e.utf8_error().valid_up_to()
+                ),
+            )
+        })?;
+        if args.strict {
+            let objects = split_calendar(&text).with_context(|| name.clone())?;
+            files.push((name, objects));
+            continue;
+        }
+        let split = split_families(&text).with_context(|| name.clone())?;
+        for w in &split.warnings {
+            eprintln!("{name}: line {}: warning: {}", w.line, w.message);
+        }
+        for obj in &split.objects {
+            for w in obj.warnings() {
+                eprintln!(
+                    "{name}: line {}: uid {:?}: warning: {}",
+                    w.line,
+                    obj.uid().as_str(),
+                    w.message
+                );
+            }
+        }
+        for r in &split.rejected {
+            left_out += 1;
+            let uid = r.uid.as_deref().map_or_else(|| "(none)".to_owned(), |u| format!("{u:?}"));
+            let message = r.error.message();
+            let message = message
+                .strip_prefix(&format!("line {}: ", r.line))
+                .unwrap_or(message);
+            eprintln!("{name}: line {}: uid {uid}: left out: {message}", r.line);
+        }
+        files.push((name, split.objects));
     }
     let store = backend::open_store(global).await?;
-    with_store!(&store, s => import(s, &user, &files, &overrides).await)
+    let code = with_store!(&store, s => import(s, &user, &files, &overrides).await)?;
+    if left_out > 0 {
+        return Err(crate::exit::exit(
+            crate::exit::DATA,
+            format!("{left_out} event families could not be read and were left out (listed above); every other event is stored"),
+        ));
+    }
+    Ok(code)
 }
 
 async fn import<S: Store>(
