@@ -659,15 +659,16 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
         ),
         (
             "quirk-x-lic-location.ics",
-            // X-LIC-LOCATION America/New_York over the VTIMEZONE's +0000: 09:00 EST → 14:00Z.
+            // The VTIMEZONE has no observance; its X-LIC-LOCATION names New York: 09:00 EST →
+            // 14:00Z.
             &["20260105T140000Z/20260105T150000Z"],
-            &[],
+            &[(10, "its X-LIC-LOCATION names")],
         ),
         (
             "quirk-cdo-tzid.ics",
             // The VTIMEZONE has no TZOFFSETTO; X-MICROSOFT-CDO-TZID 4 is Berlin: CEST → 08:00Z.
             &["20260706T080000Z/20260706T090000Z"],
-            &[],
+            &[(14, "IANA zone Europe/Berlin that its X-MICROSOFT-CDO-TZID names")],
         ),
         (
             "quirk-x-wr-timezone.ics",
