@@ -469,7 +469,10 @@ fn shorten(text: &str) -> String {
 pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
     let mut top: Vec<Component> = Vec::new();
     let mut stack: Vec<Component> = Vec::new();
-    for logical in unfold(text)? {
+    let logicals = unfold(text)?;
+    let count = logicals.len();
+    for (index, logical) in logicals.into_iter().enumerate() {
+        let last_line = index + 1 == count;
         let (prop, mut warnings) = parse_line(&logical)?;
         warnings.extend(logical.warnings);
         match prop.name.as_str() {
@@ -498,7 +501,16 @@ pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
                         format!("END:{name} without a matching BEGIN:{name}"),
                     )
                 })?;
-                if done.name != name {
+                if done.name != name && last_line && stack.is_empty() {
+                    // A misspelt last line (`END:VCALENDARD`) closes the outermost component.
+                    warnings.push(warn(
+                        prop.line,
+                        format!(
+                            "END:{name} on the last line is read as END:{} (BEGIN at line {})",
+                            done.name, done.line
+                        ),
+                    ));
+                } else if done.name != name {
                     return Err(line_error(
                         prop.line,
                         format!(

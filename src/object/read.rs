@@ -272,8 +272,11 @@ impl Context<'_> {
         if self.unresolved.iter().any(|u| u == tzid) {
             return None;
         }
-        match zone::resolve(tzid, self.vtimezones, line) {
-            Ok(z) => {
+        match zone::resolve_noting(tzid, self.vtimezones, line) {
+            Ok((z, note)) => {
+                if let Some(note) = note {
+                    self.warnings.push(warn(line, note));
+                }
                 self.resolved.push(z.clone());
                 Some(z)
             }

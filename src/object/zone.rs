@@ -94,25 +94,39 @@ impl Zone {
 
 /// Resolves a TZID, in this order: an IANA name; a libical-style global TZID whose path ends in
 /// an IANA name (`/freeassociation.sourceforge.net/Europe/Berlin`,
-/// `/mozilla.org/20050126_1/Europe/Berlin`); the calendar's VTIMEZONE with that TZID — its
-/// `X-LIC-LOCATION` when that is an IANA name (as libical reads it: the IANA zone has the whole
-/// history, a VTIMEZONE often only today's rules), else its observances, else its
-/// `X-MICROSOFT-CDO-TZID`; a Windows zone name. `line` is where the TZID was used.
+/// `/mozilla.org/20050126_1/Europe/Berlin`, as recurring-ical-events reads them); the calendar's
+/// VTIMEZONE with that TZID — its observances, as libical and recurring-ical-events read them,
+/// or, when those cannot be read, the IANA zone its `X-LIC-LOCATION` or its
+/// `X-MICROSOFT-CDO-TZID` names; a Windows zone name. `line` is where the TZID was used.
 ///
 /// # Errors
 ///
 /// Invalid input naming the line when nothing resolves the zone (the caller then reads the time
 /// as floating, with a warning).
 pub(crate) fn resolve(tzid: &str, vtimezones: &[&Component], line: usize) -> Result<Zone> {
+    resolve_noting(tzid, vtimezones, line).map(|(z, _)| z)
+}
+
+/// As [`resolve`], with a note when the zone was read leniently (a VTIMEZONE whose observances
+/// cannot be read, named by its labels instead), for a warning.
+///
+/// # Errors
+///
+/// As [`resolve`].
+pub(crate) fn resolve_noting(
+    tzid: &str,
+    vtimezones: &[&Component],
+    line: usize,
+) -> Result<(Zone, Option<String>)> {
     let named = |tz: Tz| Zone {
         name: tzid.to_owned(),
         kind: Kind::Iana(tz),
     };
     if let Ok(tz) = tzid.parse::<Tz>() {
-        return Ok(named(tz));
+        return Ok((named(tz), None));
     }
     if let Some(tz) = global_tzid(tzid) {
-        return Ok(named(tz));
+        return Ok((named(tz), None));
     }
     let mut broken = None;
     for vtz in vtimezones {
@@ -120,28 +134,38 @@ pub(crate) fn resolve(tzid: &str, vtimezones: &[&Component], line: usize) -> Res
         if !defines {
             continue;
         }
-        let location = vtz.all("X-LIC-LOCATION").next().map(|p| p.value.trim());
-        if let Some(tz) = location.and_then(|l| l.parse::<Tz>().ok().or_else(|| global_tzid(l))) {
-            return Ok(named(tz));
-        }
         match Custom::parse(vtz) {
             Ok(custom) => {
-                return Ok(Zone {
-                    name: tzid.to_owned(),
-                    kind: Kind::Custom(Arc::new(custom)),
-                })
+                return Ok((
+                    Zone {
+                        name: tzid.to_owned(),
+                        kind: Kind::Custom(Arc::new(custom)),
+                    },
+                    None,
+                ))
             }
             Err(e) => {
+                // Observances that cannot be read: the zone's own labels name it.
+                let location = vtz.all("X-LIC-LOCATION").next().map(|p| p.value.trim());
                 let cdo = vtz.all("X-MICROSOFT-CDO-TZID").next();
-                if let Some(tz) = cdo.and_then(|p| cdo_zone(p.value.trim())) {
-                    return Ok(named(tz));
+                let labelled = location
+                    .and_then(|l| l.parse::<Tz>().ok().or_else(|| global_tzid(l)))
+                    .or_else(|| cdo.and_then(|p| cdo_zone(p.value.trim())));
+                if let Some(tz) = labelled {
+                    let note = format!(
+                        "the VTIMEZONE of TZID={tzid:?} cannot be read ({}); read as the IANA zone {} that its {} names",
+                        e.message(),
+                        tz.name(),
+                        if location.is_some() { "X-LIC-LOCATION" } else { "X-MICROSOFT-CDO-TZID" }
+                    );
+                    return Ok((named(tz), Some(note)));
                 }
                 broken = Some(e);
             }
         }
     }
     if let Some(tz) = windows_zone(tzid) {
-        return Ok(named(tz));
+        return Ok((named(tz), None));
     }
     Err(match broken {
         Some(e) => line_error(
