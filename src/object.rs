@@ -19,8 +19,8 @@ use crate::error::{Error, Result};
 use crate::id::{rid_text, Rid, Uid, User};
 use crate::period::Transp;
 use content::{line_error, Component};
-pub use split::{derived_uid, split_calendar, split_families, Rejected, Split};
 pub use rule::{Rule, Until};
+pub use split::{derived_uid, split_calendar, split_families, Rejected, Split};
 pub use values::{
     same_address, Attendee, NominalDuration, PartStat, PeriodEnd, RDate, Status, TimeValue,
 };

@@ -122,7 +122,10 @@ fn unfold(text: &str) -> Result<Vec<Logical>> {
     let mut pending: Vec<Warning> = Vec::new();
     if text.starts_with('\u{feff}') {
         offset = '\u{feff}'.len_utf8();
-        pending.push(warn(1, "a UTF-8 byte-order mark before the first line is ignored"));
+        pending.push(warn(
+            1,
+            "a UTF-8 byte-order mark before the first line is ignored",
+        ));
     }
     while offset < text.len() {
         number += 1;
@@ -197,7 +200,10 @@ fn repair(lines: Vec<Logical>) -> Vec<Logical> {
         let joinable = out.last().is_some_and(|prev| {
             let upper = prev.text.get(..6).map(str::to_ascii_uppercase);
             !matches!(upper.as_deref(), Some("BEGIN:"))
-                && !prev.text.get(..4).is_some_and(|p| p.eq_ignore_ascii_case("END:"))
+                && !prev
+                    .text
+                    .get(..4)
+                    .is_some_and(|p| p.eq_ignore_ascii_case("END:"))
         });
         match out.last_mut() {
             Some(prev) if joinable && !broken_property => {
@@ -266,12 +272,13 @@ fn decode_param(value: &str) -> String {
 fn lenient_name(raw: &str) -> Option<String> {
     let mut name = String::with_capacity(raw.len());
     let trimmed = raw.trim_matches([' ', '\t']);
-    let mut chars = trimmed.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
+    for (i, c) in trimmed.char_indices() {
         if c == ' ' || c == '\t' {
             // Only white space next to a hyphen is dropped inside a name.
             let before = trimmed[..i].trim_end_matches([' ', '\t']).ends_with('-');
-            let after = trimmed[i..].trim_start_matches([' ', '\t']).starts_with('-');
+            let after = trimmed[i..]
+                .trim_start_matches([' ', '\t'])
+                .starts_with('-');
             if !(before || after) {
                 return None;
             }
@@ -656,6 +663,63 @@ mod tests {
             assert_eq!(e.kind(), crate::ErrorKind::InvalidInput);
             assert!(e.message().starts_with(want), "{text:?}: {}", e.message());
         }
+    }
+
+    /// The warnings of the first component and its children, as (line, message).
+    fn warned(text: &str) -> (Vec<Component>, Vec<(usize, String)>) {
+        let comps = parse_components(text).unwrap();
+        let w = comps
+            .iter()
+            .flat_map(Component::all_warnings)
+            .map(|w| (w.line, w.message))
+            .collect();
+        (comps, w)
+    }
+
+    #[test]
+    fn lenient_lines_are_read_with_a_warning() {
+        // A byte-order mark, a lost fold, a broken property, white space around names and an
+        // empty parameter.
+        let text = "\u{feff}BEGIN:VEVENT\r\nSUMMARY:one\r\ntwo and three\r\nX\r\nDTSTART ;; TZID = Europe/Oslo :20260105T090000\r\nORGANIZER;CN=A\\; B:mailto:a@x\r\nEND:VEVENT\r\n";
+        let (comps, w) = warned(text);
+        let ev = &comps[0];
+        assert_eq!(ev.span, 3..text.len());
+        let names: Vec<&str> = ev.properties.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names, ["SUMMARY", "DTSTART", "ORGANIZER"]);
+        assert_eq!(ev.properties[0].value, "onetwo and three");
+        assert_eq!(ev.properties[1].param("TZID"), Some("Europe/Oslo"));
+        assert_eq!(ev.properties[2].param("CN"), Some("A; B"));
+        let lines: Vec<usize> = w.iter().map(|(l, _)| *l).collect();
+        assert_eq!(lines, [1, 3, 4, 5, 6], "{w:#?}");
+        assert!(w[0].1.contains("byte-order mark"));
+        assert!(w[1].1.contains("lost its leading space"));
+        assert!(w[2].1.contains("ignored"));
+        assert!(w[3].1.contains("empty parameter") && w[3].1.contains("white space"));
+        assert!(w[4].1.contains("backslash"));
+    }
+
+    #[test]
+    fn a_name_with_white_space_inside_a_word_is_no_name() {
+        assert_eq!(
+            lenient_name(" REFRESH - INTERVAL "),
+            Some("REFRESH-INTERVAL".into())
+        );
+        assert_eq!(lenient_name("see http"), None);
+        // So such a line is a lost fold, not a property.
+        let (comps, _) = warned("BEGIN:VEVENT\nDESCRIPTION:read\nsee http://x.org\nEND:VEVENT\n");
+        assert_eq!(comps[0].properties[0].value, "readsee http://x.org");
+    }
+
+    #[test]
+    fn a_calendar_missing_its_last_end_is_closed_but_an_open_event_is_not() {
+        let (comps, w) = warned("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nEND:VEVENT\n");
+        assert_eq!(comps[0].children.len(), 1);
+        assert_eq!(w.len(), 1);
+        assert!(w[0].1.contains("END:VCALENDAR is missing"));
+        let (_, w) = warned("BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nEND:VEVENT\nEND:VCALENDARD\n");
+        assert_eq!(w[0].0, 5);
+        // A misspelt END before the last line is still wrong nesting.
+        assert!(parse_components("BEGIN:VCALENDAR\nEND:VCALENDARD\nX:y\n").is_err());
     }
 
     #[test]

@@ -35,7 +35,11 @@ fn warn(line: usize, message: impl Into<String>) -> Warning {
 
 /// The first property named `name`; a repeat is ignored with a warning (the first wins, as
 /// libical and recurring-ical-events' callers read a repeated DTSTART).
-fn first<'a>(ev: &'a Component, name: &'a str, warnings: &mut Vec<Warning>) -> Option<&'a Property> {
+fn first<'a>(
+    ev: &'a Component,
+    name: &'a str,
+    warnings: &mut Vec<Warning>,
+) -> Option<&'a Property> {
     let mut found = ev.all(name);
     let first = found.next();
     for again in found {
@@ -286,9 +290,7 @@ impl Context<'_> {
                     line,
                     format!(
                         "{}; its times are read as floating, in the user's zone",
-                        e.message()
-                            .split_once(": ")
-                            .map_or(e.message(), |(_, m)| m)
+                        e.message().split_once(": ").map_or(e.message(), |(_, m)| m)
                     ),
                 ));
                 None
@@ -451,7 +453,10 @@ impl Context<'_> {
                 let kind = if start.trim().len() == 8 {
                     self.warnings.push(warn(
                         p.line,
-                        format!("{} period {item:?} is made of DATEs; read as the days it spans", p.name),
+                        format!(
+                            "{} period {item:?} is made of DATEs; read as the days it spans",
+                            p.name
+                        ),
                     ));
                     None
                 } else {

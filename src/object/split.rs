@@ -254,3 +254,84 @@ fn used_tzids(ev: &Component) -> Vec<String> {
     out
 }
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    const FILE: &str = "BEGIN:VCALENDAR\nVERSION:2.0\nX-WR-TIMEZONE:America/New_York\n\
+BEGIN:VEVENT\nUID:family\nDTSTART:20260105T090000\nRRULE:FREQ=DAILY;COUNT=3\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:family\nRECURRENCE-ID:20260106T090000\nDTSTART:2026-01-06\nEND:VEVENT\n\
+BEGIN:VEVENT\nUID:fine\nDTSTART:20260105T120000\nEND:VEVENT\n\
+BEGIN:VEVENT\nDTSTART:nonsense\nEND:VEVENT\n\
+BEGIN:VEVENT\nSUMMARY:no uid\nDTSTART:20260107T120000Z\nEND:VEVENT\n\
+END:VCALENDAR\n";
+
+    #[test]
+    fn a_family_with_one_unreadable_event_is_left_out_whole() {
+        let split = split_families(FILE).unwrap();
+        let uids: Vec<&str> = split.objects.iter().map(|o| o.uid().as_str()).collect();
+        assert_eq!(uids.len(), 2, "{uids:?}");
+        assert_eq!(uids[0], "fine");
+        assert!(uids[1].starts_with("calstore-"), "{uids:?}");
+        // The parent of "family" is readable but left out with its broken instance.
+        let rejected: Vec<(Option<&str>, usize)> = split
+            .rejected
+            .iter()
+            .map(|r| (r.uid.as_deref(), r.line))
+            .collect();
+        assert_eq!(rejected, [(Some("family"), 12), (None, 19)]);
+        assert!(split.rejected[0].error.message().contains("DTSTART value"));
+        // The strict form refuses the file with the first error.
+        let e = split_calendar(FILE).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput);
+        assert!(e.message().starts_with("line 12:"), "{e}");
+    }
+
+    #[test]
+    fn the_calendars_floating_zone_travels_with_each_object() {
+        let split = split_families(FILE).unwrap();
+        let fine = &split.objects[0];
+        assert!(fine.text().contains("\nX-WR-TIMEZONE:America/New_York\n"));
+        let zone = |o: &EventObject| match o.dtstart() {
+            Some(super::super::TimeValue::Zoned(_, z)) => z.name().to_owned(),
+            other => format!("{other:?}"),
+        };
+        assert_eq!(zone(fine), "America/New_York");
+        let again = EventObject::parse(fine.text()).unwrap();
+        assert_eq!(again.dtstart(), fine.dtstart());
+        // The same warning, at the line of the object's own text (16 in the file).
+        assert_eq!(fine.warnings()[0].line, 16);
+        assert_eq!(again.warnings().len(), 1);
+        assert_eq!(again.warnings()[0].line, 6);
+        assert_eq!(again.warnings()[0].message, fine.warnings()[0].message);
+    }
+
+    #[test]
+    fn a_derived_uid_is_added_after_begin_and_is_stable() {
+        let split = split_families(FILE).unwrap();
+        let nameless = &split.objects[1];
+        let uid = nameless.uid().as_str();
+        let bytes = "BEGIN:VEVENT\nSUMMARY:no uid\nDTSTART:20260107T120000Z\nEND:VEVENT\n";
+        assert_eq!(uid, derived_uid(bytes));
+        assert_eq!(uid, derived_uid(&bytes.replace('\n', "\r\n")));
+        assert!(nameless
+            .text()
+            .contains(&format!("BEGIN:VEVENT\nUID:{uid}\nSUMMARY:no uid\n")));
+        assert_eq!(
+            EventObject::parse(nameless.text()).unwrap().uid().as_str(),
+            uid
+        );
+    }
+
+    #[test]
+    fn a_file_that_is_not_icalendar_fails_whole() {
+        for text in [
+            "hello",
+            "BEGIN:VCALENDAR\nBEGIN:VEVENT\nUID:x\nEND:VCALENDAR\n",
+        ] {
+            assert!(split_families(text).is_err(), "{text:?}");
+        }
+    }
+}

@@ -130,7 +130,10 @@ pub(crate) fn resolve_noting(
     }
     let mut broken = None;
     for vtz in vtimezones {
-        let defines = vtz.all("TZID").next().is_some_and(|p| p.value.trim() == tzid);
+        let defines = vtz
+            .all("TZID")
+            .next()
+            .is_some_and(|p| p.value.trim() == tzid);
         if !defines {
             continue;
         }
@@ -561,6 +564,25 @@ END:VTIMEZONE\r\n";
         let z = resolve("W. Europe Standard Time", &[], 1).unwrap();
         assert_eq!(z.iana_zone(), Some(chrono_tz::Europe::Berlin));
         assert_eq!(z.name(), "W. Europe Standard Time");
+    }
+
+    #[test]
+    fn global_tzids_name_the_iana_zone_after_their_path() {
+        for tzid in [
+            "/freeassociation.sourceforge.net/Europe/Berlin",
+            "/mozilla.org/20050126_1/Europe/Berlin",
+            "/citadel.org/20190914_1/Europe/Berlin",
+            "/Europe/Berlin",
+        ] {
+            let z = resolve(tzid, &[], 1).unwrap();
+            assert_eq!(z.iana_zone(), Some(chrono_tz::Europe::Berlin), "{tzid}");
+            assert_eq!(z.name(), tzid);
+        }
+        assert!(resolve("/custom/Oslo", &[], 1).is_err());
+        assert!(resolve("Europe/Berlin/", &[], 1).is_err());
+        assert_eq!(cdo_zone("4"), Some(chrono_tz::Europe::Berlin));
+        assert_eq!(cdo_zone("5"), None);
+        assert_eq!(cdo_zone("x"), None);
     }
 
     #[test]
