@@ -207,12 +207,20 @@ fn a_bad_event_is_left_out_with_file_line_and_uid_and_the_rest_stored() {
     );
     let json = ok(&run(
         dir.path(),
-        &["--store", "s", "freebusy", "--user", ALICE, "--format", "json"],
+        &[
+            "--store", "s", "freebusy", "--user", ALICE, "--format", "json",
+        ],
     ));
-    assert!(json.contains("\"good\"") && json.contains("\"quirky\""), "{json}");
+    assert!(
+        json.contains("\"good\"") && json.contains("\"quirky\""),
+        "{json}"
+    );
     assert!(!json.contains("\"bad\""), "{json}");
     // The swapped event: 09:00–10:00 on 6 January.
-    assert!(json.contains("\"start\": \"2026-01-06T09:00:00Z\", \"end\": \"2026-01-06T10:00:00Z\""), "{json}");
+    assert!(
+        json.contains("\"start\": \"2026-01-06T09:00:00Z\", \"end\": \"2026-01-06T10:00:00Z\""),
+        "{json}"
+    );
 }
 
 #[test]
@@ -226,7 +234,14 @@ fn a_file_that_is_not_utf8_exits_65() {
     .unwrap();
     let out = run(
         dir.path(),
-        &["--store", "s", "import", "--user", ALICE, bad.to_str().unwrap()],
+        &[
+            "--store",
+            "s",
+            "import",
+            "--user",
+            ALICE,
+            bad.to_str().unwrap(),
+        ],
     );
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
     assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));

@@ -529,3 +529,54 @@ fn concurrent_cron_runs_and_imports_on_postgres_lose_nothing() {
     );
     cli(dir.path(), db.url(), &["check"]);
 }
+
+/// One event that cannot be read among good ones: on PostgreSQL as on the file store, the import
+/// stores the others, names the bad one (file, line, uid) and exits 65; `--strict` stores
+/// nothing. A VEVENT without UID imported twice is stored once.
+#[test]
+fn a_bad_event_is_left_out_and_the_rest_stored() {
+    let Some(db) = fresh("postgres per-family import") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.ics");
+    std::fs::write(
+        &bad,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:good\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:bad\r\nDTSTART:2026-01-05 nonsense\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nDTSTART:20260106T090000Z\r\nDURATION:PT1H\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let bad = bad.to_str().unwrap();
+    let import = |extra: &[&str]| {
+        let mut args = vec!["--store", db.url(), "import", "--user", ALICE];
+        args.extend_from_slice(extra);
+        run(dir.path(), &args)
+    };
+    let freebusy = || {
+        ok(&run(
+            dir.path(),
+            &["--store", db.url(), "freebusy", "--user", ALICE, "--format", "json"],
+        ))
+    };
+    let out = import(&["--strict", bad]);
+    assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+    assert!(!freebusy().contains("\"uid\""), "--strict stored nothing");
+    for _ in 0..2 {
+        let out = import(&[bad]);
+        assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
+        let err = stderr(&out);
+        assert!(
+            err.contains("bad.ics: line 10: uid \"bad\": left out: DTSTART value"),
+            "{err}"
+        );
+    }
+    let json = freebusy();
+    assert!(json.contains("\"uid\": \"good\""), "{json}");
+    assert!(!json.contains("\"uid\": \"bad\""), "{json}");
+    // The event without UID, imported twice, is one object and one period.
+    assert_eq!(json.matches("\"uid\": \"calstore-").count(), 1, "{json}");
+    let objects = ok(&run(
+        dir.path(),
+        &["--store", db.url(), "list", "--user", ALICE, "objects"],
+    ));
+    assert_eq!(objects.lines().count(), 2, "{objects}");
+}
