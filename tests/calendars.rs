@@ -587,7 +587,11 @@ fn every_calendar_is_accounted_for() {
             // (Apart from a UID line added to a VEVENT that had none.)
             let added = format!("UID:{}\r\n", ev.uid().as_str());
             let own = ev.text()[begin..end].to_owned();
-            let own = if text.contains(&added) { own } else { own.replacen(&added, "", 1) };
+            let own = if text.contains(&added) {
+                own
+            } else {
+                own.replacen(&added, "", 1)
+            };
             assert!(text.contains(&own), "{name}");
         }
     }
@@ -619,7 +623,10 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
                 "20260106T000000Z/20260106T120000Z",
                 "20260107T090000Z/20260108T000000Z",
             ],
-            &[(7, "the start is read as midnight"), (13, "the end is read as midnight")],
+            &[
+                (7, "the start is read as midnight"),
+                (13, "the end is read as midnight"),
+            ],
         ),
         (
             "quirk-repeated-dtstart.ics",
@@ -668,7 +675,10 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
             "quirk-cdo-tzid.ics",
             // The VTIMEZONE has no TZOFFSETTO; X-MICROSOFT-CDO-TZID 4 is Berlin: CEST → 08:00Z.
             &["20260706T080000Z/20260706T090000Z"],
-            &[(14, "IANA zone Europe/Berlin that its X-MICROSOFT-CDO-TZID names")],
+            &[(
+                14,
+                "IANA zone Europe/Berlin that its X-MICROSOFT-CDO-TZID names",
+            )],
         ),
         (
             "quirk-x-wr-timezone.ics",
@@ -698,7 +708,10 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
         assert_eq!(got.len(), warned.len(), "{name}: {got:#?}");
         for ((line, message), (want_line, words)) in got.iter().zip(warned.iter()) {
             assert_eq!(line, want_line, "{name}: {message}");
-            assert!(message.contains(words), "{name}: {message:?} lacks {words:?}");
+            assert!(
+                message.contains(words),
+                "{name}: {message:?} lacks {words:?}"
+            );
         }
         // The strict split reads the same.
         assert_eq!(split_calendar(&text).unwrap().len(), split.objects.len());
@@ -718,12 +731,25 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
     assert_eq!(uid, b[0].uid().as_str());
     assert!(uid.starts_with("calstore-") && uid.len() == 41, "{uid}");
     let added = format!("UID:{uid}\r\n");
-    assert!(a[0].text().contains(&format!("BEGIN:VEVENT\r\n{added}DTSTART")));
-    assert!(text.contains(&a[0].text().replace(&added, "").replace(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//test calendars//EN\r\n",
-        ""
-    ).replace("END:VCALENDAR\r\n", "")));
-    assert_eq!(calstore::object::derived_uid(&text[text.find("BEGIN:VEVENT").unwrap()..text.find("END:VCALENDAR").unwrap()]), uid);
+    assert!(a[0]
+        .text()
+        .contains(&format!("BEGIN:VEVENT\r\n{added}DTSTART")));
+    assert!(text.contains(
+        &a[0]
+            .text()
+            .replace(&added, "")
+            .replace(
+                "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//test calendars//EN\r\n",
+                ""
+            )
+            .replace("END:VCALENDAR\r\n", "")
+    ));
+    assert_eq!(
+        calstore::object::derived_uid(
+            &text[text.find("BEGIN:VEVENT").unwrap()..text.find("END:VCALENDAR").unwrap()]
+        ),
+        uid
+    );
     // The stored text parses again to the same event (UID and all).
     let again = EventObject::parse(a[0].text()).unwrap();
     assert_eq!(again.uid().as_str(), uid);

@@ -14,8 +14,14 @@ use calstore::object::split_families;
 /// allowed only while that work is not merged. TEMPORARY: the lead removes this list after
 /// merging it.
 const RRULE_PENDING: &[(&str, &str)] = &[
-    ("calendars/issue_165_missing_event.ics", "unknown rule part WKST"),
-    ("calendars/period_with_timezone.ics", "unknown rule part WKST"),
+    (
+        "calendars/issue_165_missing_event.ics",
+        "unknown rule part WKST",
+    ),
+    (
+        "calendars/period_with_timezone.ics",
+        "unknown rule part WKST",
+    ),
 ];
 
 fn icalendar_tests() -> Option<PathBuf> {
@@ -76,7 +82,9 @@ fn every_icalendar_test_calendar_imports_or_is_documented_as_refused() {
             std::env::var("CI").as_deref() != Ok("true"),
             "CI=true: the Python icalendar package is required (scripts/test installs it)"
         );
-        eprintln!("SKIPPED: the Python icalendar package is not installed; this test checked nothing");
+        eprintln!(
+            "SKIPPED: the Python icalendar package is not installed; this test checked nothing"
+        );
         return;
     };
     let documented = documented_refusals();
@@ -108,7 +116,9 @@ fn every_icalendar_test_calendar_imports_or_is_documented_as_refused() {
             .iter()
             .any(|(n, reason)| n == name && why.contains(reason));
         if !documented.contains_key(name) && !pending {
-            problems.push(format!("refused but not in docs/compatibility.md: {name}: {why}"));
+            problems.push(format!(
+                "refused but not in docs/compatibility.md: {name}: {why}"
+            ));
         }
     }
     for name in documented.keys() {
