@@ -13,7 +13,7 @@ use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike, Utc, Weekda
 
 use super::content::line_error;
 use crate::error::Result;
-pub(crate) use expand::WallIter;
+pub(crate) use expand::{WallIter, STEP_BUDGET};
 
 /// The end of a rule given by UNTIL, in the form it was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
