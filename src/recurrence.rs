@@ -480,7 +480,20 @@ fn rule_occurrences(
     let mut list: VecDeque<Occurrence> = VecDeque::new();
     let mut windowed = rule.is_unbounded();
     let first_wall = first.wall();
-    let mut rule_walls = rule.wall_iter(first_wall);
+    // The iterator need not search past UNTIL or the window (with a margin for zone offsets).
+    let margin = Duration::days(2);
+    let limit = match rule.until() {
+        Some(Until::Utc(u)) => Some(u.naive_utc()),
+        Some(Until::Floating(f)) => Some(f),
+        Some(Until::Date(d)) => d.and_hms_opt(0, 0, 0),
+        None if windowed => Some(opts.window_end.naive_utc()),
+        None => None,
+    }
+    .and_then(|l| l.checked_add_signed(margin));
+    let mut rule_walls = match limit {
+        Some(l) => rule.wall_iter_until(first_wall, l),
+        None => rule.wall_iter(first_wall),
+    };
     // DTSTART is always the first occurrence (RFC 5545 §3.8.5.3), matched by the rule or not.
     let walls = std::iter::once(first_wall)
         .chain(std::iter::from_fn(|| rule_walls.next()).filter(move |w| *w != first_wall));

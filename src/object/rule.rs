@@ -125,6 +125,42 @@ impl Parts {
         p
     }
 
+    /// An upper bound of the days one period can hold after the day-level parts.
+    fn max_days(&self) -> i64 {
+        let months = if self.by_month.is_empty() {
+            12
+        } else {
+            self.by_month.len() as i64
+        };
+        let plain = self.by_day.iter().filter(|(n, _)| *n == 0).count() as i64;
+        let numbered = self.by_day.len() as i64 - plain;
+        let mut bound: i64 = match self.freq {
+            Freq::Yearly => 366,
+            Freq::Monthly => 31,
+            Freq::Weekly => 7,
+            _ => 1,
+        };
+        let span_months = match self.freq {
+            Freq::Yearly => months,
+            _ => 1,
+        };
+        if !self.by_day.is_empty() {
+            let weeks = match self.freq {
+                Freq::Yearly => 53 * span_months.min(1) + 5 * (span_months - 1).max(0),
+                Freq::Monthly => 5,
+                _ => 1,
+            };
+            bound = bound.min(plain * weeks.max(1) + numbered * span_months);
+        }
+        if !self.by_month_day.is_empty() {
+            bound = bound.min(self.by_month_day.len() as i64 * span_months);
+        }
+        if !self.by_year_day.is_empty() {
+            bound = bound.min(self.by_year_day.len() as i64);
+        }
+        bound
+    }
+
     /// Whether a day passes the day-level BYxxx parts.
     fn day_matches(&self, d: NaiveDate) -> bool {
         if !self.by_month.is_empty() && !self.by_month.contains(&d.month()) {
@@ -474,7 +510,13 @@ impl Rule {
     /// with the first one at or after `dtstart` that matches the rule. The iterator's
     /// `exhausted` flag tells when it ended because its work budget ran out.
     pub(crate) fn wall_iter(&self, dtstart: NaiveDateTime) -> WallIter {
-        WallIter::new(&self.parts, dtstart, self.count)
+        WallIter::new(&self.parts, dtstart, self.count, None)
+    }
+
+    /// Like [`Rule::wall_iter`], ending at the first period that begins after `limit` (so that
+    /// a rule bounded by UNTIL or a window costs no search beyond it).
+    pub(crate) fn wall_iter_until(&self, dtstart: NaiveDateTime, limit: NaiveDateTime) -> WallIter {
+        WallIter::new(&self.parts, dtstart, self.count, Some(limit))
     }
 }
 

@@ -19,7 +19,7 @@ use super::{Freq, Parts};
 
 /// Candidate days and periods examined before the expansion gives up (a rule that never or very
 /// rarely matches: `FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30` reaches year 9999 within it).
-pub(crate) const STEP_BUDGET: u64 = 4_000_000;
+pub(crate) const STEP_BUDGET: u64 = 600_000;
 
 /// No occurrence is generated after this year (beyond what iCalendar can write).
 const LAST_YEAR: i32 = 9999;
@@ -38,6 +38,7 @@ pub(crate) struct WallIter {
     picks: Option<Vec<usize>>,
     cursor: usize,
     left: Option<u32>,
+    limit: Option<NaiveDateTime>,
     steps: u64,
     /// Set when the budget ran out (the iterator then ends).
     pub(crate) exhausted: bool,
@@ -51,7 +52,14 @@ enum Period {
 }
 
 impl WallIter {
-    pub(crate) fn new(parts: &Parts, dtstart: NaiveDateTime, count: Option<u32>) -> WallIter {
+    /// The iterator over `parts` from `dtstart`; it ends (without being `exhausted`) at the first
+    /// period after `limit`.
+    pub(crate) fn new(
+        parts: &Parts,
+        dtstart: NaiveDateTime,
+        count: Option<u32>,
+        limit: Option<NaiveDateTime>,
+    ) -> WallIter {
         let parts = parts.filled(dtstart);
         let mut times = Vec::new();
         if parts.freq >= Freq::Daily {
@@ -73,7 +81,23 @@ impl WallIter {
             Freq::Daily => Period::Day(d),
             _ => Period::Instant(truncate(dtstart, parts.freq)),
         };
+        // BYSETPOS beyond the largest possible period never matches (DAILY;BYSETPOS=3): end
+        // now instead of searching to year 9999.
+        let max_days = parts.max_days();
+        let max_times = match parts.freq {
+            Freq::Hourly => parts.by_minute.len() * parts.by_second.len(),
+            Freq::Minutely => parts.by_second.len(),
+            Freq::Secondly => 1,
+            _ => times.len(),
+        };
+        let max_items = max_days.saturating_mul(i64::try_from(max_times).unwrap_or(i64::MAX));
+        let never = !parts.by_set_pos.is_empty()
+            && parts
+                .by_set_pos
+                .iter()
+                .all(|p| i64::from(p.unsigned_abs()) > max_items);
         WallIter {
+            done: never,
             parts,
             dtstart,
             times,
@@ -83,9 +107,9 @@ impl WallIter {
             picks: None,
             cursor: 0,
             left: count,
+            limit,
             steps: 0,
             exhausted: false,
-            done: false,
         }
     }
 
@@ -302,7 +326,11 @@ impl Iterator for WallIter {
                 self.done = true;
                 return None;
             }
-            if !self.load_period() {
+            let period_start = match self.period {
+                Period::Day(d) => d.and_time(NaiveTime::MIN),
+                Period::Instant(t) => t,
+            };
+            if self.limit.is_some_and(|l| period_start > l) || !self.load_period() {
                 self.done = true;
                 return None;
             }
