@@ -23,9 +23,10 @@ use crate::store::EventStatus;
 /// window, only the latest this many are kept.
 pub const MAX_OCCURRENCES: usize = 50_000;
 
-/// At most this many occurrences of one rule are examined (a bound on time for rules that repeat
-/// every second or minute from long ago); the expansion stops there.
-pub const MAX_STEPS: usize = 1_000_000;
+/// At most this many occurrences of one rule are examined before the window end (a bound on
+/// time for rules that repeat every second or minute): an event whose rule needs more is refused
+/// with an error naming its UID, never cut silently (issue 13).
+pub const MAX_STEPS: usize = 200_000;
 
 /// How to expand: the user's zone, the window end for rules without end, and whether events
 /// awaiting the user's answer count.
@@ -543,7 +544,7 @@ fn rule_occurrences(
         return Err(Error::invalid(format!(
             "uid {:?}: RRULE {:?} is too costly to expand: {} (calstore bounds the work per event; docs/recurrence.md)",
             p.uid().as_str(),
-            rule.text(),
+            short(rule.text()),
             if rule_walls.exhausted {
                 format!("no further occurrence found within {STEP_BUDGET} steps")
             } else {
@@ -552,6 +553,14 @@ fn rule_occurrences(
         )));
     }
     Ok((list, windowed))
+}
+
+/// At most 60 characters of `text`, for messages.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
 }
 
 /// The date of an occurrence in the event's own frame (its zone, UTC, or the user's zone).

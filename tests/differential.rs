@@ -22,7 +22,7 @@ use calstore::object::split_calendar;
 use calstore::period::{format_instant, parse_instant};
 use calstore::recurrence::{expand, ExpandOptions};
 use calstore::{EventStatus, User};
-use chrono::{Duration, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 
 /// splitmix64: small, seeded, good enough for test inputs.
 struct Rng(u64);
@@ -123,9 +123,6 @@ fn rule(rng: &mut Rng, kind: Kind, start: NaiveDateTime) -> String {
         };
         p.push(format!("INTERVAL={interval}"));
     }
-    if rng.chance(30) {
-        p.push(format!("WKST={}", rng.pick(&DAYS)));
-    }
     match freq {
         "YEARLY" => {
             let by_month = rng.chance(40);
@@ -167,13 +164,15 @@ fn rule(rng: &mut Rng, kind: Kind, start: NaiveDateTime) -> String {
             }
         }
         _ => {
-            if rng.chance(40) {
+            // (Day filters on SECONDLY and MINUTELY rules make python-dateutil walk every
+            // second or minute of the days they rule out: too slow for this test.)
+            if rng.chance(40) && freq != "SECONDLY" {
                 p.push(format!("BYDAY={}", days(rng, None)));
             }
-            if rng.chance(20) {
+            if rng.chance(20) && !matches!(freq, "SECONDLY" | "MINUTELY") {
                 p.push(format!("BYMONTH={}", rng.list(1, 12, 6)));
             }
-            if rng.chance(20) {
+            if rng.chance(20) && freq != "SECONDLY" {
                 p.push(format!("BYMONTHDAY={}", rng.list(-31, 31, 8)));
             }
         }
@@ -192,7 +191,9 @@ fn rule(rng: &mut Rng, kind: Kind, start: NaiveDateTime) -> String {
     }
     // BYSETPOS beyond the items of a period never matches, and python-dateutil then searches
     // to year 9999: larger positions only where periods hold many items.
-    let many = matches!(freq, "YEARLY" | "MONTHLY") && p.iter().any(|x| x.starts_with("BYDAY="));
+    let many = matches!(freq, "YEARLY" | "MONTHLY")
+        && p.iter()
+            .any(|x| x.starts_with("BYDAY=") && !x.contains(|c: char| c.is_ascii_digit()));
     if rng.chance(20) {
         let set = if many {
             rng.list(-3, 3, 2)
@@ -200,6 +201,17 @@ fn rule(rng: &mut Rng, kind: Kind, start: NaiveDateTime) -> String {
             (*rng.pick(&["1", "-1"])).to_owned()
         };
         p.push(format!("BYSETPOS={set}"));
+    }
+    if freq == "WEEKLY" && p.iter().any(|x| x.starts_with("BYSETPOS")) {
+        // python-dateutil's first WEEKLY period begins at DTSTART, not at WKST, which changes
+        // what BYSETPOS picks in it (docs/recurrence.md): with WKST on DTSTART's weekday the
+        // two readings agree.
+        p.push(format!(
+            "WKST={}",
+            DAYS[start.weekday().num_days_from_monday() as usize]
+        ));
+    } else if rng.chance(30) {
+        p.push(format!("WKST={}", rng.pick(&DAYS)));
     }
     if sub_daily || rng.chance(55) {
         p.push(format!("COUNT={}", rng.range(1, 25)));
@@ -268,8 +280,9 @@ fn calstore_periods(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// One random event family: a parent and perhaps moved and THISANDFUTURE instances.
-fn family(rng: &mut Rng, n: usize) -> String {
+/// One random event family: a parent and perhaps moved and THISANDFUTURE instances; and the
+/// zone its times are read in.
+fn family(rng: &mut Rng, n: usize) -> (String, chrono_tz::Tz) {
     let uid = format!("diff-{n}");
     let kind = *rng.pick(&[
         Kind::Utc,
@@ -387,7 +400,36 @@ fn family(rng: &mut Rng, n: usize) -> String {
     for i in &instances {
         events.push_str(&vevent(&uid, i));
     }
-    cal(&events)
+    let zone = match kind {
+        Kind::Utc => chrono_tz::UTC,
+        Kind::Zoned(z) => z.parse().unwrap(),
+        _ => chrono_tz::Europe::Oslo,
+    };
+    (cal(&events), zone)
+}
+
+/// Whether `theirs` differs from `mine` only where python's end is the start's wall-clock time
+/// plus the duration across a DST change (python adds a timedelta to an aware datetime in
+/// local time; RFC 5545 makes DTEND − DTSTART and hours in DURATION exact): docs/recurrence.md.
+fn only_wall_clock_ends(
+    mine: &[(String, String)],
+    theirs: &[(String, String)],
+    zone: chrono_tz::Tz,
+) -> bool {
+    use chrono::{Offset, TimeZone};
+    let offset = |t: &str| {
+        let at = parse_instant(t).unwrap().naive_utc();
+        i64::from(zone.offset_from_utc_datetime(&at).fix().local_minus_utc())
+    };
+    mine.len() == theirs.len()
+        && mine.iter().zip(theirs).all(|(m, t)| {
+            m == t
+                || m.0 == t.0 && m.0 != "refused" && t.0 != "refused" && {
+                    let diff =
+                        (parse_instant(&t.1).unwrap() - parse_instant(&m.1).unwrap()).num_seconds();
+                    diff != 0 && diff == offset(&m.0) - offset(&t.1)
+                }
+        })
 }
 
 fn python_ready() -> bool {
@@ -419,17 +461,29 @@ fn random_recurring_events_agree_with_recurring_ical_events() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(300);
     let mut rng = Rng(seed);
+    let began = std::time::Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let mut ours = BTreeMap::new();
     let mut texts = BTreeMap::new();
+    let mut zones = BTreeMap::new();
     for n in 0..count {
-        let text = family(&mut rng, n);
+        let (text, zone) = family(&mut rng, n);
+        zones.insert(format!("{n:04}.ics"), zone);
         let name = format!("{n:04}.ics");
         std::fs::write(dir.path().join(&name), &text).unwrap();
+        let t0 = std::time::Instant::now();
         ours.insert(name.clone(), calstore_periods(&text));
+        if t0.elapsed().as_millis() > 100 {
+            eprintln!(
+                "SLOW {:?} {}",
+                t0.elapsed(),
+                text.lines().find(|l| l.starts_with("RRULE")).unwrap()
+            );
+        }
         texts.insert(name, text);
     }
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/differential/expand.py");
+    let rust_time = began.elapsed();
     let out = Command::new("python3")
         .arg(script)
         .arg(dir.path())
@@ -441,6 +495,11 @@ fn random_recurring_events_agree_with_recurring_ical_events() {
         "expand.py failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    eprint!("{}", String::from_utf8_lossy(&out.stderr));
+    eprintln!(
+        "calstore side {rust_time:?}, python side {:?}",
+        began.elapsed() - rust_time
+    );
     let theirs: BTreeMap<String, Vec<(String, String)>> =
         serde_json::from_slice(&out.stdout).unwrap();
     let mut report = String::new();
@@ -451,9 +510,16 @@ fn random_recurring_events_agree_with_recurring_ical_events() {
             .filter(|(s, _)| s == "refused" || s.as_str() >= SPAN.0 && s.as_str() < SPAN.1)
             .cloned()
             .collect();
-        let both_refuse = mine.first().is_some_and(|m| m.0 == "refused")
-            && other.first().is_some_and(|o| o.0 == "refused");
-        if *mine != other && !both_refuse {
+        // python-dateutil refuses a rule whose INTERVAL cannot reach its BYxxx values; calstore
+        // reads it as RFC 5545 does (DTSTART only) or refuses it too.
+        let they_refuse = other.first().is_some_and(|o| o.0 == "refused");
+        let rdates = texts[name].matches("\r\nRDATE").count();
+        let dtstart_only =
+            mine.len() <= 1 + rdates || mine.first().is_some_and(|m| m.0 == "refused");
+        if *mine != other
+            && !(they_refuse && dtstart_only)
+            && !only_wall_clock_ends(mine, &other, zones[name])
+        {
             bad += 1;
             let only_mine: Vec<_> = mine.iter().filter(|p| !other.contains(p)).take(4).collect();
             let only_theirs: Vec<_> = other.iter().filter(|p| !mine.contains(p)).take(4).collect();

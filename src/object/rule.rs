@@ -145,12 +145,14 @@ impl Parts {
             _ => 1,
         };
         if !self.by_day.is_empty() {
-            let weeks = match self.freq {
-                Freq::Yearly => 53 * span_months.min(1) + 5 * (span_months - 1).max(0),
-                Freq::Monthly => 5,
-                _ => 1,
+            // How often one weekday, and one numbered weekday, can occur in a period.
+            let (per_weekday, per_numbered) = match self.freq {
+                Freq::Yearly if self.by_month.is_empty() => (53, 1),
+                Freq::Yearly => (5 * months, months),
+                Freq::Monthly => (5, 1),
+                _ => (1, 0),
             };
-            bound = bound.min(plain * weeks.max(1) + numbered * span_months);
+            bound = bound.min(plain * per_weekday + numbered * per_numbered);
         }
         if !self.by_month_day.is_empty() {
             bound = bound.min(self.by_month_day.len() as i64 * span_months);
@@ -159,6 +161,43 @@ impl Parts {
             bound = bound.min(self.by_year_day.len() as i64);
         }
         bound
+    }
+
+    /// Whether a sub-daily rule's INTERVAL can reach any time of day its BYHOUR, BYMINUTE and
+    /// BYSECOND allow (`FREQ=HOURLY;INTERVAL=24;BYHOUR=9` from 10:00 never can).
+    fn times_reachable(&self, dtstart: NaiveDateTime) -> bool {
+        if self.freq > Freq::Hourly {
+            return true;
+        }
+        let step = self.freq.unit_seconds() * i64::from(self.interval);
+        let g = gcd(step, 86_400);
+        let t0 = i64::from(dtstart.num_seconds_from_midnight());
+        let all = |v: &Vec<u32>, n: u32| -> Vec<u32> {
+            if v.is_empty() {
+                (0..n).collect()
+            } else {
+                v.clone()
+            }
+        };
+        let seconds = match self.freq {
+            Freq::Secondly => all(&self.by_second, 60),
+            _ => vec![dtstart.second()],
+        };
+        let minutes = match self.freq {
+            Freq::Hourly => vec![dtstart.minute()],
+            _ => all(&self.by_minute, 60),
+        };
+        // (For HOURLY and MINUTELY, BYMINUTE/BYSECOND pick within a period and do not limit
+        // which periods are reached.)
+        let hours = all(&self.by_hour, 24);
+        hours.iter().any(|h| {
+            minutes.iter().any(|m| {
+                seconds.iter().any(|s| {
+                    let t = i64::from(h * 3600 + m * 60 + s);
+                    (t - t0).rem_euclid(g) == 0
+                })
+            })
+        })
     }
 
     /// Whether a day passes the day-level BYxxx parts.
@@ -224,6 +263,14 @@ impl Parts {
         } else {
             (len - 1 - index) / 7 + 1 == -n
         }
+    }
+}
+
+fn gcd(a: i64, b: i64) -> i64 {
+    if b == 0 {
+        a.abs()
+    } else {
+        gcd(b, a % b)
     }
 }
 

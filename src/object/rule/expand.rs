@@ -95,7 +95,8 @@ impl WallIter {
             && parts
                 .by_set_pos
                 .iter()
-                .all(|p| i64::from(p.unsigned_abs()) > max_items);
+                .all(|p| i64::from(p.unsigned_abs()) > max_items)
+            || !parts.times_reachable(dtstart);
         WallIter {
             done: never,
             parts,
