@@ -19,6 +19,7 @@ use crate::error::{Error, Result};
 use crate::id::{rid_text, Rid, Uid, User};
 use crate::period::Transp;
 use content::{line_error, Component};
+pub(crate) use rule::STEP_BUDGET;
 pub use rule::{Rule, Until};
 pub use split::{derived_uid, split_calendar, split_families, Rejected, Split};
 pub use values::{
@@ -37,7 +38,8 @@ pub struct EventObject {
     dtstart: Option<TimeValue>,
     dtend: Option<TimeValue>,
     duration: Option<NominalDuration>,
-    rule: Option<Rule>,
+    rules: Vec<Rule>,
+    this_and_future: bool,
     rdates: Vec<RDate>,
     exdates: Vec<TimeValue>,
     transp: Transp,
@@ -186,14 +188,26 @@ impl EventObject {
         self.duration
     }
 
-    /// The RRULE value as written.
+    /// The (first) RRULE value as written.
     pub fn rrule(&self) -> Option<&str> {
-        self.rule.as_ref().map(Rule::text)
+        self.rules.first().map(Rule::text)
     }
 
-    /// The parsed RRULE.
+    /// The (first) parsed RRULE.
     pub fn rule(&self) -> Option<&Rule> {
-        self.rule.as_ref()
+        self.rules.first()
+    }
+
+    /// Every RRULE (an empty one left out). RFC 5545 allows one; RFC 2445 allowed several, whose
+    /// occurrences are united.
+    pub fn rules(&self) -> &[Rule] {
+        &self.rules
+    }
+
+    /// Whether the RECURRENCE-ID has `RANGE=THISANDFUTURE`: this instance's change (its start
+    /// offset and duration) applies to every later occurrence too (RFC 5545 §3.8.4.4).
+    pub fn is_this_and_future(&self) -> bool {
+        self.this_and_future
     }
 
     /// Every RDATE value, of every RDATE line, in order.

@@ -12,7 +12,9 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::error::{Error, Result};
 use crate::id::{Rid, User};
-use crate::object::{EventObject, NominalDuration, PeriodEnd, RDate, TimeValue, Until};
+use crate::object::{
+    EventObject, NominalDuration, PeriodEnd, RDate, Rule, TimeValue, Until, STEP_BUDGET,
+};
 use crate::period::{self, Period};
 use crate::store::EventStatus;
 
@@ -21,9 +23,10 @@ use crate::store::EventStatus;
 /// window, only the latest this many are kept.
 pub const MAX_OCCURRENCES: usize = 50_000;
 
-/// At most this many occurrences of one rule are examined (a bound on time for rules that repeat
-/// every second or minute from long ago); the expansion stops there.
-pub const MAX_STEPS: usize = 1_000_000;
+/// At most this many occurrences of one rule are examined before the window end (a bound on
+/// time for rules that repeat every second or minute): an event whose rule needs more is refused
+/// with an error naming its UID, never cut silently (issue 13).
+pub const MAX_STEPS: usize = 200_000;
 
 /// How to expand: the user's zone, the window end for rules without end, and whether events
 /// awaiting the user's answer count.
@@ -90,11 +93,22 @@ pub fn expand(
             .filter_map(|(i, _)| i.rid())
             .map(|r| r.instant(&opts.tz))
             .collect();
+        let futures = this_and_future(p, instances, user, opts)?;
         for occ in generated.list {
             if replaced_rids.contains(&occ.rid) || replaced_instants.contains(&occ.start) {
                 continue;
             }
-            periods.push(make_period(p, occ.start, occ.end, None));
+            // The latest THISANDFUTURE change before this occurrence reshapes it.
+            match futures.iter().rev().find(|f| f.from < occ.start) {
+                None => periods.push(make_period(p, occ.start, occ.end, None)),
+                Some(f) => {
+                    if let Some((obj, shift, span)) = &f.change {
+                        let (value, start) = shift.apply(&occ, opts)?;
+                        let end = span.end(&value, start, opts)?;
+                        periods.push(make_period(obj, start, end, None));
+                    }
+                }
+            }
         }
     }
 
@@ -126,6 +140,86 @@ pub fn expand(
         periods: period::normalise(periods),
         unbounded,
     })
+}
+
+/// A stored instance with `RECURRENCE-ID;RANGE=THISANDFUTURE`: every later occurrence of the
+/// parent moves by the instance's shift and takes its duration (RFC 5545 §3.8.4.4).
+struct Future<'a> {
+    /// The instant of the RECURRENCE-ID: occurrences after it are changed.
+    from: DateTime<Utc>,
+    /// The instance, its shift and its span; `None` when it is cancelled or does not count for
+    /// the user, so that the later occurrences are gone too.
+    change: Option<(&'a EventObject, Shift, Span)>,
+}
+
+/// How far a THISANDFUTURE instance moved its start.
+#[derive(Debug, Clone, Copy)]
+enum Shift {
+    /// In wall-clock time (both the RECURRENCE-ID and the new DTSTART floating or dates).
+    Wall(Duration),
+    /// In absolute time, applied to the wall-clock time of each occurrence (as
+    /// recurring-ical-events does with zoned times).
+    Exact(Duration),
+}
+
+impl Shift {
+    fn of(rid: &TimeValue, start: &TimeValue, opts: &ExpandOptions) -> Result<Shift> {
+        let zoned = |t: &TimeValue| matches!(t, TimeValue::Zoned(..) | TimeValue::Utc(_));
+        Ok(if zoned(rid) || zoned(start) {
+            Shift::Exact(start.to_utc(&opts.tz)? - rid.to_utc(&opts.tz)?)
+        } else {
+            Shift::Wall(start.wall() - rid.wall())
+        })
+    }
+
+    /// The occurrence's new start value and instant.
+    fn apply(&self, occ: &Occurrence, opts: &ExpandOptions) -> Result<(TimeValue, DateTime<Utc>)> {
+        let (Shift::Wall(d) | Shift::Exact(d)) = *self;
+        match occ.value.wall().checked_add_signed(d) {
+            Some(w) if w.year() <= LAST_YEAR => {
+                let v = if occ.value.is_date() && w.time() != chrono::NaiveTime::MIN {
+                    // A date moved by part of a day: keep the day (all-day stays all-day).
+                    occ.value.clone()
+                } else {
+                    occ.value.with_wall(w)
+                };
+                let start = v.to_utc(&opts.tz)?;
+                Ok((v, start))
+            }
+            _ => Ok((occ.value.clone(), LAST_INSTANT)),
+        }
+    }
+}
+
+/// The parent's THISANDFUTURE instances, in order of their RECURRENCE-ID.
+fn this_and_future<'a>(
+    parent: &EventObject,
+    instances: &'a [(EventObject, EventStatus)],
+    user: &User,
+    opts: &ExpandOptions,
+) -> Result<Vec<Future<'a>>> {
+    let mut out = Vec::new();
+    for (inst, status) in instances {
+        let Some(rid) = inst.recurrence_id().filter(|_| inst.is_this_and_future()) else {
+            continue;
+        };
+        let from = rid.to_utc(&opts.tz)?;
+        let live = *status == EventStatus::Active
+            && !inst.is_cancelled()
+            && inst.counts_for(user, opts.needs_action);
+        let change = if live {
+            let (shift, span) = match inst.dtstart() {
+                Some(s) => (Shift::of(rid, s, opts)?, Span::of(inst, opts)?),
+                None => (Shift::Exact(Duration::zero()), Span::of(parent, opts)?),
+            };
+            Some((inst, shift, span))
+        } else {
+            None
+        };
+        out.push(Future { from, change });
+    }
+    out.sort_by_key(|f| f.from);
+    Ok(out)
 }
 
 fn check_together(
@@ -225,25 +319,55 @@ impl Span {
         opts: &ExpandOptions,
     ) -> Result<DateTime<Utc>> {
         let end = match self {
-            Span::Exact(d) => start + *d,
+            Span::Exact(d) => add_exact(start, *d),
             Span::Days(n) => match start_value {
-                TimeValue::Date(d) => TimeValue::Date(add_days(*d, *n)).to_utc(&opts.tz)?,
-                _ => start + Duration::days(*n),
+                TimeValue::Date(d) => match add_days(*d, *n) {
+                    Some(day) => TimeValue::Date(day).to_utc(&opts.tz)?,
+                    None => LAST_INSTANT,
+                },
+                _ => add_exact(start, Duration::try_days(*n).unwrap_or(Duration::MAX)),
             },
             Span::Nominal(d) => {
                 let moved = match start_value {
-                    TimeValue::Date(day) => TimeValue::Date(add_days(*day, d.days)),
-                    other => other.with_wall(other.wall() + Duration::days(d.days)),
+                    TimeValue::Date(day) => add_days(*day, d.days).map(TimeValue::Date),
+                    other => Duration::try_days(d.days)
+                        .and_then(|n| other.wall().checked_add_signed(n))
+                        .map(|w| other.with_wall(w)),
                 };
-                moved.to_utc(&opts.tz)? + Duration::seconds(d.seconds)
+                match moved.filter(|m| m.wall().year() <= LAST_YEAR) {
+                    Some(m) => add_exact(
+                        m.to_utc(&opts.tz)?,
+                        Duration::try_seconds(d.seconds).unwrap_or(Duration::MAX),
+                    ),
+                    None => LAST_INSTANT,
+                }
             }
         };
         Ok(end.max(start))
     }
 }
 
-fn add_days(d: NaiveDate, n: i64) -> NaiveDate {
-    d.checked_add_signed(Duration::days(n)).unwrap_or(d)
+/// The last instant iCalendar can write (9999-12-31T23:59:59Z): an end beyond it (a DURATION of
+/// a hundred million weeks) is clamped to it rather than overflowing (issue 13).
+pub const LAST_INSTANT: DateTime<Utc> = match NaiveDate::from_ymd_opt(9999, 12, 31) {
+    Some(d) => match d.and_hms_opt(23, 59, 59) {
+        Some(t) => t.and_utc(),
+        None => DateTime::<Utc>::MAX_UTC,
+    },
+    None => DateTime::<Utc>::MAX_UTC,
+};
+
+const LAST_YEAR: i32 = 9999;
+
+/// `t + d`, clamped to [`LAST_INSTANT`] (never an overflow).
+fn add_exact(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d)
+        .map_or(LAST_INSTANT, |e| e.min(LAST_INSTANT))
+}
+
+fn add_days(d: NaiveDate, n: i64) -> Option<NaiveDate> {
+    d.checked_add_signed(Duration::try_days(n)?)
+        .filter(|day| day.year() <= LAST_YEAR)
 }
 
 /// One generated occurrence of the parent.
@@ -252,6 +376,8 @@ struct Occurrence {
     start: DateTime<Utc>,
     end: DateTime<Utc>,
     rid: Rid,
+    /// The start as a value in the event's own frame (to move it by a THISANDFUTURE change).
+    value: TimeValue,
 }
 
 struct Generated {
@@ -275,54 +401,25 @@ fn occurrences(p: &EventObject, opts: &ExpandOptions) -> Result<Generated> {
             start,
             end: span.end(value, start, opts)?,
             rid: value.rid()?,
+            value: value.clone(),
         })
     };
 
-    let mut list: VecDeque<Occurrence> = VecDeque::new();
+    let mut list: Vec<Occurrence> = Vec::new();
     let mut windowed = false;
-    match p.rule() {
-        None => list.push_back(make(first)?),
-        Some(rule) => {
-            windowed = rule.is_unbounded();
-            let first_wall = first.wall();
-            // DTSTART is always the first occurrence (RFC 5545 §3.8.5.3), matched by the rule or not.
-            let walls = std::iter::once(first_wall)
-                .chain(rule.wall_iter(first_wall).filter(move |w| *w != first_wall))
-                .take(MAX_STEPS);
-            for wall in walls {
-                if wall.year() > 9999 {
-                    break; // beyond what iCalendar can write
-                }
-                let value = first.with_wall(wall);
-                let start = value.to_utc(tz)?;
-                let past_until = match rule.until() {
-                    None => false,
-                    Some(Until::Utc(u)) => start > u,
-                    Some(Until::Floating(f)) => wall > f,
-                    Some(Until::Date(d)) => wall.date() > d,
-                };
-                if past_until || windowed && start >= opts.window_end {
-                    break;
-                }
-                if list.len() >= MAX_OCCURRENCES {
-                    if !windowed {
-                        // Too many for a finite rule: treat it as a rule without end.
-                        windowed = true;
-                        list.retain(|o| o.start < opts.window_end);
-                        if start >= opts.window_end {
-                            break;
-                        }
-                    }
-                    if list.len() >= MAX_OCCURRENCES {
-                        // Keep the latest: the window's end matters more than the distant past.
-                        list.pop_front();
-                    }
-                }
-                list.push_back(make(&value)?);
-            }
-        }
+    if p.rules().is_empty() {
+        list.push(make(first)?);
     }
-    let mut list: Vec<Occurrence> = list.into();
+    for rule in p.rules() {
+        let (occs, w) = rule_occurrences(p, rule, first, &make, opts)?;
+        windowed |= w;
+        list.extend(occs);
+    }
+    if p.rules().len() > 1 {
+        // Several RRULEs (RFC 2445): their union, each occurrence once.
+        list.sort_by_key(|o| o.start);
+        list.dedup_by(|a, b| a.start == b.start || a.rid == b.rid);
+    }
     for rdate in p.rdates() {
         let occ = match rdate {
             RDate::Time(t) => make(t)?,
@@ -336,6 +433,7 @@ fn occurrences(p: &EventObject, opts: &ExpandOptions) -> Result<Generated> {
                     start: begin,
                     end: finish.max(begin),
                     rid: start.rid()?,
+                    value: start.clone(),
                 }
             }
         };
@@ -368,6 +466,101 @@ fn occurrences(p: &EventObject, opts: &ExpandOptions) -> Result<Generated> {
     }
     list.sort_by_key(|o| o.start);
     Ok(Generated { list, windowed })
+}
+
+/// The occurrences of one RRULE (DTSTART first), UNTIL, the window and the caps applied, and
+/// whether they were cut at the window end.
+fn rule_occurrences(
+    p: &EventObject,
+    rule: &Rule,
+    first: &TimeValue,
+    make: &dyn Fn(&TimeValue) -> Result<Occurrence>,
+    opts: &ExpandOptions,
+) -> Result<(VecDeque<Occurrence>, bool)> {
+    let tz = &opts.tz;
+    let mut list: VecDeque<Occurrence> = VecDeque::new();
+    let mut windowed = rule.is_unbounded();
+    let first_wall = first.wall();
+    // The iterator need not search past UNTIL or the window (with a margin for zone offsets).
+    let margin = Duration::days(2);
+    let limit = match rule.until() {
+        Some(Until::Utc(u)) => Some(u.naive_utc()),
+        Some(Until::Floating(f)) => Some(f),
+        Some(Until::Date(d)) => d.and_hms_opt(0, 0, 0),
+        None if windowed => Some(opts.window_end.naive_utc()),
+        None => None,
+    }
+    .and_then(|l| l.checked_add_signed(margin));
+    let mut rule_walls = match limit {
+        Some(l) => rule.wall_iter_until(first_wall, l),
+        None => rule.wall_iter(first_wall),
+    };
+    // DTSTART is always the first occurrence (RFC 5545 §3.8.5.3), matched by the rule or not.
+    let walls = std::iter::once(first_wall)
+        .chain(std::iter::from_fn(|| rule_walls.next()).filter(move |w| *w != first_wall));
+    let mut steps = 0usize;
+    let mut ended = false;
+    for wall in walls {
+        steps += 1;
+        if steps > MAX_STEPS {
+            break;
+        }
+        if wall.year() > LAST_YEAR {
+            ended = true;
+            break; // beyond what iCalendar can write
+        }
+        let value = first.with_wall(wall);
+        let start = value.to_utc(tz)?;
+        let past_until = match rule.until() {
+            None => false,
+            Some(Until::Utc(u)) => start > u,
+            Some(Until::Floating(f)) => wall > f,
+            Some(Until::Date(d)) => wall.date() > d,
+        };
+        if past_until || windowed && start >= opts.window_end {
+            ended = true;
+            break;
+        }
+        if list.len() >= MAX_OCCURRENCES {
+            if !windowed {
+                // Too many for a finite rule: treat it as a rule without end.
+                windowed = true;
+                list.retain(|o| o.start < opts.window_end);
+                if start >= opts.window_end {
+                    ended = true;
+                    break;
+                }
+            }
+            if list.len() >= MAX_OCCURRENCES {
+                // Keep the latest: the window's end matters more than the distant past.
+                list.pop_front();
+            }
+        }
+        list.push_back(make(&value)?);
+    }
+    if !ended && (steps > MAX_STEPS || rule_walls.exhausted) {
+        // Never silently short: the work per event is bounded, and an event that needs more
+        // is refused with its UID (issue 13).
+        return Err(Error::invalid(format!(
+            "uid {:?}: RRULE {:?} is too costly to expand: {} (calstore bounds the work per event; docs/recurrence.md)",
+            p.uid().as_str(),
+            short(rule.text()),
+            if rule_walls.exhausted {
+                format!("no further occurrence found within {STEP_BUDGET} steps")
+            } else {
+                format!("more than {MAX_STEPS} occurrences before the window end")
+            }
+        )));
+    }
+    Ok((list, windowed))
+}
+
+/// At most 60 characters of `text`, for messages.
+fn short(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_owned(),
+    }
 }
 
 /// The date of an occurrence in the event's own frame (its zone, UTC, or the user's zone).

@@ -137,6 +137,7 @@ fn instant(s: &str) -> DateTime<Utc> {
 
 mod hostile_input {
     pub mod calendars;
+    pub mod costly;
     pub mod keys;
     pub mod periods;
     pub mod postgres;

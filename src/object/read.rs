@@ -101,10 +101,25 @@ impl EventObject {
             }
         };
 
-        let recurrence_id = match ev.single("RECURRENCE-ID")? {
+        let recurrence_id_prop = ev.single("RECURRENCE-ID")?;
+        let recurrence_id = match recurrence_id_prop {
             Some(p) => Some(cx.time(p, "RECURRENCE-ID")?),
             None => None,
         };
+        // RANGE=THISANDFUTURE (RFC 5545 §3.2.13): the instance also reshapes every later
+        // occurrence. THISANDPRIOR (RFC 2445 only) is not understood and read as a plain
+        // instance, with a warning.
+        let mut this_and_future = false;
+        if let Some(p) = recurrence_id_prop {
+            match p.param("RANGE").map(|r| r.trim().to_ascii_uppercase()) {
+                Some(r) if r == "THISANDFUTURE" => this_and_future = true,
+                Some(r) => cx.warnings.push(super::Warning {
+                    line: p.line,
+                    message: format!("RECURRENCE-ID;RANGE={r} is not understood (RFC 5545 allows only THISANDFUTURE); read as this instance only"),
+                }),
+                None => {}
+            }
+        }
         let rid = match &recurrence_id {
             Some(t) => Some(t.rid().map_err(|e| line_error(ev.line, e.message()))?),
             None => None,
@@ -146,15 +161,36 @@ impl EventObject {
         };
         let duration = duration.map(|(d, _)| d);
 
-        let rule = match ev.single("RRULE")? {
-            Some(p) => {
-                let start = dtstart
-                    .as_ref()
-                    .ok_or_else(|| line_error(p.line, "RRULE without DTSTART"))?;
-                Some(Rule::parse(&p.value, start.wall(), p.line)?)
+        // RRULE: an empty one is ignored and several are united (RFC 2445 allowed several;
+        // recurring-ical-events and python-dateutil read both so), each with a warning.
+        let mut rules = Vec::new();
+        let rrules: Vec<&Property> = ev.all("RRULE").collect();
+        for p in &rrules {
+            if p.value.trim().is_empty() {
+                cx.warnings.push(super::Warning {
+                    line: p.line,
+                    message: "an empty RRULE is ignored".into(),
+                });
+                continue;
             }
-            None => None,
-        };
+            let start = dtstart
+                .as_ref()
+                .ok_or_else(|| line_error(p.line, "RRULE without DTSTART"))?;
+            let rule = Rule::parse(&p.value, start.wall(), p.line)?;
+            for w in rule.warnings() {
+                cx.warnings.push(super::Warning {
+                    line: p.line,
+                    message: w.clone(),
+                });
+            }
+            if !rules.is_empty() {
+                cx.warnings.push(super::Warning {
+                    line: p.line,
+                    message: "a second RRULE (RFC 5545 allows one): the occurrences of all RRULEs are used, as RFC 2445 said".into(),
+                });
+            }
+            rules.push(rule);
+        }
         let mut rdates = Vec::new();
         for p in ev.all("RDATE") {
             rdates.extend(cx.rdates(p)?);
@@ -225,7 +261,8 @@ impl EventObject {
             dtstart,
             dtend,
             duration,
-            rule,
+            rules,
+            this_and_future,
             rdates,
             exdates,
             transp,

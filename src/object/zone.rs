@@ -6,7 +6,7 @@
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
-use chrono::{DateTime, Datelike, Duration, NaiveDateTime, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use super::content::{line_error, Component};
@@ -281,6 +281,13 @@ const LAST_YEAR: i32 = 2200;
 /// At most this many onsets per observance.
 const MAX_ONSETS: usize = 2_000;
 
+/// The last local time an onset is looked for.
+fn last_onset() -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(LAST_YEAR, 12, 31)
+        .and_then(|d| d.and_hms_opt(23, 59, 59))
+        .unwrap_or(NaiveDateTime::MAX)
+}
+
 impl Custom {
     fn parse(vtz: &Component) -> Result<Custom> {
         let mut observances = Vec::new();
@@ -374,7 +381,9 @@ impl Custom {
                 if let Some(text) = &obs.rule {
                     if let Ok(rule) = Rule::parse(text, obs.start, obs.line) {
                         onsets.extend(
-                            rule.wall_iter(obs.start)
+                            // Bounded at LAST_YEAR inside the expander too, so a rule that
+                            // never matches costs no search beyond it (issue 13).
+                            rule.wall_iter_until(obs.start, last_onset())
                                 .take_while(|l| l.year() <= LAST_YEAR)
                                 .take(MAX_ONSETS),
                         );
