@@ -4,7 +4,8 @@
 //! and their table operations ([`period`]), stored objects ([`object`]), recurrence expansion
 //! ([`recurrence`]), and the [`Store`] and [`Journal`] traits that the backends implement
 //! (`calstore-file`, `calstore-postgres`); the agent's free/busy update and the cron job
-//! ([`refresh`]) and the import path ([`import`]) are built on them. Library code is generic
+//! ([`refresh`]), the free/busy query ([`query`]) and the import path ([`import`]) are built on
+//! them. Library code is generic
 //! over `S: Store`.
 #![forbid(unsafe_code)]
 
@@ -16,6 +17,7 @@ pub mod import;
 pub mod journal;
 pub mod object;
 pub mod period;
+pub mod query;
 pub mod recurrence;
 pub mod refresh;
 pub mod store;

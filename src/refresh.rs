@@ -3,6 +3,8 @@
 //!
 //! All of it is generic over [`Store`], so both backends produce the same periods.
 
+use std::collections::BTreeSet;
+
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
@@ -11,10 +13,16 @@ use crate::id::{PrefName, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{self, Period};
 use crate::recurrence::{self, ExpandOptions, Expansion};
-use crate::store::{EventFamily, EventStatus, Providers, Store, Table};
+use crate::store::{change_providers, EventFamily, EventStatus, Providers, Store, Table};
 
+mod audit;
 mod batch;
+mod cron;
+mod quota;
+pub use audit::{audit, Audit, Finding};
 pub use batch::{refresh_events, Refreshed};
+pub use cron::{cron_users, regenerate_users, CronOptions, UserJob};
+pub use quota::{regenerate_quota, QuotaOptions, QuotaRegenerated};
 
 /// The default window for rules without end, in days.
 pub const DEFAULT_WINDOW_DAYS: u32 = 100;
@@ -95,6 +103,57 @@ pub async fn settings<S: Store>(store: &S, user: &User, overrides: &Overrides) -
         window_days,
         needs_action: overrides.needs_action,
     })
+}
+
+/// The settings of an import (`import --tz`, `--window-days`), made the user's own so that the
+/// cron job computes what the import wrote (issue 13, item 3: what a table holds never depends on
+/// which command wrote it last). A `tz` or `window_days` override is recorded as the user's
+/// `TZID` or `window_size` preference when the user has none; a `tz` that differs from a stored
+/// `TZID` is refused, since the import and the next `make-freebusy` would place floating and
+/// all-day events differently. A window that differs from a stored `window_size` is used for this
+/// run only: the window decides how far ahead the table is written, never what a query answers
+/// ([`crate::query`] expands past it).
+///
+/// # Errors
+///
+/// Invalid input, changing nothing, when `tz` differs from the stored `TZID`; as [`settings`];
+/// the store's errors writing a preference.
+pub async fn import_settings<S: Store>(
+    store: &S,
+    user: &User,
+    overrides: &Overrides,
+) -> Result<Settings> {
+    let stored_tz = store.preference(user, &pref("TZID")).await?;
+    if let (Some(tz), Some(stored)) = (overrides.tz, &stored_tz) {
+        let stored_tz =
+            parse_tz(stored).map_err(|e| e.context(format!("preference TZID of {user}")))?;
+        if stored_tz != tz {
+            return Err(Error::invalid(format!(
+                "--tz {tz} differs from the TZID preference {stored_tz} of {user}: the import and the cron job would place floating and all-day times differently; change the preference (calstore preferences --user USER TZID ZONE) or leave out --tz"
+            )));
+        }
+    }
+    let settings = settings(store, user, overrides).await?;
+    if store.is_read_only() {
+        return Ok(settings);
+    }
+    if let (Some(tz), None) = (overrides.tz, &stored_tz) {
+        store
+            .set_preference(user, &pref("TZID"), Some(tz.name()))
+            .await?;
+    }
+    if let Some(days) = overrides.window_days {
+        if store
+            .preference(user, &pref("window_size"))
+            .await?
+            .is_none()
+        {
+            store
+                .set_preference(user, &pref("window_size"), Some(&days.to_string()))
+                .await?;
+        }
+    }
+    Ok(settings)
 }
 
 fn pref(name: &str) -> PrefName {
@@ -211,8 +270,10 @@ pub struct Regenerated {
 }
 
 /// The cron job for one user: extends the window of the events without end by re-expanding only
-/// the providers, or rebuilds the whole table from every object when `reset` is asked, when there
-/// are no providers, or when their recorded window end is later than the new one.
+/// the providers (and the events whose rows disagree with their objects, see [`audit`]), or
+/// rebuilds the whole table from every object when `reset` is asked, when there are no
+/// providers, or when their recorded window end is later than the new one. The providers table
+/// is written with its version, so an entry an import adds meanwhile is kept.
 /// With `dry_run`, computes the result and writes nothing.
 ///
 /// # Errors
@@ -253,12 +314,19 @@ pub async fn regenerate<S: Store>(
         let uids = if full {
             all_uids(store, user).await?
         } else {
-            providers
+            // The providers, and the events whose rows disagree with their objects (an import
+            // killed before its periods were written, a cancel that did not finish): repaired
+            // without `reset` (issue 13, item 8).
+            let gaps = audit::gaps(&store.list_events(user).await?, &kept);
+            let mut uids: BTreeSet<Uid> = providers
                 .value
                 .events
                 .iter()
                 .map(|(u, _)| u.clone())
-                .collect()
+                .collect();
+            uids.extend(gaps.without_rows);
+            uids.extend(gaps.cancelled_with_rows.into_iter().map(|(u, _)| u));
+            uids.into_iter().collect()
         };
         let mut rows: Vec<Period> = kept
             .iter()
@@ -280,7 +348,9 @@ pub async fn regenerate<S: Store>(
                         if !full {
                             // Keep what the table had for an event we cannot read now.
                             rows.extend(kept.iter().filter(|p| p.uid == uid).cloned());
-                            unbounded.push((uid.clone(), None));
+                            if providers.value.events.iter().any(|(u, _)| *u == uid) {
+                                unbounded.push((uid.clone(), None));
+                            }
                         }
                         report.skipped.push((uid, e.message().to_owned()));
                     }
@@ -293,17 +363,15 @@ pub async fn regenerate<S: Store>(
             report.table = rows;
             return Ok(report);
         }
-        let next = Providers {
-            window_end: Some(opts.window_end),
-            events: unbounded,
-        };
         // Extending the window of a user whose events all end changes no row. Writing the same
         // table again would cost a durable rewrite each night and bump its version, so that an
         // agent's write based on the version it read would fail for nothing.
         let unchanged = !full
             && rows.len() == kept.len()
             && rows.iter().zip(&kept).all(|(a, b)| a.same_details(b));
-        if !unchanged {
+        let written = if unchanged {
+            version
+        } else {
             match store
                 .set_freebusy(user, &Table::FreeBusy, rows.clone(), Some(version))
                 .await
@@ -311,36 +379,108 @@ pub async fn regenerate<S: Store>(
                 // An agent changed the table while we computed: start again from what it wrote.
                 Err(e) if e.kind() == ErrorKind::Conflict => continue,
                 Err(e) => return Err(e),
-                Ok(_) => {}
+                Ok(v) => v,
             }
-        }
-        let next = if full {
-            merge_providers(next, &Providers::default(), true)
-        } else {
-            merge_providers(next, &store.providers(user).await?.value, false)
         };
-        if next != providers.value {
-            store.set_providers(user, &next, None).await?;
-        }
+        let decided = Decided {
+            window_end: opts.window_end,
+            expanded: uids.iter().cloned().collect(),
+            unbounded,
+            stale: if full {
+                providers
+                    .value
+                    .events
+                    .iter()
+                    .map(|(u, _)| u.clone())
+                    .collect()
+            } else {
+                BTreeSet::new()
+            },
+        };
+        update_providers(store, user, &decided, written).await?;
         purge_offers(store, user).await?;
         report.table = rows;
         return Ok(report);
     }
 }
 
-/// Keeps providers an agent added meanwhile (events imported during the run) when only the
-/// providers were re-expanded.
-fn merge_providers(mut next: Providers, current: &Providers, full: bool) -> Providers {
-    if !full {
-        for e in &current.events {
-            if !next.events.contains(e) {
-                next.events.push(e.clone());
-            }
-        }
+/// What one run of [`regenerate`] decided about the providers table.
+struct Decided {
+    window_end: DateTime<Utc>,
+    /// The uids the run expanded: their entries are the run's to decide.
+    expanded: BTreeSet<Uid>,
+    /// The entries the run found without end.
+    unbounded: Vec<(Uid, Option<Rid>)>,
+    /// Entries of the table the run started from that a full rebuild found no object for:
+    /// dropped. Entries another writer added during the run are kept.
+    stale: BTreeSet<Uid>,
+}
+
+impl Decided {
+    /// The table after the run, from what it holds `now` (an import may have marked events
+    /// meanwhile: those entries are kept).
+    fn apply(&self, now: &Providers) -> (Providers, Vec<(Uid, Option<Rid>)>) {
+        let (mut events, removed): (Vec<_>, Vec<_>) = now
+            .events
+            .iter()
+            .cloned()
+            .partition(|(u, _)| !self.expanded.contains(u) && !self.stale.contains(u));
+        events.extend(self.unbounded.iter().cloned());
+        events.sort();
+        events.dedup();
+        let removed = removed
+            .into_iter()
+            .filter(|e| !events.contains(e))
+            .collect();
+        (
+            Providers {
+                window_end: Some(self.window_end),
+                events,
+            },
+            removed,
+        )
     }
-    next.events.sort();
-    next.events.dedup();
-    next
+}
+
+/// Writes the run's providers decision with a versioned read-modify-write (retried on
+/// conflict), so that an entry an import marked meanwhile is never overwritten (issue 13, item
+/// 2). An entry the run removed is put back when the `freebusy` table changed after the run's
+/// own write (`written`): the writer of that change may have marked the entry before our write
+/// landed, and a provider too many costs one needless expansion next night, a provider lost
+/// stops an event from being extended.
+async fn update_providers<S: Store>(
+    store: &S,
+    user: &User,
+    decided: &Decided,
+    written: crate::store::Version,
+) -> Result<()> {
+    let removed = loop {
+        let current = store.providers(user).await?;
+        let (next, removed) = decided.apply(&current.value);
+        if next == current.value {
+            break removed;
+        }
+        match store
+            .set_providers(user, &next, Some(current.version))
+            .await
+        {
+            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) => return Err(e),
+            Ok(_) => break removed,
+        }
+    };
+    if removed.is_empty() || store.table_version(user, &Table::FreeBusy).await? == written {
+        return Ok(());
+    }
+    change_providers(store, user, |p| {
+        let mut next = p.clone();
+        next.events.extend(removed.iter().cloned());
+        next.events.sort();
+        next.events.dedup();
+        next
+    })
+    .await?;
+    Ok(())
 }
 
 /// Every uid with an active parent or an active instance.

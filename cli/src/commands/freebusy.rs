@@ -1,8 +1,10 @@
 //! `calstore freebusy`: prints one table's periods overlapping a range, as tsv, json or ical.
+//! The query is `calstore::query::freebusy` (events without end expanded on demand past the
+//! window); a horizon it cannot vouch past is stated in the ical output and on the terminal.
 
 use anyhow::{Context, Result};
-use calstore::{Other, Store, Table};
-use chrono::{DateTime, Utc};
+use calstore::{Other, Table};
+use chrono::Utc;
 
 use crate::args::{Format, FreebusyArgs, Global};
 use crate::{backend, output, with_store};
@@ -34,31 +36,23 @@ pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
         }
     }
     let store = backend::open_store(global).await?;
-    let periods = with_store!(&store, s => read(s, &user, &table, start, end).await)?;
+    let now = Utc::now();
+    let answer = with_store!(&store, s => calstore::query::freebusy(s, &user, &table, start, end, now).await)?;
     let range = start.zip(end);
     let text = match args.format {
-        Format::Tsv => output::tsv(&periods, false),
-        Format::Json => output::json(&periods),
-        Format::Ical => output::ical(&user, &periods, range, Utc::now()),
-    };
-    print!("{text}");
-    Ok(crate::exit::OK)
-}
-
-async fn read<S: Store>(
-    store: &S,
-    user: &calstore::User,
-    table: &Table,
-    start: Option<DateTime<Utc>>,
-    end: Option<DateTime<Utc>>,
-) -> Result<Vec<calstore::Period>> {
-    let periods = match (start, end) {
-        (None, None) => store.freebusy(user, table).await?.value,
-        (s, e) => {
-            let s = s.unwrap_or(DateTime::<Utc>::MIN_UTC);
-            let e = e.unwrap_or(DateTime::<Utc>::MAX_UTC);
-            store.freebusy_in(user, table, s, e).await?.value
+        Format::Tsv => output::tsv(&answer.periods, false),
+        Format::Json => output::json(&answer.periods),
+        Format::Ical => {
+            calstore::query::vfreebusy(&user, &answer.periods, range, answer.horizon, now)
         }
     };
-    Ok(periods)
+    print!("{text}");
+    if let Some(warning) = answer.horizon_warning(&user) {
+        eprintln!("calstore: warning: {warning}");
+        // A range the answer cannot cover is not a complete answer.
+        if !answer.failed.is_empty() {
+            return Ok(crate::exit::DATA);
+        }
+    }
+    Ok(crate::exit::OK)
 }

@@ -104,7 +104,8 @@ async fn import<S: Store>(
     overrides: &Overrides,
 ) -> Result<u8> {
     let started = Instant::now();
-    let settings = refresh::settings(store, user, overrides).await?;
+    // --tz and --window-days become the user's preferences when unset (refresh::import_settings).
+    let settings = refresh::import_settings(store, user, overrides).await?;
     let total: usize = files.iter().map(|(_, o)| o.len()).sum();
     let bar = crate::progress::bar(total as u64, "importing");
     // Objects one at a time, periods in batches (calstore::import says why).

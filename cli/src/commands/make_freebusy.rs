@@ -1,21 +1,20 @@
-//! `calstore make-freebusy`: the cron job. Works on a few users at a time (`--jobs`, in tasks, so
-//! that one user's fsyncs or round trips overlap another's expansion and both cores work), never
-//! all at once, so memory does not grow with their number; results are reported in user order. A
-//! corrupt object is reported and skipped without stopping the others. `--all` also removes the
-//! temporary files killed writes left in a file store.
+//! `calstore make-freebusy`: the cron job's arguments, progress and printing. The work is
+//! `calstore::refresh::regenerate_users` (a few users at a time, in tokio tasks here, results in
+//! user order) and `calstore::refresh::regenerate_quota`. A corrupt object is reported and
+//! skipped without stopping the others. `--all` also removes the temporary files killed writes
+//! left in a file store.
 
-use std::collections::VecDeque;
 use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use calstore::refresh::{self, Overrides, Settings};
+use calstore::refresh::{self, CronOptions, Overrides};
 use calstore::{Journal, Quota, Store, User};
 use calstore_file::Leftovers;
 use chrono::{DateTime, Utc};
 
 use crate::args::{Global, MakeFreebusyArgs};
-use crate::{backend, output, with_journal, with_store};
+use crate::{backend, with_journal, with_store};
 
 /// Totals for the summary line.
 #[derive(Default)]
@@ -112,42 +111,40 @@ async fn users<S: Store + Clone + 'static>(
     args: &MakeFreebusyArgs,
     now: DateTime<Utc>,
 ) -> Result<Totals> {
-    let users = if args.all {
-        store.users().await?
+    let names = if args.all {
+        None
     } else {
-        args.names
-            .iter()
-            .map(|u| super::parse_user(u))
-            .collect::<Result<Vec<_>>>()?
+        Some(
+            args.names
+                .iter()
+                .map(|u| super::parse_user(u))
+                .collect::<Result<Vec<_>>>()?,
+        )
     };
-    let overrides = Overrides {
-        tz: None,
-        window_days: args.window_days,
-        needs_action: args.needs_action,
-    };
-    let (reset, dry_run) = (args.reset, args.dry_run);
-    let spawn = |user: User| {
-        let store = store.clone();
-        tokio::spawn(async move {
-            let settings: Settings = refresh::settings(&store, &user, &overrides).await?;
-            refresh::regenerate(&store, &user, &settings, now, reset, dry_run).await
-        })
+    let users = refresh::cron_users(&store, names).await?;
+    let options = CronOptions {
+        overrides: Overrides {
+            tz: None,
+            window_days: args.window_days,
+            needs_action: args.needs_action,
+        },
+        reset: args.reset,
+        dry_run: args.dry_run,
+        jobs: usize::from(args.jobs),
+        now,
     };
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
     let mut totals = Totals::default();
-    let mut pending = users.into_iter();
-    let mut running = VecDeque::new();
-    loop {
-        while running.len() < usize::from(args.jobs) {
-            let Some(user) = pending.next() else { break };
-            running.push_back((user.clone(), spawn(user)));
-        }
-        let Some((user, task)) = running.pop_front() else {
-            break;
-        };
-        let result = task
-            .await
-            .with_context(|| format!("regenerating {user}: the task failed"))?;
+    // Tasks, so that both cores work (calstore::refresh::regenerate_users).
+    let spawn = |job: refresh::UserJob| async move {
+        tokio::spawn(job).await.unwrap_or_else(|e| {
+            Err(calstore::Error::new(
+                calstore::ErrorKind::Backend,
+                format!("the task failed: {e}"),
+            ))
+        })
+    };
+    refresh::regenerate_users(&store, users, &options, spawn, |user, result| {
         bar.inc(1);
         totals.owners += 1;
         match result {
@@ -171,7 +168,7 @@ async fn users<S: Store + Clone + 'static>(
                     }
                     print!("{out}");
                 } else if let Some(dir) = &args.publish {
-                    publish(dir, &user, &report.table, now)
+                    publish(dir, user, &report.table, now)
                         .with_context(|| format!("publishing {user}"))?;
                 }
             }
@@ -181,7 +178,9 @@ async fn users<S: Store + Clone + 'static>(
                 bar.suspend(|| eprintln!("calstore: {user}: {}", e.message()));
             }
         }
-    }
+        Ok::<(), anyhow::Error>(())
+    })
+    .await?;
     bar.finish_and_clear();
     Ok(totals)
 }
@@ -197,7 +196,7 @@ pub fn publish(
     let target_dir = dir.join(user.file_name());
     std::fs::create_dir_all(&target_dir)
         .with_context(|| format!("cannot create {}", target_dir.display()))?;
-    let text = output::ical(user, periods, None, now);
+    let text = calstore::query::vfreebusy(user, periods, None, None, now);
     let mut tmp = tempfile::Builder::new()
         .prefix(".freebusy")
         .tempfile_in(&target_dir)?;

@@ -1,0 +1,151 @@
+//! Free/busy queries (`calstore freebusy`, and any agent answering a VFREEBUSY request) that never
+//! answer "free" past what the store knows (issue 13, item 4).
+//!
+//! The user's own `freebusy` table holds the occurrences of events without end only up to the
+//! window of the last regeneration (the providers table's window end). A query whose range ends
+//! later expands those events (the providers) on demand for the range asked, as CalendarServer
+//! extends its index, and merges them into the table's answer: the table itself is not written.
+//! What cannot be vouched for (a provider that no longer expands, or an open-ended query) is
+//! stated as the [`Answer::horizon`].
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+
+use crate::error::Result;
+use crate::id::{Uid, User};
+use crate::period::{self, format_instant, Period};
+use crate::refresh::{expand_family, settings, Overrides};
+use crate::store::{Store, Table};
+
+mod ical;
+pub use ical::vfreebusy;
+
+/// The periods of a query and how far they can be trusted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// The periods overlapping the range, in table order.
+    pub periods: Vec<Period>,
+    /// When set, the answer is complete only before this instant: later, events without end may
+    /// have occurrences that are not in [`Answer::periods`].
+    pub horizon: Option<DateTime<Utc>>,
+    /// Events without end that were expanded on demand for the range.
+    pub expanded: usize,
+    /// Events without end that could not be expanded, with the reason (the cause of a horizon).
+    pub failed: Vec<(Uid, String)>,
+}
+
+impl Answer {
+    /// The sentence that states the horizon, for a warning on the terminal.
+    pub fn horizon_warning(&self, user: &User) -> Option<String> {
+        self.horizon.map(|h| {
+            format!(
+                "free/busy of {user} is known only before {}: events without end are not expanded past it{}",
+                format_instant(h),
+                if self.failed.is_empty() {
+                    " (give --end to expand them for the range)".to_owned()
+                } else {
+                    format!(
+                        " ({} could not be expanded: {})",
+                        self.failed.len(),
+                        self.failed
+                            .iter()
+                            .map(|(u, why)| format!("{:?}: {why}", u.as_str()))
+                            .collect::<Vec<_>>()
+                            .join("; ")
+                    )
+                }
+            )
+        })
+    }
+}
+
+/// The periods of `user`'s `table` overlapping [`start`, `end`) (`None` is unbounded on that
+/// side). For the user's own `freebusy` table, when `end` lies past the window of the last
+/// regeneration, the events without end are expanded on demand up to `end` with the user's
+/// settings and their occurrences in the range replace the table's rows of those events.
+///
+/// # Errors
+///
+/// The store's errors; invalid input when a stored `TZID` or `window_size` does not parse.
+pub async fn freebusy<S: Store>(
+    store: &S,
+    user: &User,
+    table: &Table,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Answer> {
+    let s = start.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    let e = end.unwrap_or(DateTime::<Utc>::MAX_UTC);
+    let mut periods = if start.is_none() && end.is_none() {
+        store.freebusy(user, table).await?.value
+    } else {
+        store.freebusy_in(user, table, s, e).await?.value
+    };
+    let mut answer = Answer::default();
+    if *table != Table::FreeBusy {
+        answer.periods = periods;
+        return Ok(answer);
+    }
+    let providers = store.providers(user).await?.value;
+    if providers.events.is_empty() {
+        answer.periods = periods;
+        return Ok(answer);
+    }
+    // What the table vouches for: the window of the last regeneration.
+    // Never regenerated (imports only): the window the imports used is not recorded, so every
+    // query with an end expands the providers.
+    let known = providers.window_end.unwrap_or(DateTime::<Utc>::MIN_UTC);
+    if e <= known {
+        answer.periods = periods;
+        return Ok(answer);
+    }
+    let Some(end) = end else {
+        // Nothing can be expanded without end: say where knowledge stops.
+        answer.periods = periods;
+        answer.horizon = Some(known);
+        return Ok(answer);
+    };
+    let mut opts = settings(store, user, &Overrides::default())
+        .await?
+        .expand_options(now);
+    opts.window_end = end;
+    let uids: Vec<Uid> = providers.events.iter().map(|(u, _)| u.clone()).collect();
+    let mut fresh = Vec::new();
+    let mut replaced = HashSet::new();
+    for chunk in uids.chunks(128) {
+        let families = match store.load_events(user, chunk).await {
+            Ok(f) => f,
+            Err(err) => {
+                for u in chunk {
+                    answer.failed.push((u.clone(), err.message().to_owned()));
+                }
+                continue;
+            }
+        };
+        for family in &families {
+            match expand_family(user, family, &opts) {
+                // At the occurrence cap the earliest are dropped: the range may miss some.
+                Ok(exp) if exp.periods.len() >= crate::recurrence::MAX_OCCURRENCES => answer
+                    .failed
+                    .push((family.uid.clone(), "too many occurrences".to_owned())),
+                Ok(exp) => {
+                    answer.expanded += 1;
+                    replaced.insert(family.uid.clone());
+                    fresh.extend(exp.periods.into_iter().filter(|p| p.overlaps(s, end)));
+                }
+                Err(err) => answer
+                    .failed
+                    .push((family.uid.clone(), err.message().to_owned())),
+            }
+        }
+    }
+    periods.retain(|p| !replaced.contains(&p.uid));
+    periods.extend(fresh);
+    answer.periods = period::normalise(periods);
+    if !answer.failed.is_empty() {
+        answer.horizon = Some(known);
+    }
+    Ok(answer)
+}
