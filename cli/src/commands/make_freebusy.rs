@@ -112,7 +112,14 @@ async fn users<S: Store + Clone + 'static>(
     args: &MakeFreebusyArgs,
     now: DateTime<Utc>,
 ) -> Result<Totals> {
+    // An entry of the store the listing cannot read as a user is reported and fails the run:
+    // never skipped silently (issue 13 item 5).
+    let mut unlisted = 0;
     let users = if args.all {
+        for e in store.unlisted_users().await? {
+            eprintln!("calstore: {}", e.message());
+            unlisted += 1;
+        }
         store.users().await?
     } else {
         args.names
@@ -134,7 +141,10 @@ async fn users<S: Store + Clone + 'static>(
         })
     };
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
-    let mut totals = Totals::default();
+    let mut totals = Totals {
+        failed: unlisted,
+        ..Totals::default()
+    };
     let mut pending = users.into_iter();
     let mut running = VecDeque::new();
     loop {
