@@ -83,6 +83,16 @@ async fn nothing_is_read_or_written_through_a_linked_user_directory() {
     );
     let e = store.list_events(&bob).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Corrupt, "{}", e.message());
+    // Preferences, which take no lock, are guarded the same way.
+    std::fs::create_dir_all(env.root().join("preferences")).unwrap();
+    symlink(outside.path(), env.root().join("preferences").join(BOB)).unwrap();
+    let tzid = calstore::PrefName::new("TZID").unwrap();
+    let e = store
+        .set_preference(&bob, &tzid, Some("Europe/Oslo"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corrupt, "{}", e.message());
+    assert!(store.preferences(&bob).await.is_err());
 
     // A linked directory inside a user's directory is refused for writes too.
     let alice = user(ALICE);
