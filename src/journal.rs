@@ -46,6 +46,16 @@ pub trait Journal: Send + Sync {
     /// The common errors.
     fn quotas(&self) -> impl Future<Output = Result<Vec<Quota>>> + Send;
 
+    /// What [`Journal::quotas`] leaves out because it is not a quota as the backend keeps them
+    /// (see [`Store::unlisted_users`](crate::Store::unlisted_users)); the default is none.
+    ///
+    /// # Errors
+    ///
+    /// The common errors (the listing itself failed).
+    fn unlisted_quotas(&self) -> impl Future<Output = Result<Vec<crate::Error>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     /// The limits of a quota (empty when none).
     ///
     /// # Errors

@@ -69,6 +69,26 @@ impl std::fmt::Display for Warning {
     }
 }
 
+/// Refuses text that holds a NUL character (U+0000) anywhere, in an X- property or a VALARM as
+/// much as in SUMMARY. No iCalendar value may hold one (RFC 5545 3.1), PostgreSQL cannot store
+/// one in text, and every backend must accept exactly the same objects, so the one check that
+/// every write of an object goes through ([`EventObject::parse_for_key`]) refuses it for all.
+/// Reading stays lenient ([`EventObject::parse`]): an object an older version stored is still
+/// read, and `check` and `copy` name it.
+///
+/// # Errors
+///
+/// Invalid input naming the line of the first NUL.
+pub fn refuse_nul(text: &str) -> Result<()> {
+    match text.find('\0') {
+        None => Ok(()),
+        Some(at) => Err(line_error(
+            text[..at].matches('\n').count() + 1,
+            "a NUL character (U+0000): no iCalendar value may hold one and PostgreSQL cannot store one, so no backend stores it".to_owned(),
+        )),
+    }
+}
+
 impl EventObject {
     /// Parses the text of one event: a VCALENDAR with exactly one VEVENT (and any VTIMEZONEs), or
     /// a bare VEVENT. The text is kept exactly.
@@ -140,6 +160,7 @@ impl EventObject {
     ///
     /// Invalid input when the text does not parse or belongs to another key.
     pub fn parse_for_key(text: &str, uid: &Uid, rid: Option<&Rid>) -> Result<Self> {
+        refuse_nul(text)?;
         let obj = Self::parse(text)?;
         if &obj.uid != uid || obj.rid.as_ref() != rid {
             return Err(Error::invalid(format!(

@@ -52,6 +52,24 @@ impl Transp {
     }
 }
 
+/// The longest SUMMARY or ORGANIZER, in bytes, that a period built from an object carries
+/// ([`cap_period_text`]). A period line is read by every range query of the table, so an
+/// object's 50 MB SUMMARY must not become a 50 MB line; the object itself keeps its text.
+pub const MAX_PERIOD_TEXT: usize = 1024;
+
+/// `text` cut to at most [`MAX_PERIOD_TEXT`] bytes on a character boundary, ending in `…` when
+/// it was cut (so a reader sees it is not the whole text).
+pub fn cap_period_text(text: &str) -> String {
+    if text.len() <= MAX_PERIOD_TEXT {
+        return text.to_owned();
+    }
+    let mut end = MAX_PERIOD_TEXT - '…'.len_utf8();
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// One free/busy period: a half-open UTC interval with what it belongs to.
 ///
 /// Periods are ordered by (start, end, uid, rid), and two periods with the same four values are

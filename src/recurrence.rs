@@ -267,8 +267,8 @@ fn make_period(
         uid: obj.uid().clone(),
         rid,
         transp: obj.transp(),
-        summary: obj.summary().map(str::to_owned),
-        organiser: obj.organizer().map(str::to_owned),
+        summary: obj.summary().map(crate::period::cap_period_text),
+        organiser: obj.organizer().map(crate::period::cap_period_text),
         expiry: None,
         attendee: None,
     }

@@ -41,6 +41,20 @@ pub trait Store: Send + Sync {
     /// The common errors (see the trait).
     fn users(&self) -> impl Future<Output = Result<Vec<User>>> + Send;
 
+    /// What [`Store::users`] leaves out because it is not a user as the backend keeps users:
+    /// for the file store an entry of the root that is a symbolic link, a file, or a name that
+    /// does not decode or is not the canonical encoding of a user. One error each (corrupt
+    /// data, naming the place). A program that works on every user (the cron job, copy, check)
+    /// must report these and say so in its outcome: a listing never skips an entry silently. The
+    /// default, for backends whose listing cannot skip anything, is none.
+    ///
+    /// # Errors
+    ///
+    /// The common errors (the listing itself failed).
+    fn unlisted_users(&self) -> impl Future<Output = Result<Vec<crate::Error>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
     // --- objects -----------------------------------------------------------------------------
 
     /// Stores an event (parent when `rid` is `None`) as active, replacing any active or cancelled

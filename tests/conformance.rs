@@ -48,7 +48,7 @@ macro_rules! all_cases {
                     store_incoming_is_the_agents_step, replace_uids_periods_replaces_exactly_those_uids
                 }
                 import { import_batches_match_per_event_refresh, import_batch_limits, extending_the_window_writes_only_what_changes }
-                hostile { hostile_keys_round_trip, invalid_keys_are_refused }
+                hostile { hostile_keys_round_trip, invalid_keys_are_refused, nul_in_objects_is_refused_alike }
                 read_only { read_only_refuses_every_write }
                 model { model_based_operations }
             );

@@ -3,7 +3,6 @@
 mod args;
 mod backend;
 mod commands;
-mod dump;
 mod exit;
 mod output;
 mod progress;

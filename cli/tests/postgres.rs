@@ -580,3 +580,91 @@ fn a_bad_event_is_left_out_and_the_rest_stored() {
     ));
     assert_eq!(objects.lines().count(), 2, "{objects}");
 }
+
+/// Issue 13 items 7 and 9 on PostgreSQL: an object with a NUL (stored by an older file store)
+/// is reported and the rest copied; `copy --force` into a non-empty database leaves exactly the
+/// source's content and exits 0.
+#[test]
+fn copy_into_postgres_reports_a_nul_object_and_force_leaves_exactly_the_source() {
+    let Some(db) = fresh("copy_force") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let source = dir.path().join("src/store");
+    let source = source.to_str().unwrap();
+    let event = |uid: &str| {
+        let file = dir.path().join(format!("{uid}.ics"));
+        std::fs::write(
+            &file,
+            format!("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//t//EN\r\nBEGIN:VEVENT\r\nUID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nSUMMARY:{uid}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"),
+        )
+        .unwrap();
+        file.to_string_lossy().into_owned()
+    };
+    let bob = "mailto:bob@example.com";
+    for (store, user, uid) in [
+        (source, ALICE, "a1"),
+        (source, ALICE, "a2"),
+        (db.url(), ALICE, "a1"),
+        (db.url(), ALICE, "extra"),
+        (db.url(), bob, "b1"),
+    ] {
+        ok(&run(
+            dir.path(),
+            &["--store", store, "import", "--user", user, &event(uid)],
+        ));
+    }
+    let nul = dir.path().join("src/store").join(ALICE).join("objects/nul");
+    std::fs::write(
+        &nul,
+        std::fs::read_to_string(event("nul"))
+            .unwrap()
+            .replace("END:VEVENT", "X-OLD:a\u{0}b\r\nEND:VEVENT"),
+    )
+    .unwrap();
+    let copy = |force: bool| {
+        let mut args = vec!["copy", "--from", source, "--to", db.url()];
+        if force {
+            args.push("--force");
+        }
+        run(dir.path(), &args)
+    };
+    assert_eq!(copy(false).status.code(), Some(73));
+    let out = copy(true);
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), stderr(&out));
+    assert_eq!(out.status.code(), Some(65), "{all}");
+    assert!(
+        all.contains("\"nul\"") && !all.contains("every table verified"),
+        "{all}"
+    );
+    let objects = |store: &str, user: &str| {
+        ok(&run(
+            dir.path(),
+            &["--store", store, "list", "--user", user, "objects"],
+        ))
+    };
+    let copied = objects(db.url(), ALICE);
+    assert!(
+        copied.contains("a1\t") && copied.contains("a2\t"),
+        "{copied}"
+    );
+    assert!(
+        !copied.contains("extra") && !copied.contains("nul\t"),
+        "{copied}"
+    );
+    assert_eq!(objects(db.url(), bob), "");
+    std::fs::remove_file(&nul).unwrap();
+    let out = ok(&copy(true));
+    assert!(out.contains("every table verified"), "{out}");
+    for table in ["objects", "freebusy", "freebusy-providers", "requests"] {
+        for user in [ALICE, bob] {
+            let list = |store: &str| {
+                ok(&run(
+                    dir.path(),
+                    &["--store", store, "list", "--user", user, table],
+                ))
+            };
+            assert_eq!(list(source), list(db.url()), "{user} {table}");
+        }
+    }
+}

@@ -218,3 +218,17 @@ fn format_instant_writes_what_chrono_writes() {
         far.format("%Y%m%dT%H%M%SZ").to_string()
     );
 }
+
+#[test]
+fn period_text_is_capped_on_a_char_boundary() {
+    use super::{cap_period_text, MAX_PERIOD_TEXT};
+    assert_eq!(cap_period_text("Standup"), "Standup");
+    let exact = "x".repeat(MAX_PERIOD_TEXT);
+    assert_eq!(cap_period_text(&exact), exact);
+    // 'é' is two bytes: a cut in its middle must move back.
+    let long = "é".repeat(MAX_PERIOD_TEXT);
+    let capped = cap_period_text(&long);
+    assert!(capped.len() <= MAX_PERIOD_TEXT, "{} bytes", capped.len());
+    assert!(capped.ends_with('…'));
+    assert!(long.starts_with(capped.trim_end_matches('…')));
+}

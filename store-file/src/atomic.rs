@@ -6,7 +6,7 @@
 //! by an fsync of the directories involved. Directories and files get the configured modes
 //! explicitly (`chmod` after creation), so the process umask does not matter.
 
-use std::fs::{DirBuilder, File, Permissions};
+use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -23,14 +23,33 @@ use crate::version;
 ///
 /// # Errors
 ///
-/// The I/O errors of creating a directory, naming it.
+/// Corrupt data when `dir` is a symbolic link; the I/O errors of creating a directory, naming
+/// it.
 pub(crate) fn ensure_dir(dir: &Path, modes: Modes, what: &str) -> Result<()> {
+    match std::fs::symlink_metadata(dir) {
+        Ok(meta) if meta.is_dir() => return Ok(()),
+        // A write never goes through a link: it could lead out of the root.
+        Ok(meta) if meta.file_type().is_symlink() => {
+            return Err(errors::corrupt_at(
+                what,
+                dir,
+                0,
+                "is a symbolic link; calstore never follows a link out of its root (replace it with the directory itself)",
+            ))
+        }
+        _ => {}
+    }
+    create_dir(dir, modes, what)
+}
+
+/// [`ensure_dir`] without the link check, for the missing ancestors (a root may well be a link).
+fn create_dir(dir: &Path, modes: Modes, what: &str) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
     if let Some(parent) = dir.parent() {
         if !parent.as_os_str().is_empty() {
-            ensure_dir(parent, modes, what)?;
+            create_dir(parent, modes, what)?;
         }
     }
     match DirBuilder::new().mode(modes.dir).create(dir) {
@@ -246,16 +265,47 @@ pub(crate) fn move_file(from: &Path, to: &Path, modes: Modes, what: &str) -> Res
 
 /// Opens a file for reading, `None` when it does not exist.
 ///
+/// Only a regular file is read: a FIFO would block the open or the read forever, a device
+/// such as `/dev/zero` would never end, and a symbolic link could lead out of the root. The open
+/// neither blocks (`O_NONBLOCK`) nor follows a final link (`O_NOFOLLOW`), and anything but a
+/// regular file is refused as corrupt data naming the path.
+///
 /// # Errors
 ///
-/// The I/O errors of opening other than "not found".
+/// Corrupt data for a link or an entry that is not a regular file; the I/O errors of opening
+/// other than "not found".
 pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
-    match File::open(path) {
-        Ok(f) => Ok(Some(f)),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-        Err(e) if e.kind() == io::ErrorKind::NotADirectory => Ok(None),
-        Err(e) => Err(errors::io_error(what, "open", path, &e)),
+    use std::os::unix::fs::OpenOptionsExt;
+    let opened = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOFOLLOW)
+        .open(path);
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) if e.kind() == io::ErrorKind::NotADirectory => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(errors::corrupt_at(
+                what,
+                path,
+                0,
+                "is a symbolic link; calstore never follows a link out of its root (replace it with the file itself)",
+            ))
+        }
+        Err(e) => return Err(errors::io_error(what, "open", path, &e)),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| errors::io_error(what, "inspect", path, &e))?;
+    if !meta.is_file() {
+        return Err(errors::corrupt_at(
+            what,
+            path,
+            0,
+            "is not a regular file (a directory, FIFO or device where calstore keeps a file); nothing was read",
+        ));
     }
+    Ok(Some(file))
 }
 
 /// Reads a whole UTF-8 file with its version, `None` when it does not exist.

@@ -96,6 +96,14 @@ impl FileJournal {
         &self.inner.settings.root
     }
 
+    /// What reading through the traits cannot see: every line-based file under the root must
+    /// end with a line break (calstore writes whole lines only, so a file cut at a field
+    /// boundary shows only by its missing line break), and every directory and file must be
+    /// readable. Returns how many files were read and one problem per file, naming it.
+    pub fn check_lines(&self) -> (usize, Vec<String>) {
+        crate::check_lines::check_root(self.root(), true)
+    }
+
     /// Counts the temporary files under the journal root that no write has touched for
     /// `older_than`, as [`FileStore::leftovers`](crate::FileStore::leftovers) does for a store.
     ///
@@ -165,14 +173,17 @@ impl JournalInner {
         }
     }
 
-    fn quotas(&self) -> Result<Vec<Quota>> {
+    /// The quotas, and one corrupt-data error per entry of the root that is not a quota's
+    /// directory (see [`layout::list_owners`]).
+    fn quotas_and_unlisted(&self) -> Result<(Vec<Quota>, Vec<calstore::Error>)> {
         let root = &self.settings.root;
         let what = format!("quotas under {}", root.display());
-        let quotas = layout::list_keys(root, &what, true, Quota::from_file_name)?;
-        Ok(quotas
+        let (quotas, unlisted) = layout::list_owners(root, &what, Quota::from_file_name)?;
+        let quotas = quotas
             .into_iter()
             .filter(|q| layout::has_entries(&self.dir(q)))
-            .collect())
+            .collect();
+        Ok((quotas, unlisted))
     }
 
     /// Reads one of the small quota files with its version.
@@ -299,7 +310,13 @@ impl Journal for FileJournal {
     }
 
     async fn quotas(&self) -> Result<Vec<Quota>> {
-        self.run(|j| j.quotas()).await
+        self.run(|j| j.quotas_and_unlisted().map(|(quotas, _)| quotas))
+            .await
+    }
+
+    async fn unlisted_quotas(&self) -> Result<Vec<calstore::Error>> {
+        self.run(|j| j.quotas_and_unlisted().map(|(_, unlisted)| unlisted))
+            .await
     }
 
     async fn limits(&self, quota: &Quota) -> Result<Versioned<Limits>> {

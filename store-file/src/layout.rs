@@ -157,37 +157,145 @@ pub(crate) fn list_dir(dir: &Path, what: &str) -> Result<Vec<(String, FileType)>
     Ok(out)
 }
 
+/// A key that is one path component: [`list_keys`] accepts a name only when the key it decodes
+/// to encodes back to exactly that name, so every key has one file and a listed key is always
+/// found where the listing saw it.
+pub(crate) trait FileKey: Ord + Sized {
+    /// The key's path component.
+    fn key_file_name(&self) -> String;
+}
+
+macro_rules! file_key {
+    ($($t:ty),*) => {$(
+        impl FileKey for $t {
+            fn key_file_name(&self) -> String {
+                self.file_name()
+            }
+        }
+    )*};
+}
+file_key!(
+    User,
+    Uid,
+    Rid,
+    Other,
+    Quota,
+    calstore::Group,
+    calstore::PrefName
+);
+
+/// Why the entry `name` of kind `file_type` in `dir` is not a key of the wanted kind (a
+/// directory with `dirs`, else a regular file), or the key.
+fn key_of<T: FileKey>(
+    dir: &Path,
+    name: &str,
+    file_type: FileType,
+    dirs: bool,
+    decode: &impl Fn(&str) -> Result<T>,
+) -> std::result::Result<T, String> {
+    if file_type.is_symlink() {
+        return Err(
+            "is a symbolic link; calstore never follows a link out of its root (replace it with the directory or file itself)"
+                .to_owned(),
+        );
+    }
+    if file_type.is_dir() != dirs || !(file_type.is_dir() || file_type.is_file()) {
+        return Err(if dirs {
+            "is not a directory, where calstore keeps a directory".to_owned()
+        } else {
+            "is not a regular file, where calstore keeps a file".to_owned()
+        });
+    }
+    let key =
+        decode(name).map_err(|e| format!("the name is not an encoded key ({})", e.message()))?;
+    let canonical = key.key_file_name();
+    if canonical != name {
+        return Err(format!(
+            "the name is not the canonical encoding of its key (calstore reads and writes {:?}, {})",
+            canonical,
+            dir.join(&canonical).display()
+        ));
+    }
+    Ok(key)
+}
+
 /// The decoded keys of the regular files (or, with `dirs`, the directories) in `dir`.
+///
+/// Never skips an entry silently: a symbolic link, an entry of the other kind, a name that does
+/// not decode or is not the canonical encoding of its key fails the listing.
 ///
 /// # Errors
 ///
-/// Corrupt data naming the path for a name that does not decode to a valid key.
-pub(crate) fn list_keys<T>(
+/// Corrupt data naming the first such entry.
+pub(crate) fn list_keys<T: FileKey>(
     dir: &Path,
     what: &str,
     dirs: bool,
     decode: impl Fn(&str) -> Result<T>,
-) -> Result<Vec<T>>
-where
-    T: Ord,
-{
+) -> Result<Vec<T>> {
     let mut keys = Vec::new();
     for (name, file_type) in list_dir(dir, what)? {
-        if file_type.is_dir() != dirs {
-            continue;
-        }
-        let key = decode(&name).map_err(|e| {
-            errors::corrupt_at(
-                what,
-                &dir.join(&name),
-                0,
-                &format!("the name is not an encoded key ({})", e.message()),
-            )
-        })?;
+        let key = key_of(dir, &name, file_type, dirs, &decode)
+            .map_err(|problem| errors::corrupt_at(what, &dir.join(&name), 0, &problem))?;
         keys.push(key);
     }
     keys.sort();
     Ok(keys)
+}
+
+/// The owners (users or quotas) of a root: the directories whose names are encoded keys, and
+/// one corrupt-data error for each entry that is not one (a symbolic link, a file, a name that
+/// does not decode or is not canonical). The listing goes on past those, so one bad entry
+/// cannot hide every other owner; the caller reports them.
+///
+/// # Errors
+///
+/// The I/O errors of reading the root.
+pub(crate) fn list_owners<T: FileKey>(
+    root: &Path,
+    what: &str,
+    decode: impl Fn(&str) -> Result<T>,
+) -> Result<(Vec<T>, Vec<calstore::Error>)> {
+    let mut keys = Vec::new();
+    let mut problems = Vec::new();
+    for (name, file_type) in list_dir(root, what)? {
+        match key_of(root, &name, file_type, true, &decode) {
+            Ok(key) => keys.push(key),
+            Err(problem) => problems.push(errors::corrupt_at(what, &root.join(&name), 0, &problem)),
+        }
+    }
+    keys.sort();
+    Ok((keys, problems))
+}
+
+/// Refuses a path below `root` that passes through a symbolic link: calstore never reads or
+/// writes outside its roots, whatever someone put inside them.
+///
+/// # Errors
+///
+/// Corrupt data naming the link.
+pub(crate) fn refuse_links(root: &Path, path: &Path, what: &str) -> Result<()> {
+    let Ok(rest) = path.strip_prefix(root) else {
+        return Ok(());
+    };
+    let mut at = root.to_path_buf();
+    for part in rest.components() {
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                return Err(errors::corrupt_at(
+                    what,
+                    &at,
+                    0,
+                    "is a symbolic link; calstore never follows a link out of its root (replace it with the directory or file itself)",
+                ))
+            }
+            Ok(_) => {}
+            // Nothing below a missing entry can be a link.
+            Err(_) => return Ok(()),
+        }
+    }
+    Ok(())
 }
 
 /// Whether a directory holds at least one entry that is not calstore's own (a dot name).

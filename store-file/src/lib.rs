@@ -31,6 +31,7 @@
 
 mod atomic;
 mod blocking;
+mod check_lines;
 mod counters;
 mod errors;
 mod journal;

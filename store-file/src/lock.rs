@@ -34,8 +34,11 @@ pub(crate) struct LockGuard {
 ///
 /// # Errors
 ///
-/// Locked at the timeout (naming `what` and the path); the I/O errors of creating the file.
+/// Locked at the timeout (naming `what` and the path); corrupt data when the path passes through
+/// a symbolic link below the root; the I/O errors of creating the file.
 pub(crate) fn exclusive(path: &Path, settings: &Settings, what: &str) -> Result<LockGuard> {
+    // The owner's directory is where every read and write of it goes: never through a link.
+    crate::layout::refuse_links(&settings.root, path, what)?;
     let file = open_or_create(path, settings, what)?;
     wait(file, true, path, settings.lock_timeout, what)
 }
@@ -45,8 +48,10 @@ pub(crate) fn exclusive(path: &Path, settings: &Settings, what: &str) -> Result<
 ///
 /// # Errors
 ///
-/// Locked at the timeout; the I/O errors of opening the file.
+/// Locked at the timeout; corrupt data when the path passes through a symbolic link below the
+/// root; the I/O errors of opening the file.
 pub(crate) fn shared(path: &Path, settings: &Settings, what: &str) -> Result<Option<LockGuard>> {
+    crate::layout::refuse_links(&settings.root, path, what)?;
     let Some(file) = atomic::open_optional(path, what)? else {
         return Ok(None);
     };

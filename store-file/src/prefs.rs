@@ -34,6 +34,8 @@ fn strip_line_break(mut value: String) -> String {
 pub(crate) fn all(settings: &Settings, user: &User) -> Result<BTreeMap<PrefName, String>> {
     let what = what_prefs(user);
     let dir = layout::user_dir(&settings.root, user);
+    // No lock guards preferences, so the link check the locks do is done here.
+    layout::refuse_links(&settings.root, &dir, &what)?;
     let mut out = BTreeMap::new();
     for name in layout::list_keys(&dir, &what, false, PrefName::from_file_name)? {
         if let Some((value, _)) = atomic::read_optional(&dir.join(name.file_name()), &what)? {
@@ -51,6 +53,7 @@ pub(crate) fn all(settings: &Settings, user: &User) -> Result<BTreeMap<PrefName,
 pub(crate) fn get(settings: &Settings, user: &User, name: &PrefName) -> Result<Option<String>> {
     let what = format!("{}, {name}", what_prefs(user));
     let path = layout::user_dir(&settings.root, user).join(name.file_name());
+    layout::refuse_links(&settings.root, &path, &what)?;
     Ok(atomic::read_optional(&path, &what)?.map(|(v, _)| strip_line_break(v)))
 }
 
@@ -68,6 +71,7 @@ pub(crate) fn set(
     let what = format!("{}, {name}", what_prefs(user));
     settings.writable(&what, "setting a preference")?;
     let path = layout::user_dir(&settings.root, user).join(name.file_name());
+    layout::refuse_links(&settings.root, &path, &what)?;
     match value {
         Some(v) if v.contains('\0') => Err(Error::invalid(format!(
             "{what}: the value must not contain a NUL character"

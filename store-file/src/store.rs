@@ -90,6 +90,14 @@ impl FileStore {
         &self.inner.store.root
     }
 
+    /// What reading through the traits cannot see: every line-based file under the root must
+    /// end with a line break (calstore writes whole lines only, so a file cut at a field
+    /// boundary shows only by its missing line break), and every directory and file must be
+    /// readable. Returns how many files were read and one problem per file, naming it.
+    pub fn check_lines(&self) -> (usize, Vec<String>) {
+        crate::check_lines::check_root(self.root(), false)
+    }
+
     /// The preferences root.
     pub fn preferences_root(&self) -> &Path {
         &self.inner.prefs.root
@@ -150,7 +158,13 @@ impl Store for FileStore {
     }
 
     async fn users(&self) -> Result<Vec<User>> {
-        self.run(|s| s.users()).await
+        self.run(|s| s.users_and_unlisted().map(|(users, _)| users))
+            .await
+    }
+
+    async fn unlisted_users(&self) -> Result<Vec<calstore::Error>> {
+        self.run(|s| s.users_and_unlisted().map(|(_, unlisted)| unlisted))
+            .await
     }
 
     async fn put_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>, text: &str) -> Result<()> {

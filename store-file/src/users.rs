@@ -47,11 +47,17 @@ impl StoreInner {
         }
     }
 
-    pub(crate) fn users(&self) -> Result<Vec<User>> {
+    /// The users of the store and preferences roots, and one corrupt-data error per entry of
+    /// those roots that is not a user's directory (see [`layout::list_owners`]).
+    pub(crate) fn users_and_unlisted(&self) -> Result<(Vec<User>, Vec<calstore::Error>)> {
         let mut users = Vec::new();
+        let mut unlisted = Vec::new();
         for settings in [&self.store, &self.prefs] {
             let what = format!("users under {}", settings.root.display());
-            for user in layout::list_keys(&settings.root, &what, true, User::from_file_name)? {
+            let (found, problems) =
+                layout::list_owners(&settings.root, &what, User::from_file_name)?;
+            unlisted.extend(problems);
+            for user in found {
                 if layout::has_entries(&layout::user_dir(&settings.root, &user)) {
                     users.push(user);
                 }
@@ -59,7 +65,7 @@ impl StoreInner {
         }
         users.sort();
         users.dedup();
-        Ok(users)
+        Ok((users, unlisted))
     }
 
     pub(crate) fn others(&self, user: &User) -> Result<Vec<Other>> {

@@ -420,3 +420,48 @@ async fn read_only_sessions_are_refused_by_the_server_too() {
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ReadOnly);
 }
+
+/// Issue 13 item 9: `--reader ROLE` for a role that can write (here a member of the writer
+/// role) must not be reported as "may only read": the report warns and says why.
+#[tokio::test]
+async fn a_reader_role_that_can_write_is_not_called_read_only() {
+    let Some((_, db)) = empty_db("a_reader_role_that_can_write_is_not_called_read_only").await
+    else {
+        return;
+    };
+    let id = std::process::id();
+    let (writer, reader, plain) = (
+        format!("calstore_rw_writer_{id}"),
+        format!("calstore_rw_reader_{id}"),
+        format!("calstore_ro_reader_{id}"),
+    );
+    let mut owner = connect_client(&db.url).await.unwrap();
+    let roles = |writer: Option<&str>, reader: &str| Roles {
+        writer: writer.map(str::to_owned),
+        reader: Some(reader.to_owned()),
+    };
+    schema::install(&mut owner, Some(&roles(Some(&writer), &plain)))
+        .await
+        .unwrap();
+    owner
+        .batch_execute(&format!(
+            "CREATE ROLE \"{reader}\" NOLOGIN; GRANT \"{writer}\" TO \"{reader}\""
+        ))
+        .await
+        .unwrap();
+    let report = schema::install(&mut owner, Some(&roles(None, &reader)))
+        .await
+        .unwrap()
+        .to_string();
+    assert!(!report.contains("may only read"), "{report}");
+    assert!(
+        report.contains("WARNING") && report.contains("can also write"),
+        "{report}"
+    );
+    // A role that really only reads is still called so.
+    let report = schema::install(&mut owner, Some(&roles(None, &plain)))
+        .await
+        .unwrap()
+        .to_string();
+    assert!(report.contains("may only read"), "{report}");
+}

@@ -167,3 +167,67 @@ pub async fn invalid_keys_are_refused<S: Store + Clone + 'static, J: Journal + C
         ErrorKind::InvalidInput
     );
 }
+
+/// Issue 13 item 7: a NUL character anywhere in an object (an X- property, a VALARM, a counter)
+/// is refused by every backend alike, as invalid input naming the line, and nothing is stored.
+/// (The file store used to keep it and PostgreSQL to fail with 22021.)
+pub async fn nul_in_objects_is_refused_alike<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let u = User::new("mailto:nul@example.com").unwrap();
+    let plain = event_text(
+        "nul-1",
+        None,
+        "20260105T090000Z",
+        "20260105T100000Z",
+        "Plain",
+    );
+    let in_x = plain.replace("END:VEVENT", "X-CUSTOM:before\u{0}after\r\nEND:VEVENT");
+    let in_alarm = plain.replace(
+        "END:VEVENT",
+        "BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT5M\r\nDESCRIPTION:ring\u{0}ring\r\nEND:VALARM\r\nEND:VEVENT",
+    );
+    for text in [&in_x, &in_alarm] {
+        let e = f
+            .store
+            .put_event(&u, &uid("nul-1"), None, text)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{}", e.message());
+        assert!(e.message().contains("NUL"), "{}", e.message());
+        let e = f
+            .store
+            .put_counter(
+                &u,
+                &Other::new("mailto:bob@example.com").unwrap(),
+                &uid("nul-1"),
+                None,
+                text,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{}", e.message());
+        let q = Quota::new("nul-rooms").unwrap();
+        let e = f
+            .journal
+            .put_event(&q, &uid("nul-1"), None, text)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidInput, "{}", e.message());
+    }
+    assert!(f
+        .store
+        .get_event(&u, &uid("nul-1"), None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(f.store.users().await.unwrap().iter().all(|x| x != &u));
+    // The same object without the NUL is stored by every backend.
+    f.store
+        .put_event(&u, &uid("nul-1"), None, &plain)
+        .await
+        .unwrap();
+}

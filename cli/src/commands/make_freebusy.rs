@@ -111,7 +111,14 @@ async fn users<S: Store + Clone + 'static>(
     args: &MakeFreebusyArgs,
     now: DateTime<Utc>,
 ) -> Result<Totals> {
+    // An entry of the store the listing cannot read as a user is reported and fails the run:
+    // never skipped silently (issue 13 item 5).
+    let mut unlisted = 0;
     let names = if args.all {
+        for e in store.unlisted_users().await? {
+            eprintln!("calstore: {}", e.message());
+            unlisted += 1;
+        }
         None
     } else {
         Some(
@@ -134,7 +141,10 @@ async fn users<S: Store + Clone + 'static>(
         now,
     };
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
-    let mut totals = Totals::default();
+    let mut totals = Totals {
+        failed: unlisted,
+        ..Totals::default()
+    };
     // Tasks, so that both cores work (calstore::refresh::regenerate_users).
     let spawn = |job: refresh::UserJob| async move {
         tokio::spawn(job).await.unwrap_or_else(|e| {

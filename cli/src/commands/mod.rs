@@ -1,7 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
 mod check;
-mod check_lines;
 mod copy;
 mod expire_quotas;
 mod freebusy;

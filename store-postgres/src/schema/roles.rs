@@ -77,12 +77,58 @@ pub(crate) async fn grant(tx: &Transaction<'_>, roles: &Roles) -> Result<Vec<Str
         tx.batch_execute(&sql)
             .await
             .map_err(err(format!("granting the reader role {reader:?}")))?;
-        done.push(format!(
-            "reader role {reader}{} may only read",
-            if created { " (created, NOLOGIN)" } else { "" }
-        ));
+        let writable = writable_tables(tx, reader).await?;
+        done.push(if writable.is_empty() {
+            format!(
+                "reader role {reader}{} may only read",
+                if created { " (created, NOLOGIN)" } else { "" }
+            )
+        } else {
+            format!(
+                "WARNING: reader role {reader} may read, but it can also write: it may change {} tables ({}{}), as a superuser, a table owner, a member of a role that may write, or by a grant of its own; revoke that for a role that must only read",
+                writable.len(),
+                writable.iter().take(3).cloned().collect::<Vec<_>>().join(", "),
+                if writable.len() > 3 { ", …" } else { "" }
+            )
+        });
     }
     Ok(done)
+}
+
+/// The tables of the current schema that `role` may change in any way (INSERT, UPDATE, DELETE
+/// or TRUNCATE), through every way PostgreSQL gives a privilege: its own grants, the roles it
+/// is a member of, ownership, superuser. What the reader role *can* do, not what was granted.
+async fn writable_tables(tx: &Transaction<'_>, role: &str) -> Result<Vec<String>> {
+    let rows = tx
+        .query(
+            "SELECT c.relname::text FROM pg_class c
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')
+                AND (has_table_privilege($1, c.oid, 'INSERT')
+                  OR has_table_privilege($1, c.oid, 'UPDATE')
+                  OR has_table_privilege($1, c.oid, 'DELETE')
+                  OR has_table_privilege($1, c.oid, 'TRUNCATE'))
+              ORDER BY 1",
+            &[&role],
+        )
+        .await
+        .map_err(|e| {
+            query_error(
+                &e,
+                "the database",
+                &format!("checking what the reader role {role:?} may change"),
+            )
+        })?;
+    rows.iter()
+        .map(|r| {
+            r.try_get::<_, String>(0).map_err(|e| {
+                Error::new(
+                    calstore::ErrorKind::Backend,
+                    format!("reading a table name: {e}"),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Creates `name` as a NOLOGIN role unless it exists; returns whether it was created. Roles are

@@ -31,6 +31,8 @@ impl PgStore {
         if self.pool.is_read_only() {
             return Err(Error::read_only(format!("{doing}: the store is read-only")));
         }
+        // The same objects as the file store, whose counters go through `parse_for_key`.
+        calstore::object::refuse_nul(text).map_err(|e| e.context(&doing))?;
         let parsed = EventObject::parse(text).map_err(|e| e.context(&doing))?;
         if parsed.uid() != uid {
             return Err(Error::invalid(format!(

@@ -1,9 +1,9 @@
 //! Tables as TAB-separated lines: what `list` prints and `copy` compares. Built only from trait
 //! calls, so both backends print the same bytes for the same content.
 
-use anyhow::{bail, Result};
 use calstore::id::rid_text;
 use calstore::period::{escape_field as esc, format_instant};
+use calstore::{Error, Result};
 use calstore::{EventStatus, Journal, Quota, Store, Table, UsageTable, User};
 
 /// The store tables `list --user` knows.
@@ -47,7 +47,11 @@ fn providers_lines(p: &calstore::Providers) -> Vec<String> {
     out
 }
 
-/// The lines of one store table of one user.
+/// The lines of one store table of one user (one of [`STORE_TABLES`]).
+///
+/// # Errors
+///
+/// Invalid input for an unknown table; the errors of the reads.
 pub async fn store_table<S: Store>(store: &S, user: &User, table: &str) -> Result<Vec<String>> {
     let mut out = Vec::new();
     match table {
@@ -144,15 +148,21 @@ pub async fn store_table<S: Store>(store: &S, user: &User, table: &str) -> Resul
                 out.push(format!("{}\t{}", esc(n.as_str()), esc(&v)));
             }
         }
-        other => bail!(calstore::Error::invalid(format!(
-            "unknown table {other:?}; one of: {}",
-            STORE_TABLES.join(", ")
-        ))),
+        other => {
+            return Err(Error::invalid(format!(
+                "unknown table {other:?}; one of: {}",
+                STORE_TABLES.join(", ")
+            )))
+        }
     }
     Ok(out)
 }
 
-/// The lines of one journal table of one quota.
+/// The lines of one journal table of one quota (one of [`JOURNAL_TABLES`]).
+///
+/// # Errors
+///
+/// Invalid input for an unknown table; the errors of the reads.
 pub async fn journal_table<J: Journal>(
     journal: &J,
     quota: &Quota,
@@ -214,10 +224,12 @@ pub async fn journal_table<J: Journal>(
                 }
             }
         }
-        other => bail!(calstore::Error::invalid(format!(
-            "unknown journal table {other:?}; one of: {}",
-            JOURNAL_TABLES.join(", ")
-        ))),
+        other => {
+            return Err(Error::invalid(format!(
+                "unknown journal table {other:?}; one of: {}",
+                JOURNAL_TABLES.join(", ")
+            )))
+        }
     }
     Ok(out)
 }
