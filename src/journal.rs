@@ -136,7 +136,7 @@ pub trait Journal: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict on a stale `expect`.
+    /// Stale on a stale `expect`.
     fn set_usage(
         &self,
         quota: &Quota,
@@ -167,7 +167,7 @@ pub trait Journal: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict, changing nothing, when the limit would be exceeded.
+    /// Busy, changing nothing, when the limit would be exceeded.
     fn reserve_within_limit(
         &self,
         quota: &Quota,
@@ -199,7 +199,7 @@ pub trait Journal: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict on a stale `expect`.
+    /// Stale on a stale `expect`.
     fn set_providers(
         &self,
         quota: &Quota,

@@ -21,7 +21,7 @@ pub use types::{
 
 /// Storage of one or many users' calendar data. Every method is atomic on its own; the ones that
 /// change a table take an optional `expect` version and fail with
-/// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict), changing nothing, when the table has
+/// [`ErrorKind::Stale`](crate::ErrorKind::Stale), changing nothing, when the table has
 /// changed since that version was read. Without a version, writes are applied to the latest state
 /// under the backend's lock or transaction.
 ///
@@ -420,7 +420,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn remove_event_periods(
         &self,
         user: &User,
@@ -434,7 +434,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn remove_additional_periods(
         &self,
         user: &User,
@@ -448,7 +448,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn remove_affected_period(
         &self,
         user: &User,
@@ -463,7 +463,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict, changing nothing, when they would not fit or `expect` is stale; invalid input
+    /// Busy, changing nothing, when they would not fit; stale when `expect` is stale; invalid input
     /// when the periods are not of one event.
     fn reserve(
         &self,
@@ -529,7 +529,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn set_providers(
         &self,
         user: &User,

@@ -60,7 +60,7 @@ pub(crate) async fn change_providers<S: Store + ?Sized>(
             .set_providers(user, &next, Some(current.version))
             .await
         {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) if e.kind() == ErrorKind::Stale => continue,
             other => return other.map(|_| true),
         }
     }
@@ -113,7 +113,7 @@ pub(super) async fn replace_uids_periods<S: Store + ?Sized>(
             .set_freebusy(user, table, rows, Some(current.version))
             .await
         {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) if e.kind() == ErrorKind::Stale => continue,
             other => return other,
         }
     }

@@ -118,7 +118,7 @@ async fn copy_all<S: Store, D: Store, SJ: Journal, DJ: Journal>(
                 dump::store_table(dst, user, table).await?,
             );
             if a != b {
-                return Err(calstore::Error::conflict(format!(
+                return Err(calstore::Error::verification_failed(format!(
                     "after copying, {table} of {user} differs: {} lines in the source, {} in the target",
                     a.len(),
                     b.len()
@@ -138,7 +138,7 @@ async fn copy_all<S: Store, D: Store, SJ: Journal, DJ: Journal>(
             if dump::journal_table(src_j, &quota, table).await?
                 != dump::journal_table(dst_j, &quota, table).await?
             {
-                return Err(calstore::Error::conflict(format!(
+                return Err(calstore::Error::verification_failed(format!(
                     "after copying, {table} of quota {quota} differs"
                 ))
                 .into());

@@ -21,7 +21,9 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::NotFound => "not-found",
         ErrorKind::InvalidInput => "invalid-input",
-        ErrorKind::Conflict => "conflict",
+        ErrorKind::Stale => "stale",
+        ErrorKind::Busy => "busy",
+        ErrorKind::VerificationFailed => "verification-failed",
         ErrorKind::ReadOnly => "read-only",
         ErrorKind::Locked => "locked",
         ErrorKind::Unavailable => "unavailable",
