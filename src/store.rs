@@ -12,7 +12,10 @@ use crate::period::Period;
 
 mod defaults;
 pub(crate) use defaults::change_providers;
+mod step;
 mod types;
+
+pub use step::{apply_change, Change, Step};
 
 pub use types::{
     EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,
@@ -164,11 +167,12 @@ pub trait Store: Send + Sync {
         method: Method,
     ) -> impl Future<Output = Result<bool>> + Send;
 
-    /// The agent's step for one incoming request: stores the object (as active), replaces the
-    /// event's periods in the user's own `freebusy` table, and queues the request. PostgreSQL
-    /// does it in one transaction; the default (and the file store) makes the three atomic calls
-    /// in that order, so a crash between them leaves the object stored and the step to be
-    /// redone. Returns the new version of `freebusy`.
+    /// One incoming request with its periods already computed: stores the object (as active),
+    /// replaces the event's periods in the user's own `freebusy` table, marks or unmarks the
+    /// event in the providers table (a parent whose rule has no end and that has periods is
+    /// marked, so that the cron job extends it), and queues the request — one [`Step`] applied
+    /// with [`Store::apply_step`], so atomic as that is. Returns the new version of `freebusy`.
+    /// The agent's own steps ([`crate::agent`]) compute the periods themselves.
     ///
     /// # Errors
     ///
@@ -180,6 +184,20 @@ pub trait Store: Send + Sync {
         incoming: &Incoming,
     ) -> impl Future<Output = Result<Version>> + Send {
         defaults::store_incoming(self, user, incoming)
+    }
+
+    /// Applies every change of `step` for `user` as one unit: either all of them or, on an
+    /// error, none (backends: one transaction in PostgreSQL, one lock in the file store; the
+    /// default applies them one by one, in order, after checking the whole step). A
+    /// [`Change::Reserve`] first refuses the whole step with
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) when the slot is taken.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input, writing nothing, when [`Step::check`] fails; busy as above; the common
+    /// errors.
+    fn apply_step(&self, user: &User, step: &Step) -> impl Future<Output = Result<()>> + Send {
+        step::apply_step(self, user, step)
     }
 
     /// Removes every entry for (uid, rid); returns whether any was there.

@@ -47,6 +47,7 @@ mod providers;
 mod queue;
 mod quota;
 mod range;
+mod step;
 mod store;
 mod table;
 mod users;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use calstore::store::EventFamily;
 use calstore::{
-    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid,
+    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid, Step,
     Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
@@ -434,6 +434,12 @@ impl Store for FileStore {
         let (user, table) = (user.clone(), table.clone());
         self.run(move |s| s.table(&user, &table).reserve(periods, capacity, expect))
             .await
+    }
+
+    async fn apply_step(&self, user: &User, step: &Step) -> Result<()> {
+        step.check()?;
+        let (user, step) = (user.clone(), step.clone());
+        self.run(move |s| s.apply_step(&user, &step)).await
     }
 
     async fn others(&self, user: &User) -> Result<Vec<Other>> {
