@@ -76,6 +76,7 @@ pub async fn book_resource<S: Store, J: Journal>(
     let old_journal = before(journal.usage(quota, &journal_table).await?.value);
     let old_user = before(journal.usage(quota, &user_table).await?.value);
 
+    let periods_checked = periods.clone();
     let mut step = Step::default();
     step.push(Change::Reserve {
         table: Table::FreeBusy,
@@ -102,6 +103,15 @@ pub async fn book_resource<S: Store, J: Journal>(
     dequeue_queued(store, resource, uid, rids, &mut step).await?;
     step.check()?;
 
+    // A slot already taken is refused before the journal is touched; the reservation in the
+    // step is what guarantees it when another booking comes in between.
+    let taken = store.conflicts(resource, &Table::FreeBusy, &periods_checked).await?;
+    if let Some(first) = taken.first() {
+        return Err(Error::busy(format!(
+            "{resource} is busy at {} (uid {:?}); nothing was written",
+            first, first.uid.as_str()
+        )));
+    }
     if !usage.is_empty() {
         journal
             .reserve_within_limit(quota, &group, usage.clone())
