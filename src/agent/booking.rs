@@ -105,11 +105,14 @@ pub async fn book_resource<S: Store, J: Journal>(
 
     // A slot already taken is refused before the journal is touched; the reservation in the
     // step is what guarantees it when another booking comes in between.
-    let taken = store.conflicts(resource, &Table::FreeBusy, &periods_checked).await?;
+    let taken = store
+        .conflicts(resource, &Table::FreeBusy, &periods_checked)
+        .await?;
     if let Some(first) = taken.first() {
         return Err(Error::busy(format!(
             "{resource} is busy at {} (uid {:?}); nothing was written",
-            first, first.uid.as_str()
+            first,
+            first.uid.as_str()
         )));
     }
     if !usage.is_empty() {
