@@ -48,6 +48,7 @@ mod queue;
 mod quota;
 mod range;
 mod step;
+mod step_log;
 mod store;
 mod table;
 mod users;
