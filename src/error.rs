@@ -10,8 +10,15 @@ pub enum ErrorKind {
     NotFound,
     /// The input was refused: a bad identifier, malformed iCalendar, a key mismatch, a bad value.
     InvalidInput,
-    /// A versioned write found the data changed since it was read, or a reservation collided.
-    Conflict,
+    /// A versioned write found the data changed since it was read (or the database aborted a
+    /// transaction that collided with another): read again and retry.
+    Stale,
+    /// A booking was refused because the slot or the quota is taken: retrying the same request
+    /// will not help, choose another time (or resource).
+    Busy,
+    /// A check after the fact found the data not as it should be (for example a copy that
+    /// differs from its source): nothing to retry, look at the data.
+    VerificationFailed,
     /// The store was opened read-only and a write was attempted.
     ReadOnly,
     /// A lock could not be taken before the timeout ran out.
@@ -29,7 +36,9 @@ impl fmt::Display for ErrorKind {
         f.write_str(match self {
             ErrorKind::NotFound => "not found",
             ErrorKind::InvalidInput => "invalid input",
-            ErrorKind::Conflict => "conflict",
+            ErrorKind::Stale => "stale version",
+            ErrorKind::Busy => "busy",
+            ErrorKind::VerificationFailed => "verification failed",
             ErrorKind::ReadOnly => "read-only",
             ErrorKind::Locked => "locked",
             ErrorKind::Unavailable => "unavailable",
@@ -99,9 +108,19 @@ impl Error {
         Error::new(ErrorKind::NotFound, message)
     }
 
-    /// Shorthand for [`ErrorKind::Conflict`].
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Conflict, message)
+    /// Shorthand for [`ErrorKind::Stale`].
+    pub fn stale(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Stale, message)
+    }
+
+    /// Shorthand for [`ErrorKind::Busy`].
+    pub fn busy(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::Busy, message)
+    }
+
+    /// Shorthand for [`ErrorKind::VerificationFailed`].
+    pub fn verification_failed(message: impl Into<String>) -> Self {
+        Error::new(ErrorKind::VerificationFailed, message)
     }
 
     /// Shorthand for [`ErrorKind::ReadOnly`].

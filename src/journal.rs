@@ -146,7 +146,7 @@ pub trait Journal: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict on a stale `expect`.
+    /// Stale on a stale `expect`.
     fn set_usage(
         &self,
         quota: &Quota,
@@ -177,7 +177,7 @@ pub trait Journal: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict, changing nothing, when the limit would be exceeded.
+    /// Busy, changing nothing, when the limit would be exceeded.
     fn reserve_within_limit(
         &self,
         quota: &Quota,
@@ -209,7 +209,7 @@ pub trait Journal: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict on a stale `expect`.
+    /// Stale on a stale `expect`.
     fn set_providers(
         &self,
         quota: &Quota,

@@ -9,6 +9,7 @@
 //! over `S: Store`.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod config;
 pub mod duration;
 pub mod error;
@@ -28,6 +29,6 @@ pub use journal::{Journal, Limits, UsageTable};
 pub use object::{EventObject, Warning};
 pub use period::{Period, Transp};
 pub use store::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, Store, StoredEvent,
-    Table, Version, Versioned,
+    Change, EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, Step, Store,
+    StoredEvent, Table, Version, Versioned,
 };

@@ -377,7 +377,7 @@ pub async fn regenerate<S: Store>(
                 .await
             {
                 // An agent changed the table while we computed: start again from what it wrote.
-                Err(e) if e.kind() == ErrorKind::Conflict => continue,
+                Err(e) if e.kind() == ErrorKind::Stale => continue,
                 Err(e) => return Err(e),
                 Ok(v) => v,
             }
@@ -548,7 +548,7 @@ async fn purge_offers<S: Store>(store: &S, user: &User) -> Result<()> {
         .await
     {
         // Someone wrote the table meanwhile, and that write purged it.
-        Err(e) if e.kind() == ErrorKind::Conflict => Ok(()),
+        Err(e) if e.kind() == ErrorKind::Stale => Ok(()),
         other => other.map(|_| ()),
     }
 }

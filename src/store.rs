@@ -12,7 +12,10 @@ use crate::period::Period;
 
 mod defaults;
 pub(crate) use defaults::change_providers;
+mod step;
 mod types;
+
+pub use step::{apply_change, Change, Step};
 
 pub use types::{
     EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,
@@ -21,7 +24,7 @@ pub use types::{
 
 /// Storage of one or many users' calendar data. Every method is atomic on its own; the ones that
 /// change a table take an optional `expect` version and fail with
-/// [`ErrorKind::Conflict`](crate::ErrorKind::Conflict), changing nothing, when the table has
+/// [`ErrorKind::Stale`](crate::ErrorKind::Stale), changing nothing, when the table has
 /// changed since that version was read. Without a version, writes are applied to the latest state
 /// under the backend's lock or transaction.
 ///
@@ -178,11 +181,12 @@ pub trait Store: Send + Sync {
         method: Method,
     ) -> impl Future<Output = Result<bool>> + Send;
 
-    /// The agent's step for one incoming request: stores the object (as active), replaces the
-    /// event's periods in the user's own `freebusy` table, and queues the request. PostgreSQL
-    /// does it in one transaction; the default (and the file store) makes the three atomic calls
-    /// in that order, so a crash between them leaves the object stored and the step to be
-    /// redone. Returns the new version of `freebusy`.
+    /// One incoming request with its periods already computed: stores the object (as active),
+    /// replaces the event's periods in the user's own `freebusy` table, marks or unmarks the
+    /// event in the providers table (a parent whose rule has no end and that has periods is
+    /// marked, so that the cron job extends it), and queues the request — one [`Step`] applied
+    /// with [`Store::apply_step`], so atomic as that is. Returns the new version of `freebusy`.
+    /// The agent's own steps ([`crate::agent`]) compute the periods themselves.
     ///
     /// # Errors
     ///
@@ -194,6 +198,20 @@ pub trait Store: Send + Sync {
         incoming: &Incoming,
     ) -> impl Future<Output = Result<Version>> + Send {
         defaults::store_incoming(self, user, incoming)
+    }
+
+    /// Applies every change of `step` for `user` as one unit: either all of them or, on an
+    /// error, none (backends: one transaction in PostgreSQL, one lock in the file store; the
+    /// default applies them one by one, in order, after checking the whole step). A
+    /// [`Change::Reserve`] first refuses the whole step with
+    /// [`ErrorKind::Busy`](crate::ErrorKind::Busy) when the slot is taken.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input, writing nothing, when [`Step::check`] fails; busy as above; the common
+    /// errors.
+    fn apply_step(&self, user: &User, step: &Step) -> impl Future<Output = Result<()>> + Send {
+        step::apply_step(self, user, step)
     }
 
     /// Removes every entry for (uid, rid); returns whether any was there.
@@ -434,7 +452,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn remove_event_periods(
         &self,
         user: &User,
@@ -448,7 +466,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn remove_additional_periods(
         &self,
         user: &User,
@@ -462,7 +480,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn remove_affected_period(
         &self,
         user: &User,
@@ -477,7 +495,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict, changing nothing, when they would not fit or `expect` is stale; invalid input
+    /// Busy, changing nothing, when they would not fit; stale when `expect` is stale; invalid input
     /// when the periods are not of one event.
     fn reserve(
         &self,
@@ -543,7 +561,7 @@ pub trait Store: Send + Sync {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale.
+    /// Stale when `expect` is stale.
     fn set_providers(
         &self,
         user: &User,

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod conformance {
+    pub mod agent_steps;
     pub mod booking;
     pub mod bulk;
     pub mod fixture;
@@ -51,6 +52,12 @@ macro_rules! all_cases {
                 hostile { hostile_keys_round_trip, invalid_keys_are_refused, nul_in_objects_is_refused_alike }
                 read_only { read_only_refuses_every_write }
                 model { model_based_operations }
+                agent_steps {
+                    record_event_stores_periods_and_marks_providers, bad_messages_change_nothing,
+                    queue_request_leaves_the_own_table, cancel_removes_periods_and_queue_entries,
+                    reply_records_the_attendees_answer, counter_is_recorded_and_declined,
+                    booking_respects_the_slot_and_the_quota, recorded_events_without_end_are_extended
+                }
             );
         }
     };

@@ -12,7 +12,12 @@ pub const DATA: u8 = 65;
 pub const UNAVAILABLE: u8 = 69;
 /// The target of `copy` is not empty.
 pub const CANT_CREATE: u8 = 73;
-/// A lock or conflict that did not clear in time (try again).
+/// A booking refused because the slot or the quota is taken (busy): choose another time.
+/// Outside the sysexits range on purpose: none of those means "the answer is no".
+pub const BUSY: u8 = 3;
+/// A check after the fact failed (a copy that differs from its source): not worth retrying.
+pub const VERIFICATION_FAILED: u8 = 70;
+/// A lock or a stale version that did not clear in time (try again).
 pub const TEMPORARY: u8 = 75;
 
 /// An error that carries its own exit code (for conditions that are not store errors).
@@ -43,7 +48,9 @@ pub fn code_for(kind: ErrorKind) -> u8 {
     match kind {
         ErrorKind::InvalidInput | ErrorKind::Corrupt => DATA,
         ErrorKind::Unavailable => UNAVAILABLE,
-        ErrorKind::Locked | ErrorKind::Conflict => TEMPORARY,
+        ErrorKind::Locked | ErrorKind::Stale => TEMPORARY,
+        ErrorKind::Busy => BUSY,
+        ErrorKind::VerificationFailed => VERIFICATION_FAILED,
         _ => FAILURE,
     }
 }
@@ -84,4 +91,21 @@ pub fn report(err: &anyhow::Error, verbose: bool) -> String {
         }
     }
     parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_stale_and_verification_have_their_own_codes() {
+        assert_eq!(code_for(ErrorKind::Stale), TEMPORARY);
+        assert_eq!(code_for(ErrorKind::Locked), TEMPORARY);
+        assert_eq!(code_for(ErrorKind::Busy), BUSY);
+        assert_eq!(code_for(ErrorKind::VerificationFailed), VERIFICATION_FAILED);
+        let busy = anyhow::Error::new(calstore::Error::busy("room taken")).context("booking");
+        assert_eq!(code_of(&busy), 3);
+        let copy = anyhow::Error::new(calstore::Error::verification_failed("differs"));
+        assert_eq!(code_of(&copy), 70);
+    }
 }

@@ -7,7 +7,9 @@ use crate::error::{ErrorKind, Result};
 use crate::id::{Uid, User};
 use crate::period::{self, check_event, check_uids, Period};
 
-use super::{EventFamily, Incoming, Providers, Store, Table, Version};
+use crate::object::EventObject;
+
+use super::{Change, EventFamily, Incoming, Providers, Step, Store, Table, Version};
 
 /// `get_event` for each parent, `instances` and `get_event` for each instance.
 pub(super) async fn load_events<S: Store + ?Sized>(
@@ -60,38 +62,62 @@ pub(crate) async fn change_providers<S: Store + ?Sized>(
             .set_providers(user, &next, Some(current.version))
             .await
         {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) if e.kind() == ErrorKind::Stale => continue,
             other => return other.map(|_| true),
         }
     }
 }
 
-/// The three calls of the agent's step, after checking the periods so that bad input writes
-/// nothing.
+/// The step of [`Store::store_incoming`]: object, periods, provider mark, queue entry.
 pub(super) async fn store_incoming<S: Store + ?Sized>(
     store: &S,
     user: &User,
     incoming: &Incoming,
 ) -> Result<Version> {
-    let rid = incoming.rid.as_ref();
-    check_event(&incoming.uid, rid, &incoming.periods)?;
-    store
-        .put_event(user, &incoming.uid, rid, &incoming.text)
-        .await?;
-    let version = store
-        .replace_event_periods(
-            user,
-            &Table::FreeBusy,
-            &incoming.uid,
+    let step = Step::for_incoming(incoming)?;
+    store.apply_step(user, &step).await?;
+    store.table_version(user, &Table::FreeBusy).await
+}
+
+impl Step {
+    /// The step of [`Store::store_incoming`], checked: what a backend that overrides that method
+    /// applies.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for periods of another event or a text that is not one VEVENT of the key.
+    pub fn for_incoming(incoming: &Incoming) -> Result<Step> {
+        let (uid, rid) = (&incoming.uid, incoming.rid.as_ref());
+        check_event(uid, rid, &incoming.periods)?;
+        let object = EventObject::parse_for_key(&incoming.text, uid, rid)?;
+        let mut step = Step::default();
+        step.push(Change::PutEvent {
+            uid: uid.clone(),
+            rid: rid.cloned(),
+            text: incoming.text.clone(),
+        });
+        step.push(Change::ReplaceEventPeriods {
+            table: Table::FreeBusy,
+            uid: uid.clone(),
+            rid: rid.cloned(),
+            periods: incoming.periods.clone(),
+        });
+        if rid.is_none() {
+            // What the cron job extends: a parent without end whose periods are in the table.
+            let unbounded = object.rule().is_some_and(|r| r.is_unbounded());
+            step.push(Change::MarkProvider {
+                uid: uid.clone(),
+                present: unbounded && !incoming.periods.is_empty(),
+            });
+        }
+        step.push(Change::Queue(super::step::request(
+            uid,
             rid,
-            incoming.periods.clone(),
-            None,
-        )
-        .await?;
-    store
-        .queue_request(user, &incoming.uid, rid, incoming.method)
-        .await?;
-    Ok(version)
+            incoming.method,
+        )));
+        step.check()?;
+        Ok(step)
+    }
 }
 
 /// A versioned read-modify-write of the table, retried on conflict.
@@ -113,7 +139,7 @@ pub(super) async fn replace_uids_periods<S: Store + ?Sized>(
             .set_freebusy(user, table, rows, Some(current.version))
             .await
         {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) if e.kind() == ErrorKind::Stale => continue,
             other => return other,
         }
     }

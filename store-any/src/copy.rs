@@ -239,7 +239,7 @@ async fn verify_store_table<S: Store, D: Store>(
     if a == b {
         Ok(())
     } else {
-        Err(Error::conflict(format!(
+        Err(Error::verification_failed(format!(
             "after copying, {table} differs: {} lines in the source, {} in the target",
             a.len(),
             b.len()
@@ -262,7 +262,7 @@ async fn verify_journal_table<S: Journal, D: Journal>(
     if a == b {
         Ok(())
     } else {
-        Err(Error::conflict(format!(
+        Err(Error::verification_failed(format!(
             "after copying, {table} differs: {} lines in the source, {} in the target",
             a.len(),
             b.len()

@@ -48,6 +48,8 @@ mod providers;
 mod queue;
 mod quota;
 mod range;
+mod step;
+mod step_log;
 mod store;
 mod table;
 mod users;

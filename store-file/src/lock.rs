@@ -11,10 +11,11 @@
 //! A read-only handle never creates a lock file: when it is missing (nothing was ever written
 //! there by calstore), it reads without a lock.
 
+use std::cell::RefCell;
 use std::fs::{File, OpenOptions, Permissions, TryLockError};
 use std::io;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use calstore::{Error, ErrorKind, Result};
@@ -23,10 +24,40 @@ use crate::atomic;
 use crate::errors;
 use crate::options::Settings;
 
-/// A held lock; dropping it closes the file, which releases the lock.
+/// A held lock; dropping it closes the file, which releases the lock. A guard taken while the
+/// same thread already holds that lock exclusively ([`exclusive`] inside a step that holds the
+/// user's lock) holds nothing and releases nothing.
 #[derive(Debug)]
 pub(crate) struct LockGuard {
-    _file: File,
+    _file: Option<File>,
+    /// The path registered as held by this thread, unregistered on drop.
+    held: Option<PathBuf>,
+}
+
+thread_local! {
+    /// The lock files this thread holds exclusively. A step takes the user's lock once and then
+    /// runs the same operations as the single calls, which take it again: a second flock on a
+    /// new descriptor of the same file would wait for ourselves until the timeout.
+    static HELD: RefCell<Vec<PathBuf>> = const { RefCell::new(Vec::new()) };
+}
+
+fn held_here(path: &Path) -> bool {
+    HELD.with(|h| h.borrow().iter().any(|p| p == path))
+}
+
+fn reentered() -> LockGuard {
+    LockGuard {
+        _file: None,
+        held: None,
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Some(path) = self.held.take() {
+            HELD.with(|h| h.borrow_mut().retain(|p| *p != path));
+        }
+    }
 }
 
 /// Takes the lock at `path` exclusively, creating its directory and the lock file when missing,
@@ -39,8 +70,14 @@ pub(crate) struct LockGuard {
 pub(crate) fn exclusive(path: &Path, settings: &Settings, what: &str) -> Result<LockGuard> {
     // The owner's directory is where every read and write of it goes: never through a link.
     crate::layout::refuse_links(&settings.root, path, what)?;
+    if held_here(path) {
+        return Ok(reentered());
+    }
     let file = open_or_create(path, settings, what)?;
-    wait(file, true, path, settings.lock_timeout, what)
+    let mut guard = wait(file, true, path, settings.lock_timeout, what)?;
+    HELD.with(|h| h.borrow_mut().push(path.to_path_buf()));
+    guard.held = Some(path.to_path_buf());
+    Ok(guard)
 }
 
 /// Takes the lock at `path` shared, or returns `None` when the lock file does not exist (there is
@@ -52,6 +89,9 @@ pub(crate) fn exclusive(path: &Path, settings: &Settings, what: &str) -> Result<
 /// root; the I/O errors of opening the file.
 pub(crate) fn shared(path: &Path, settings: &Settings, what: &str) -> Result<Option<LockGuard>> {
     crate::layout::refuse_links(&settings.root, path, what)?;
+    if held_here(path) {
+        return Ok(Some(reentered()));
+    }
     let Some(file) = atomic::open_optional(path, what)? else {
         return Ok(None);
     };
@@ -64,11 +104,17 @@ pub(crate) fn shared(path: &Path, settings: &Settings, what: &str) -> Result<Opt
 ///
 /// The I/O errors of opening or locking other than contention.
 pub(crate) fn try_exclusive(path: &Path, what: &str) -> Result<Option<LockGuard>> {
+    if held_here(path) {
+        return Ok(Some(reentered()));
+    }
     let Some(file) = atomic::open_optional(path, what)? else {
         return Ok(None);
     };
     match file.try_lock() {
-        Ok(()) => Ok(Some(LockGuard { _file: file })),
+        Ok(()) => Ok(Some(LockGuard {
+            _file: Some(file),
+            held: None,
+        })),
         Err(TryLockError::WouldBlock) => Ok(None),
         Err(TryLockError::Error(e)) => Err(errors::io_error(what, "lock", path, &e)),
     }
@@ -116,7 +162,12 @@ fn wait(
             file.try_lock_shared()
         };
         match attempt {
-            Ok(()) => return Ok(LockGuard { _file: file }),
+            Ok(()) => {
+                return Ok(LockGuard {
+                    _file: Some(file),
+                    held: None,
+                })
+            }
             Err(TryLockError::WouldBlock) => {}
             Err(TryLockError::Error(e)) => {
                 return Err(errors::io_error(what, "lock", path, &e));

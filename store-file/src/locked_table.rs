@@ -295,7 +295,7 @@ impl LockedTable<'_> {
         }
         let offending = capacity_conflicts(&normalise(near), &periods, capacity);
         if !offending.is_empty() {
-            return Err(Error::conflict(format!(
+            return Err(Error::busy(format!(
                 "{}: uid {:?} cannot be reserved: with capacity {} it would overlap {}; nothing was written",
                 self.what(),
                 uid.as_str(),

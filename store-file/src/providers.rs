@@ -92,7 +92,7 @@ pub(crate) fn read(path: &Path, what: &str) -> Result<Versioned<Providers>> {
 ///
 /// # Errors
 ///
-/// Conflict when `expect` is stale; the I/O errors.
+/// Stale when `expect` is stale; the I/O errors.
 pub(crate) fn write(
     path: &Path,
     providers: &Providers,

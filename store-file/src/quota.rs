@@ -156,7 +156,7 @@ fn busy_time<'a>(periods: impl Iterator<Item = &'a Period>) -> Duration {
 ///
 /// # Errors
 ///
-/// Invalid input when the periods are not of one event; conflict when the limit would be
+/// Invalid input when the periods are not of one event; busy when the limit would be
 /// exceeded.
 pub(crate) fn check_within_limit(
     table: &[Period],
@@ -176,7 +176,7 @@ pub(crate) fn check_within_limit(
     );
     let wanted = busy_time(periods.iter());
     if used + wanted > limit {
-        return Err(Error::conflict(format!(
+        return Err(Error::busy(format!(
             "{what}: reserving uid {:?} needs {} but only {} of the limit {} is left; nothing was written",
             first.uid.as_str(),
             format_duration(wanted),

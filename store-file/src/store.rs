@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use calstore::store::EventFamily;
 use calstore::{
-    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid,
+    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid, Step,
     Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
@@ -142,6 +142,20 @@ impl FileStore {
         .await
     }
 
+    /// [`FileStore::run`] for work on one user's data: a step that a killed process left
+    /// half-done is finished first (see `step.rs`).
+    async fn run_user<T, F>(&self, user: User, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&StoreInner) -> Result<T> + Send + 'static,
+    {
+        self.run(move |s| {
+            s.recover(&user)?;
+            work(s)
+        })
+        .await
+    }
+
     async fn run<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -169,8 +183,10 @@ impl Store for FileStore {
 
     async fn put_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>, text: &str) -> Result<()> {
         let (user, uid, rid, text) = (user.clone(), uid.clone(), rid.cloned(), text.to_owned());
-        self.run(move |s| s.owner(&user).put_event(&uid, rid.as_ref(), &text))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).put_event(&uid, rid.as_ref(), &text)
+        })
+        .await
     }
 
     async fn get_event(
@@ -180,46 +196,58 @@ impl Store for FileStore {
         rid: Option<&Rid>,
     ) -> Result<Option<StoredEvent>> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).get_event(&uid, rid.as_ref()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).get_event(&uid, rid.as_ref())
+        })
+        .await
     }
 
     async fn remove_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).remove_event(&uid, rid.as_ref()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).remove_event(&uid, rid.as_ref())
+        })
+        .await
     }
 
     async fn cancel_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<()> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).move_event(&uid, rid.as_ref(), true))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).move_event(&uid, rid.as_ref(), true)
+        })
+        .await
     }
 
     async fn uncancel_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<()> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).move_event(&uid, rid.as_ref(), false))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).move_event(&uid, rid.as_ref(), false)
+        })
+        .await
     }
 
     async fn list_events(&self, user: &User) -> Result<EventList> {
         let user = user.clone();
-        self.run(move |s| s.owner(&user).list_events()).await
+        self.run_user(user.clone(), move |s| s.owner(&user).list_events())
+            .await
     }
 
     async fn instances(&self, user: &User, uid: &Uid) -> Result<Vec<(Rid, EventStatus)>> {
         let (user, uid) = (user.clone(), uid.clone());
-        self.run(move |s| s.owner(&user).instances(&uid)).await
+        self.run_user(user.clone(), move |s| s.owner(&user).instances(&uid))
+            .await
     }
 
     async fn load_events(&self, user: &User, uids: &[Uid]) -> Result<Vec<EventFamily>> {
         let (user, uids) = (user.clone(), uids.to_vec());
-        self.run(move |s| s.owner(&user).load_events(&uids)).await
+        self.run_user(user.clone(), move |s| s.owner(&user).load_events(&uids))
+            .await
     }
 
     async fn requests(&self, user: &User) -> Result<Vec<Request>> {
         let user = user.clone();
-        self.run(move |s| s.owner(&user).requests()).await
+        self.run_user(user.clone(), move |s| s.owner(&user).requests())
+            .await
     }
 
     async fn queue_request(
@@ -230,20 +258,26 @@ impl Store for FileStore {
         method: Method,
     ) -> Result<bool> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).queue_request(&uid, rid.as_ref(), method))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).queue_request(&uid, rid.as_ref(), method)
+        })
+        .await
     }
 
     async fn dequeue_request(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).dequeue_request(&uid, rid.as_ref()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).dequeue_request(&uid, rid.as_ref())
+        })
+        .await
     }
 
     async fn set_requests(&self, user: &User, requests: &[Request]) -> Result<()> {
         let (user, requests) = (user.clone(), requests.to_vec());
-        self.run(move |s| s.owner(&user).set_requests(&requests))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).set_requests(&requests)
+        })
+        .await
     }
 
     async fn put_counter(
@@ -261,7 +295,7 @@ impl Store for FileStore {
             rid.cloned(),
             text.to_owned(),
         );
-        self.run(move |s| {
+        self.run_user(user.clone(), move |s| {
             s.owner(&user)
                 .put_counter(&other, &uid, rid.as_ref(), &text)
         })
@@ -276,8 +310,10 @@ impl Store for FileStore {
         rid: Option<&Rid>,
     ) -> Result<Option<String>> {
         let (user, other, uid, rid) = (user.clone(), other.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).get_counter(&other, &uid, rid.as_ref()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).get_counter(&other, &uid, rid.as_ref())
+        })
+        .await
     }
 
     async fn counter_proposers(
@@ -287,18 +323,22 @@ impl Store for FileStore {
         rid: Option<&Rid>,
     ) -> Result<Vec<Other>> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).counter_proposers(&uid, rid.as_ref()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).counter_proposers(&uid, rid.as_ref())
+        })
+        .await
     }
 
     async fn counter_rids(&self, user: &User, uid: &Uid) -> Result<Vec<Rid>> {
         let (user, uid) = (user.clone(), uid.clone());
-        self.run(move |s| s.owner(&user).counter_rids(&uid)).await
+        self.run_user(user.clone(), move |s| s.owner(&user).counter_rids(&uid))
+            .await
     }
 
     async fn counters(&self, user: &User) -> Result<Vec<(Uid, Option<Rid>, Other)>> {
         let user = user.clone();
-        self.run(move |s| s.owner(&user).all_counters()).await
+        self.run_user(user.clone(), move |s| s.owner(&user).all_counters())
+            .await
     }
 
     async fn remove_counter(
@@ -309,8 +349,10 @@ impl Store for FileStore {
         rid: Option<&Rid>,
     ) -> Result<bool> {
         let (user, other, uid, rid) = (user.clone(), other.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| s.owner(&user).remove_counter(&other, &uid, rid.as_ref()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.owner(&user).remove_counter(&other, &uid, rid.as_ref())
+        })
+        .await
     }
 
     async fn remove_counters(
@@ -321,7 +363,7 @@ impl Store for FileStore {
         only: Option<&Other>,
     ) -> Result<usize> {
         let (user, uid, rid, only) = (user.clone(), uid.clone(), rid.cloned(), only.cloned());
-        self.run(move |s| {
+        self.run_user(user.clone(), move |s| {
             s.owner(&user)
                 .remove_counters(&uid, rid.as_ref(), only.as_ref())
         })
@@ -330,8 +372,10 @@ impl Store for FileStore {
 
     async fn freebusy(&self, user: &User, table: &Table) -> Result<Versioned<Vec<Period>>> {
         let (user, table) = (user.clone(), table.clone());
-        self.run(move |s| s.table(&user, &table).read(Utc::now()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.table(&user, &table).read(Utc::now())
+        })
+        .await
     }
 
     async fn freebusy_in(
@@ -342,13 +386,16 @@ impl Store for FileStore {
         end: DateTime<Utc>,
     ) -> Result<Versioned<Vec<Period>>> {
         let (user, table) = (user.clone(), table.clone());
-        self.run(move |s| s.table(&user, &table).read_range(start, end, Utc::now()))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.table(&user, &table).read_range(start, end, Utc::now())
+        })
+        .await
     }
 
     async fn table_version(&self, user: &User, table: &Table) -> Result<Version> {
         let (user, table) = (user.clone(), table.clone());
-        self.run(move |s| s.table(&user, &table).version()).await
+        self.run_user(user.clone(), move |s| s.table(&user, &table).version())
+            .await
     }
 
     async fn set_freebusy(
@@ -359,8 +406,10 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, table) = (user.clone(), table.clone());
-        self.run(move |s| s.table(&user, &table).set(periods, expect))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.table(&user, &table).set(periods, expect)
+        })
+        .await
     }
 
     async fn replace_event_periods(
@@ -373,7 +422,7 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, table, uid, rid) = (user.clone(), table.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| {
+        self.run_user(user.clone(), move |s| {
             s.table(&user, &table)
                 .replace_event(&uid, rid.as_ref(), periods, expect)
         })
@@ -388,8 +437,10 @@ impl Store for FileStore {
         periods: Vec<Period>,
     ) -> Result<Version> {
         let (user, table, uids) = (user.clone(), table.clone(), uids.to_vec());
-        self.run(move |s| s.table(&user, &table).replace_uids(&uids, periods))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.table(&user, &table).replace_uids(&uids, periods)
+        })
+        .await
     }
 
     async fn remove_event_periods(
@@ -401,7 +452,7 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, table, uid, rid) = (user.clone(), table.clone(), uid.clone(), rid.cloned());
-        self.run(move |s| {
+        self.run_user(user.clone(), move |s| {
             s.table(&user, &table)
                 .remove_event(&uid, rid.as_ref(), expect)
         })
@@ -417,7 +468,7 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, table, uid, keep) = (user.clone(), table.clone(), uid.clone(), keep.to_vec());
-        self.run(move |s| {
+        self.run_user(user.clone(), move |s| {
             s.table(&user, &table)
                 .remove_additional(&uid, &keep, expect)
         })
@@ -433,8 +484,10 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, table, uid) = (user.clone(), table.clone(), uid.clone());
-        self.run(move |s| s.table(&user, &table).remove_affected(&uid, start, expect))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.table(&user, &table).remove_affected(&uid, start, expect)
+        })
+        .await
     }
 
     async fn reserve(
@@ -446,18 +499,28 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, table) = (user.clone(), table.clone());
-        self.run(move |s| s.table(&user, &table).reserve(periods, capacity, expect))
+        self.run_user(user.clone(), move |s| {
+            s.table(&user, &table).reserve(periods, capacity, expect)
+        })
+        .await
+    }
+
+    async fn apply_step(&self, user: &User, step: &Step) -> Result<()> {
+        step.check()?;
+        let (user, step) = (user.clone(), step.clone());
+        self.run_user(user.clone(), move |s| s.apply_step(&user, &step))
             .await
     }
 
     async fn others(&self, user: &User) -> Result<Vec<Other>> {
         let user = user.clone();
-        self.run(move |s| s.others(&user)).await
+        self.run_user(user.clone(), move |s| s.others(&user)).await
     }
 
     async fn providers(&self, user: &User) -> Result<Versioned<Providers>> {
         let user = user.clone();
-        self.run(move |s| s.providers(&user)).await
+        self.run_user(user.clone(), move |s| s.providers(&user))
+            .await
     }
 
     async fn set_providers(
@@ -467,13 +530,15 @@ impl Store for FileStore {
         expect: Option<Version>,
     ) -> Result<Version> {
         let (user, providers) = (user.clone(), providers.clone());
-        self.run(move |s| s.set_providers(&user, &providers, expect))
-            .await
+        self.run_user(user.clone(), move |s| {
+            s.set_providers(&user, &providers, expect)
+        })
+        .await
     }
 
     async fn mark_provider(&self, user: &User, uid: &Uid, present: bool) -> Result<bool> {
         let (user, uid) = (user.clone(), uid.clone());
-        self.run(move |s| s.mark_provider(&user, &uid, present))
+        self.run_user(user.clone(), move |s| s.mark_provider(&user, &uid, present))
             .await
     }
 

@@ -162,7 +162,7 @@ impl TableFile {
     ///
     /// # Errors
     ///
-    /// Conflict when `expect` is stale; corrupt data for an unreadable old line; the I/O errors.
+    /// Stale when `expect` is stale; corrupt data for an unreadable old line; the I/O errors.
     pub(crate) fn change(&self, settings: &Settings, mut change: Change<'_>) -> Result<Outcome> {
         let old = if change.read_old {
             atomic::open_optional(&self.path, &self.what)?

@@ -44,10 +44,10 @@ pub(crate) fn of_path(path: &Path, what: &str) -> Result<Version> {
 ///
 /// # Errors
 ///
-/// Conflict naming the table and both versions.
+/// Stale naming the table and both versions.
 pub(crate) fn check(expect: Option<Version>, current: Version, what: &str) -> Result<()> {
     match expect {
-        Some(v) if v != current => Err(Error::conflict(format!(
+        Some(v) if v != current => Err(Error::stale(format!(
             "{what}: changed since it was read (expected {v}, found {current}); nothing was written"
         ))),
         _ => Ok(()),

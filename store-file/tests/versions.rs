@@ -145,7 +145,7 @@ async fn stale_writes_conflict_and_change_nothing() {
     ];
     for (i, r) in results.into_iter().enumerate() {
         let err = r.unwrap_err();
-        assert_eq!(err.kind(), ErrorKind::Conflict, "#{i}: {err}");
+        assert_eq!(err.kind(), ErrorKind::Stale, "#{i}: {err}");
         assert!(
             err.to_string().contains("freebusy") && err.to_string().contains(ALICE),
             "{err}"
@@ -171,7 +171,7 @@ async fn stale_writes_conflict_and_change_nothing() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::Conflict
+        ErrorKind::Stale
     );
     assert!(store
         .set_providers(&a, &Providers::default(), Some(pv))
@@ -198,7 +198,7 @@ async fn stale_writes_conflict_and_change_nothing() {
             .await
             .unwrap_err()
             .kind(),
-        ErrorKind::Conflict
+        ErrorKind::Stale
     );
     // An emptied table is gone and has version 0 again.
     assert_eq!(

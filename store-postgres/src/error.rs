@@ -70,7 +70,7 @@ pub(crate) fn pool_error(err: deadpool_postgres::PoolError, target: &str) -> Err
 pub(crate) fn kind_of_state(code: &str) -> ErrorKind {
     match code {
         // serialization_failure, deadlock_detected, unique_violation (a concurrent insert won).
-        "40001" | "40P01" | "23505" => ErrorKind::Conflict,
+        "40001" | "40P01" | "23505" => ErrorKind::Stale,
         // read_only_sql_transaction; insufficient_privilege (the reader role).
         "25006" | "42501" => ErrorKind::ReadOnly,
         // lock_not_available, query_canceled (statement or lock timeout).
@@ -119,8 +119,8 @@ mod tests {
 
     #[test]
     fn states_map_to_kinds() {
-        assert_eq!(kind_of_state("40001"), ErrorKind::Conflict);
-        assert_eq!(kind_of_state("40P01"), ErrorKind::Conflict);
+        assert_eq!(kind_of_state("40001"), ErrorKind::Stale);
+        assert_eq!(kind_of_state("40P01"), ErrorKind::Stale);
         assert_eq!(kind_of_state("25006"), ErrorKind::ReadOnly);
         assert_eq!(kind_of_state("42501"), ErrorKind::ReadOnly);
         assert_eq!(kind_of_state("08006"), ErrorKind::Unavailable);

@@ -4,7 +4,7 @@
 //! - [`PgStore`] and [`PgJournal`] share a [`PgPool`] of connections (deadpool-postgres); every
 //!   trait method is one statement or one transaction. Writes take the owner's advisory lock,
 //!   check and bump the table's version, and commit; stale versions fail with
-//!   [`ErrorKind::Conflict`](calstore::ErrorKind::Conflict).
+//!   [`ErrorKind::Stale`](calstore::ErrorKind::Stale).
 //! - [`PgOptions`] names the database with a libpq URL or keyword string ([`ConnSettings`]
 //!   applies libpq's `PG*` defaults; TLS modes up to `verify-full` use rustls).
 //! - [`schema`] installs, upgrades and reports the schema (numbered migrations, checksums,

@@ -6,6 +6,8 @@ use calstore::id::{parse_rid_text, rid_text};
 use calstore::{Error, Providers, Result, Uid, Version, Versioned};
 use chrono::{DateTime, Utc};
 
+use deadpool_postgres::Transaction;
+
 use crate::pool::PgPool;
 use crate::versions::{self, VersionTable, JOURNAL, STORE};
 
@@ -141,10 +143,51 @@ pub(crate) async fn mark(
         if present { "a provider" } else { "no provider" },
         pt.vt.owner_word
     );
+    let sql = mark_statement(pt, present);
+    let mut client = pool.writer(&doing).await?;
+    let tx = client
+        .transaction()
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    versions::lock(pool, &tx, pt.vt, owner).await?;
+    let changed = mark_sql(pool, &tx, pt, owner, uid, &sql, &doing).await?;
+    tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
+    Ok(changed)
+}
+
+/// [`mark`] inside the caller's transaction, which holds the owner's lock: the agent's step marks
+/// the provider together with its other changes.
+pub(crate) async fn mark_locked(
+    pool: &PgPool,
+    tx: &Transaction<'_>,
+    pt: &ProviderTables,
+    owner: &str,
+    uid: &Uid,
+    present: bool,
+) -> Result<bool> {
+    let doing = format!(
+        "marking event {uid} as {} in the providers of {} {owner}",
+        if present { "a provider" } else { "no provider" },
+        pt.vt.owner_word
+    );
+    mark_sql(
+        pool,
+        tx,
+        pt,
+        owner,
+        uid,
+        &mark_statement(pt, present),
+        &doing,
+    )
+    .await
+}
+
+/// The statement of [`mark`]: one each way, counting the rows it changed. Present: the delete
+/// only sees instance rows and the insert only the parent's, so the two never touch the same
+/// row.
+fn mark_statement(pt: &ProviderTables, present: bool) -> String {
     let o = pt.vt.owner_col;
-    // One statement each way, counting the rows it changed. Present: the delete only sees
-    // instance rows and the insert only the parent's, so the two never touch the same row.
-    let sql = if present {
+    if present {
         format!(
             "WITH d AS (DELETE FROM {ev} WHERE {o} = $1 AND object_uid = $2 \
                         AND object_recurrenceid <> '' RETURNING 1), \
@@ -159,25 +202,30 @@ pub(crate) async fn mark(
              SELECT count(*) FROM d",
             ev = pt.events
         )
-    };
-    let mut client = pool.writer(&doing).await?;
-    let tx = client
-        .transaction()
-        .await
-        .map_err(|e| pool.error(&e, &doing))?;
-    versions::lock(pool, &tx, pt.vt, owner).await?;
+    }
+}
+
+/// Runs the mark statement and bumps the version when a row changed.
+async fn mark_sql(
+    pool: &PgPool,
+    tx: &Transaction<'_>,
+    pt: &ProviderTables,
+    owner: &str,
+    uid: &Uid,
+    sql: &str,
+    doing: &str,
+) -> Result<bool> {
     let stmt = tx
-        .prepare_cached(&sql)
+        .prepare_cached(sql)
         .await
-        .map_err(|e| pool.error(&e, &doing))?;
+        .map_err(|e| pool.error(&e, doing))?;
     let row = tx
         .query_one(&stmt, &[&owner, &uid.as_str()])
         .await
-        .map_err(|e| pool.error(&e, &doing))?;
+        .map_err(|e| pool.error(&e, doing))?;
     let changed = row.get::<_, i64>(0) > 0;
     if changed {
-        versions::bump(pool, &tx, pt.vt, owner, pt.version_name, None).await?;
+        versions::bump(pool, tx, pt.vt, owner, pt.version_name, None).await?;
     }
-    tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
     Ok(changed)
 }

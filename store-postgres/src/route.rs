@@ -146,7 +146,7 @@ impl PgPool {
                 server.mark_down(&e, cluster.retry);
                 Attempt::Skip
             }
-            Err(e) if matches!(e.kind(), ErrorKind::Conflict | ErrorKind::Locked) => {
+            Err(e) if matches!(e.kind(), ErrorKind::Stale | ErrorKind::Locked) => {
                 tracing::debug!("{doing}: {} could not serve it: {e}", server.describe());
                 Attempt::Skip
             }

@@ -2,10 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use calstore::period::check_event;
 use calstore::{
     EventFamily, EventList, EventStatus, Incoming, Method, Other, Period, PrefName, Providers,
-    Request, Result, Rid, Store, StoredEvent, Table, Uid, User, Version, Versioned,
+    Request, Result, Rid, Step, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -19,8 +18,7 @@ use crate::versions::{self, STORE};
 mod counters;
 mod preferences;
 mod requests;
-
-use requests::queue_on;
+mod step;
 
 /// The PostgreSQL store: every user's objects, queue, counter-proposals, free/busy tables,
 /// providers and preferences in the tables of `sql/`. Cheap to clone (clones share the pool).
@@ -83,43 +81,15 @@ impl PgStore {
 
 impl PgStore {
     /// The agent's step for one incoming request in one transaction and one commit: the object
-    /// upsert, the replacement of the event's periods in `freebusy`, and the queue entry. The
-    /// trait's default makes three atomic calls — three commits, each a WAL flush — which is most
-    /// of the step's cost on PostgreSQL (docs/performance.md, `agent`).
+    /// upsert, the replacement of the event's periods in `freebusy`, the provider mark and the
+    /// queue entry ([`Step::for_incoming`]). The trait's default would read the version after
+    /// the commit; here it comes from the transaction itself.
     async fn store_incoming_impl(&self, user: &User, incoming: &Incoming) -> Result<Version> {
-        let pool = &self.pool;
-        let (owner, uid, rid) = (user.as_str(), &incoming.uid, incoming.rid.as_ref());
-        // Every check first, in the default's order (periods, then the store's mode and the
-        // text, as `put_event` checks them), so that bad input reports the same error and no
-        // statement runs.
-        check_event(uid, rid, &incoming.periods)?;
-        objects::check_put(pool, &STORE_OBJECTS, owner, uid, rid, &incoming.text)?;
-        let op = periods::prepare(Op::ReplaceEvent {
-            uid,
-            rid,
-            periods: incoming.periods.clone(),
-        })?;
-        let fb = Table::FreeBusy;
-        let t = target(user, &fb);
-
-        let doing = match rid {
-            None => format!("storing incoming event {uid} of user {owner}"),
-            Some(r) => format!("storing incoming instance {r} of event {uid} of user {owner}"),
-        };
-        let mut client = pool.writer(&doing).await?;
-        let tx = client
-            .transaction()
-            .await
-            .map_err(|e| pool.error(&e, &doing))?;
-        // The user's lock first, as every writer takes it, so that writers never deadlock; the
-        // periods write below relies on holding it.
-        versions::lock(pool, &tx, STORE, owner).await?;
-        objects::upsert(pool, &tx, &STORE_OBJECTS, owner, uid, rid, &incoming.text).await?;
-        let version = periods::write_locked(pool, &tx, &t, None, op).await?;
-        queue_on(pool, &tx, user, uid, rid, incoming.method).await?;
-        // Any error above returned early and dropped the transaction, rolling back everything.
-        tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
-        Ok(version)
+        let step = Step::for_incoming(incoming)?;
+        match self.apply_step_impl(user, &step).await? {
+            Some(v) => Ok(v),
+            None => self.table_version(user, &Table::FreeBusy).await,
+        }
     }
 }
 
@@ -396,6 +366,10 @@ impl Store for PgStore {
     ) -> Result<Version> {
         let op = Op::Reserve { periods, capacity };
         periods::write(&self.pool, &target(user, table), expect, op).await
+    }
+
+    async fn apply_step(&self, user: &User, step: &Step) -> Result<()> {
+        self.apply_step_impl(user, step).await.map(|_| ())
     }
 
     async fn others(&self, user: &User) -> Result<Vec<Other>> {

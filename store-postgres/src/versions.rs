@@ -86,7 +86,7 @@ pub(crate) async fn bump(
     let old = Version(new.0 - 1);
     if let Some(expect) = expect {
         if expect != old {
-            return Err(Error::conflict(format!(
+            return Err(Error::stale(format!(
                 "{table_name} of {} {owner} changed since it was read (read {expect}, now {old})",
                 vt.owner_word
             )));

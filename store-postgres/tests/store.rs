@@ -451,7 +451,7 @@ async fn setting_the_same_periods_again_rewrites_no_row_but_bumps_the_version() 
         .set_freebusy(&alice(), &fb, vec![p(h(9), h(10), "d", None)], Some(v1))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), calstore::ErrorKind::Conflict, "{e}");
+    assert_eq!(e.kind(), calstore::ErrorKind::Stale, "{e}");
     assert_eq!(physical(&raw, "freebusy").await, rows);
     assert_eq!(s.freebusy(&alice(), &fb).await.unwrap().version, v2);
     // Dropping a period deletes its row and leaves the others alone.

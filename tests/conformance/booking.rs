@@ -52,10 +52,10 @@ pub async fn versions_detect_conflicts<S: Store + Clone + 'static, J: Journal + 
             Some(v1),
         )
         .await;
-    assert_eq!(kind(stale), ErrorKind::Conflict);
+    assert_eq!(kind(stale), ErrorKind::Stale);
     assert_eq!(
         kind(f.store.set_freebusy(&a, &fb, vec![], Some(v1)).await),
-        ErrorKind::Conflict
+        ErrorKind::Stale
     );
     assert_eq!(
         kind(
@@ -63,7 +63,7 @@ pub async fn versions_detect_conflicts<S: Store + Clone + 'static, J: Journal + 
                 .remove_event_periods(&a, &fb, &uid("a"), None, Some(v0))
                 .await
         ),
-        ErrorKind::Conflict
+        ErrorKind::Stale
     );
     let now = f.store.freebusy(&a, &fb).await.unwrap();
     assert_eq!(now.version, v2);
@@ -133,7 +133,7 @@ pub async fn reserve_refuses_double_booking<
             None,
         )
         .await;
-    assert_eq!(kind(clash), ErrorKind::Conflict);
+    assert_eq!(kind(clash), ErrorKind::Busy);
     // Touching is fine; moving the same event over itself is fine; transparent periods never block.
     f.store
         .reserve(
@@ -232,7 +232,7 @@ pub async fn reserve_with_capacity<S: Store + Clone + 'static, J: Journal + Clon
             None,
         )
         .await;
-    assert_eq!(kind(full), ErrorKind::Conflict);
+    assert_eq!(kind(full), ErrorKind::Busy);
     f.store
         .reserve(
             &desks,
@@ -386,7 +386,7 @@ pub async fn concurrent_reservations_never_double_book<
                     .unwrap();
                 match store.reserve(&room, &fb, vec![p], 1, None).await {
                     Ok(_) => ok += 1,
-                    Err(e) if e.kind() == ErrorKind::Conflict => refused += 1,
+                    Err(e) if e.kind() == ErrorKind::Busy => refused += 1,
                     Err(e) => panic!("unexpected error {e}"),
                 }
             }

@@ -145,7 +145,7 @@ pub async fn table_version_follows_writes<
         assert_eq!(s.table_version(&a, &table).await.unwrap(), v2, "{table}");
         // The version read this way guards a write like the one read with the periods.
         let stale = s.set_freebusy(&a, &table, Vec::new(), Some(v1)).await;
-        assert_eq!(kind(stale), ErrorKind::Conflict);
+        assert_eq!(kind(stale), ErrorKind::Stale);
     }
 }
 

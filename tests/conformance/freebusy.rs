@@ -358,7 +358,7 @@ pub async fn providers_round_trip<S: Store + Clone + 'static, J: Journal + Clone
                 .set_providers(&a, &Providers::default(), Some(empty.version))
                 .await
         ),
-        ErrorKind::Conflict
+        ErrorKind::Stale
     );
     let none = Providers {
         window_end: None,

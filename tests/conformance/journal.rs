@@ -43,7 +43,7 @@ pub async fn limits_groups_delegates<S: Store + Clone + 'static, J: Journal + Cl
     assert_eq!((read.value, read.version), (limits.clone(), v));
     assert_eq!(
         kind(f.journal.set_limits(&q, &limits, Some(empty.version)).await),
-        ErrorKind::Conflict
+        ErrorKind::Stale
     );
     let bad: BTreeMap<Group, String> = [(group("*"), "ten hours".to_owned())].into();
     assert_eq!(
@@ -168,7 +168,7 @@ pub async fn reserve_within_limit<S: Store + Clone + 'static, J: Journal + Clone
         .await;
     assert_eq!(
         kind(over),
-        ErrorKind::Conflict,
+        ErrorKind::Busy,
         "2h + 2h exceeds the default 3h"
     );
     f.journal
@@ -252,7 +252,7 @@ pub async fn concurrent_quota_reservations<
                     .await
                 {
                     Ok(_) => ok += 1,
-                    Err(e) => assert_eq!(e.kind(), ErrorKind::Conflict, "{e}"),
+                    Err(e) => assert_eq!(e.kind(), ErrorKind::Busy, "{e}"),
                 }
             }
             ok

@@ -180,7 +180,7 @@ pub async fn model_based_operations<S: Store + Clone + 'static, J: Journal + Clo
                                     ps.into_iter().for_each(|p| model.insert(p));
                                 }
                                 Err(e) => {
-                                    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+                                    assert_eq!(e.kind(), ErrorKind::Busy, "{e}");
                                     assert!(clash, "reserve refused a free slot: {op:?}");
                                 }
                             }

@@ -85,7 +85,7 @@ async fn book<S: Store>(store: &S, w: usize, each: usize) -> Result<()> {
             .await
         {
             Ok(_) => writeln!(out, "ACK {uid}")?,
-            Err(e) if e.kind() == ErrorKind::Conflict => writeln!(out, "CONFLICT {uid}")?,
+            Err(e) if e.kind() == ErrorKind::Busy => writeln!(out, "CONFLICT {uid}")?,
             Err(e) => writeln!(out, "ERROR {uid} {}", e.to_string().replace('\n', " "))?,
         }
     }
@@ -169,7 +169,7 @@ async fn judge<S: Store>(
                 .await
             {
                 Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::Conflict => {}
+                Err(e) if e.kind() == ErrorKind::Busy => {}
                 Err(e) => return Err(e.into()),
             }
         }

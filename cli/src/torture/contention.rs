@@ -222,7 +222,7 @@ async fn cas<S: Store>(
             .await
         {
             Ok(_) => break,
-            Err(e) if e.kind() == ErrorKind::Conflict && retries < 10_000 => retries += 1,
+            Err(e) if e.kind() == ErrorKind::Stale && retries < 10_000 => retries += 1,
             Err(e) => return Err(e),
         }
     }
@@ -271,7 +271,7 @@ async fn stale<S: Store, J: Journal>(
     ];
     let mut problems = Vec::new();
     for (name, r) in attempts {
-        if !matches!(&r, Err(e) if e.kind() == ErrorKind::Conflict) {
+        if !matches!(&r, Err(e) if e.kind() == ErrorKind::Stale) {
             problems.push(format!("{name} with a stale version gave {}", outcome(&r)));
         }
     }
@@ -287,7 +287,7 @@ async fn stale<S: Store, J: Journal>(
     let r = journal
         .set_limits(&q, &Default::default(), Some(limits_old))
         .await;
-    if !matches!(&r, Err(e) if e.kind() == ErrorKind::Conflict) {
+    if !matches!(&r, Err(e) if e.kind() == ErrorKind::Stale) {
         problems.push(format!(
             "set_limits with a stale version gave {}",
             outcome(&r)
@@ -301,7 +301,7 @@ async fn stale<S: Store, J: Journal>(
     let r = journal
         .replace_usage_periods(&q, &usage, &event, None, late, Some(usage_old))
         .await;
-    if !matches!(&r, Err(e) if e.kind() == ErrorKind::Conflict) {
+    if !matches!(&r, Err(e) if e.kind() == ErrorKind::Stale) {
         problems.push(format!(
             "replace_usage_periods with a stale version gave {}",
             outcome(&r)

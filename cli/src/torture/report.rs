@@ -6,7 +6,7 @@
 //! ready
 //! try      OP FIELD…           an operation is about to start (crash workload)
 //! ack      OP FIELD…           the store said yes: this write must never be lost
-//! refused  OP KIND FIELD…      the store said no with an error of KIND (conflict, read-only, …)
+//! refused  OP KIND FIELD…      the store said no with an error of KIND (busy, stale, read-only, …)
 //! bad      OP DETAIL           the worker saw the store break its contract
 //! error    OP KIND MESSAGE     an error the workload did not expect
 //! done     OPS
@@ -21,7 +21,9 @@ pub fn kind_name(kind: ErrorKind) -> &'static str {
     match kind {
         ErrorKind::NotFound => "not-found",
         ErrorKind::InvalidInput => "invalid-input",
-        ErrorKind::Conflict => "conflict",
+        ErrorKind::Stale => "stale",
+        ErrorKind::Busy => "busy",
+        ErrorKind::VerificationFailed => "verification-failed",
         ErrorKind::ReadOnly => "read-only",
         ErrorKind::Locked => "locked",
         ErrorKind::Unavailable => "unavailable",

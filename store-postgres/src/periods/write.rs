@@ -69,7 +69,7 @@ async fn unchanged<C: GenericClient>(
 ) -> Result<Version> {
     let now = versions::current(pool, client, t.table.vt, t.owner(), &t.version_name).await?;
     if let Some(e) = expect.filter(|e| *e != now) {
-        return Err(Error::conflict(format!(
+        return Err(Error::stale(format!(
             "{} changed since it was read (read {e}, now {now})",
             t.describe()
         )));
@@ -186,7 +186,7 @@ pub(crate) async fn write_locked(
             let nearby = near(pool, tx, t, &periods).await?;
             let clash = capacity_conflicts(&nearby, &periods, capacity);
             if !clash.is_empty() {
-                return Err(Error::conflict(format!(
+                return Err(Error::busy(format!(
                     "cannot reserve {} in {}: {} busy period(s) of other events already use the \
                      capacity of {}: {}; nothing was written",
                     periods[0].uid,
@@ -211,7 +211,7 @@ pub(crate) async fn write_locked(
                     .map(|p| (p.end - p.start).num_seconds())
                     .sum();
                 if used + adding > limit.num_seconds() {
-                    return Err(Error::conflict(format!(
+                    return Err(Error::busy(format!(
                         "cannot reserve {uid} in {}: {used}s already used plus {adding}s would \
                          exceed the limit of {}; nothing was written",
                         t.describe(),
