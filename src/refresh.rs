@@ -21,7 +21,7 @@ mod cron;
 mod quota;
 pub use audit::{audit, Audit, Finding};
 pub use batch::{refresh_events, Refreshed};
-pub use cron::{cron_users, regenerate_users, CronOptions, UserJob};
+pub use cron::{cron_users, regenerate_users, CronOptions, CronUsers, UserJob};
 pub use quota::{regenerate_quota, QuotaOptions, QuotaRegenerated};
 
 /// The default window for rules without end, in days.
@@ -464,7 +464,7 @@ async fn update_providers<S: Store>(
             .set_providers(user, &next, Some(current.version))
             .await
         {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) if e.kind() == ErrorKind::Stale => continue,
             Err(e) => return Err(e),
             Ok(_) => break removed,
         }

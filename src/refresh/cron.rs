@@ -38,15 +38,32 @@ pub struct CronOptions {
 /// One user's regeneration, as handed to the caller's `spawn`.
 pub type UserJob = Pin<Box<dyn Future<Output = Result<Regenerated>> + Send>>;
 
-/// The users the cron job works on: every user of the store when `names` is `None`.
+/// The users the cron job works on ([`cron_users`]), and what it cannot work on.
+#[derive(Debug, Default)]
+pub struct CronUsers {
+    /// Every user of the store, or the ones named.
+    pub users: Vec<User>,
+    /// The entries of the store that cannot be read as users ([`Store::unlisted_users`]), one
+    /// error each: a caller reports them and fails the run, never skips them silently.
+    pub unlisted: Vec<crate::Error>,
+}
+
+/// The users the cron job works on: every user of the store when `names` is `None` (with the
+/// entries that cannot be read as users), else the ones named.
 ///
 /// # Errors
 ///
 /// The store's errors listing the users.
-pub async fn cron_users<S: Store>(store: &S, names: Option<Vec<User>>) -> Result<Vec<User>> {
+pub async fn cron_users<S: Store>(store: &S, names: Option<Vec<User>>) -> Result<CronUsers> {
     match names {
-        Some(names) => Ok(names),
-        None => store.users().await,
+        Some(users) => Ok(CronUsers {
+            users,
+            unlisted: Vec::new(),
+        }),
+        None => Ok(CronUsers {
+            unlisted: store.unlisted_users().await?,
+            users: store.users().await?,
+        }),
     }
 }
 

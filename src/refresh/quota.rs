@@ -162,7 +162,7 @@ pub async fn regenerate_quota<J: Journal>(
                 .set_providers(quota, &next, Some(current.version))
                 .await
             {
-                Err(e) if e.kind() == ErrorKind::Conflict => continue,
+                Err(e) if e.kind() == ErrorKind::Stale => continue,
                 Err(e) => return Err(e),
                 Ok(_) => break,
             }
@@ -195,7 +195,7 @@ async fn replace_uids<J: Journal>(
             .set_usage(quota, table, rows, Some(current.version))
             .await
         {
-            Err(e) if e.kind() == ErrorKind::Conflict => continue,
+            Err(e) if e.kind() == ErrorKind::Stale => continue,
             other => return other.map(|_| ()),
         }
     }

@@ -135,6 +135,15 @@ async fn check_user<S: Store>(store: &S, user: &User, f: &mut Findings) {
         || format!("{user}: preferences"),
         store.preferences(user).await,
     );
+    // Objects without periods (a killed import) and periods of cancelled objects.
+    if let Some(audit) = f.note(
+        || format!("{user}: freebusy against objects"),
+        calstore::refresh::audit(store, user, chrono::Utc::now()).await,
+    ) {
+        for finding in audit.findings {
+            f.problems.push(format!("{user}: {finding}"));
+        }
+    }
 }
 
 /// The journal part of [`check`], for any backend.

@@ -186,6 +186,20 @@ impl Store for AnyStore {
         }
     }
 
+    fn apply_step(
+        &self,
+        user: &User,
+        step: &calstore::store::Step,
+    ) -> impl Future<Output = Result<()>> + Send {
+        // Delegated, never the trait's default: each backend makes a step atomic its own way.
+        async move {
+            match self {
+                AnyStore::File(s) => s.apply_step(user, step).await,
+                AnyStore::Postgres(s) => s.apply_step(user, step).await,
+            }
+        }
+    }
+
     fn dequeue_request(
         &self,
         user: &User,

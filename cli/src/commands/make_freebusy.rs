@@ -111,14 +111,7 @@ async fn users<S: Store + Clone + 'static>(
     args: &MakeFreebusyArgs,
     now: DateTime<Utc>,
 ) -> Result<Totals> {
-    // An entry of the store the listing cannot read as a user is reported and fails the run:
-    // never skipped silently (issue 13 item 5).
-    let mut unlisted = 0;
     let names = if args.all {
-        for e in store.unlisted_users().await? {
-            eprintln!("calstore: {}", e.message());
-            unlisted += 1;
-        }
         None
     } else {
         Some(
@@ -128,7 +121,12 @@ async fn users<S: Store + Clone + 'static>(
                 .collect::<Result<Vec<_>>>()?,
         )
     };
-    let users = refresh::cron_users(&store, names).await?;
+    let refresh::CronUsers { users, unlisted } = refresh::cron_users(&store, names).await?;
+    // An entry of the store the listing cannot read as a user is reported and fails the run:
+    // never skipped silently (issue 13 item 5).
+    for e in &unlisted {
+        eprintln!("calstore: {}", e.message());
+    }
     let options = CronOptions {
         overrides: Overrides {
             tz: None,
@@ -142,7 +140,7 @@ async fn users<S: Store + Clone + 'static>(
     };
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
     let mut totals = Totals {
-        failed: unlisted,
+        failed: unlisted.len(),
         ..Totals::default()
     };
     // Tasks, so that both cores work (calstore::refresh::regenerate_users).
