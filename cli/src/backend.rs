@@ -14,6 +14,7 @@ use crate::args::Global;
 #[macro_export]
 macro_rules! with_store {
     ($store:expr, $s:ident => $body:expr) => {{
+        #[allow(clippy::redundant_locals)]
         let $s = $store;
         $body
     }};
@@ -23,6 +24,7 @@ macro_rules! with_store {
 #[macro_export]
 macro_rules! with_journal {
     ($journal:expr, $j:ident => $body:expr) => {{
+        #[allow(clippy::redundant_locals)]
         let $j = $journal;
         $body
     }};
