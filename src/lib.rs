@@ -3,9 +3,10 @@
 //! This crate holds the model and the contract: validated identifiers ([`id`]), free/busy periods
 //! and their table operations ([`period`]), stored objects ([`object`]), recurrence expansion
 //! ([`recurrence`]), and the [`Store`] and [`Journal`] traits that the backends implement
-//! (`calstore-file`, `calstore-postgres`); the agent's free/busy update and the cron job
-//! ([`refresh`]), the free/busy query ([`query`]) and the import path ([`import`]) are built on
-//! them. Library code is generic
+//! (`calstore-file`, `calstore-postgres`); the agent's steps, one atomic call per scheduling
+//! message ([`agent`]), the agent's free/busy update and the cron job ([`refresh`]), the
+//! free/busy query ([`query`]) and the import path ([`import`]) are built on them. Library code
+//! is generic
 //! over `S: Store`.
 #![forbid(unsafe_code)]
 

@@ -199,7 +199,7 @@ where
                      {tried}, acked {acked:?}"
                 );
             }
-            if k == tried && !acked.is_some_and(|a| a >= tried) && all {
+            if k == tried && acked.is_none_or(|a| a < tried) && all {
                 in_flight += 1;
             }
         }

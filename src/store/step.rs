@@ -202,6 +202,14 @@ impl Step {
     pub fn check(&self) -> Result<()> {
         for (i, change) in self.changes.iter().enumerate() {
             let at = |e: Error| e.context(format!("change {} ({change})", i + 1));
+            if let Change::Reserve { periods, .. }
+            | Change::ReplaceUidPeriods { periods, .. }
+            | Change::ReplaceEventPeriods { periods, .. } = change
+            {
+                for p in periods {
+                    p.validate().map_err(at)?;
+                }
+            }
             match change {
                 Change::Reserve { periods, .. } => {
                     if i > 0 {

@@ -40,14 +40,14 @@ impl StoreInner {
             &what,
         )?;
         match self.apply_changes(user, step) {
-            // A refusal (busy: the reservation comes first) or bad input wrote nothing.
-            Err(e) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::InvalidInput) => {
+            // The first change refused (busy: the reservation comes first): nothing was written.
+            Err((0, e)) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::InvalidInput) => {
                 atomic::remove_file(&record, &what)?;
                 Err(e)
             }
             // Anything else may have stopped half-way: the record stays, and the next call on
             // the user finishes the step.
-            Err(e) => Err(e),
+            Err((_, e)) => Err(e),
             Ok(()) => {
                 atomic::remove_file(&record, &what)?;
                 Ok(())
@@ -55,9 +55,10 @@ impl StoreInner {
         }
     }
 
-    fn apply_changes(&self, user: &User, step: &Step) -> Result<()> {
-        for change in &step.changes {
-            self.apply_change(user, change)?;
+    /// Applies the changes in order; on an error, which change failed.
+    fn apply_changes(&self, user: &User, step: &Step) -> Result<(), (usize, Error)> {
+        for (i, change) in step.changes.iter().enumerate() {
+            self.apply_change(user, change).map_err(|e| (i, e))?;
         }
         Ok(())
     }
@@ -100,8 +101,8 @@ impl StoreInner {
             .map_err(|e| e.context(format!("{what}, {}", record.display())))?;
         match self.apply_changes(user, &step) {
             // The reservation was refused before anything else was applied: nothing to finish.
-            Err(e) if e.kind() == ErrorKind::Busy => {}
-            Err(e) => return Err(e.context(format!("{what}: finishing an interrupted step"))),
+            Err((0, e)) if e.kind() == ErrorKind::Busy => {}
+            Err((_, e)) => return Err(e.context(format!("{what}: finishing an interrupted step"))),
             Ok(()) => {}
         }
         atomic::remove_file(&record, what)?;
