@@ -102,9 +102,10 @@ pub async fn freebusy<S: Store>(
         return Ok(answer);
     }
     let Some(end) = end else {
-        // Nothing can be expanded without end: say where knowledge stops.
+        // Nothing can be expanded without end: say where knowledge stops (after imports only,
+        // no window is recorded; the present is the most that is claimed).
         answer.periods = periods;
-        answer.horizon = Some(known);
+        answer.horizon = Some(providers.window_end.unwrap_or(now));
         return Ok(answer);
     };
     let mut opts = settings(store, user, &Overrides::default())
@@ -145,7 +146,7 @@ pub async fn freebusy<S: Store>(
     periods.extend(fresh);
     answer.periods = period::normalise(periods);
     if !answer.failed.is_empty() {
-        answer.horizon = Some(known);
+        answer.horizon = Some(providers.window_end.unwrap_or(now).max(s));
     }
     Ok(answer)
 }

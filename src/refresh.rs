@@ -328,9 +328,10 @@ pub async fn regenerate<S: Store>(
             uids.extend(gaps.cancelled_with_rows.into_iter().map(|(u, _)| u));
             uids.into_iter().collect()
         };
+        let redone: std::collections::HashSet<&Uid> = uids.iter().collect();
         let mut rows: Vec<Period> = kept
             .iter()
-            .filter(|p| !uids.contains(&p.uid))
+            .filter(|p| !redone.contains(&p.uid))
             .cloned()
             .collect();
         let mut unbounded = Vec::new();

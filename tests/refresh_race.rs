@@ -20,12 +20,15 @@ use calstore::{
 };
 use chrono::{DateTime, Duration, Utc};
 
+/// The import step to run: user, uid and the import's window end.
+type Armed = (User, Uid, DateTime<Utc>);
+
 /// `S` with a hook: the first `set_providers` after [`Interleaved::arm`] first runs the import's
 /// step on the inner store.
 #[derive(Clone)]
 struct Interleaved<S> {
     inner: S,
-    armed: Arc<Mutex<Option<(User, Uid, DateTime<Utc>)>>>,
+    armed: Arc<Mutex<Option<Armed>>>,
 }
 
 impl<S: Store> Interleaved<S> {

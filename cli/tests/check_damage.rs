@@ -20,6 +20,20 @@ use support::*;
 
 /// Populates a place with every kind of data.
 fn populate(place: &Place) {
+    let team_week = format!("{}/../examples/team-week.ics", env!("CARGO_MANIFEST_DIR"));
+    // A first cron run records a window, so that the one below extends it (keeping the rows the
+    // workloads write without objects) rather than rebuilding from the objects alone.
+    for args in [
+        &["import", "--user", ALICE, &team_week][..],
+        &["make-freebusy", "--all"],
+    ] {
+        let out = place.calstore(args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
     place.setup("setup-crash");
     place.setup("setup-contention");
     for workload in ["contention", "crash"] {
@@ -30,8 +44,16 @@ fn populate(place: &Place) {
             .unwrap();
         assert!(out.status.success());
     }
-    let team_week = format!("{}/../examples/team-week.ics", env!("CARGO_MANIFEST_DIR"));
     let out = place.calstore(&["import", "--user", ALICE, &team_week]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The torture workloads store objects through the raw Store calls, without their periods;
+    // `check` reports such objects (issue 13, item 8) and the cron job (extending the window, so
+    // every other row stays) gives them their periods.
+    let out = place.calstore(&["make-freebusy", "--all"]);
     assert!(
         out.status.success(),
         "{}",

@@ -69,7 +69,10 @@ fn cron_reproduces_the_import(place: &Place) {
     succeeded("import", &place.calstore(&args));
     let imported = table(place);
     assert!(imported.lines().count() > 20, "{imported}");
-    succeeded("make-freebusy", &place.calstore(&["make-freebusy", "--all"]));
+    succeeded(
+        "make-freebusy",
+        &place.calstore(&["make-freebusy", "--all"]),
+    );
     assert_eq!(
         table(place),
         imported,
@@ -82,7 +85,14 @@ fn cron_reproduces_the_import(place: &Place) {
     );
     assert!(prefs.contains("Europe/Oslo"), "{prefs}");
     let before = place.snapshot();
-    let out = place.calstore(&["import", "--user", ALICE, "--tz", "America/New_York", &files[0]]);
+    let out = place.calstore(&[
+        "import",
+        "--user",
+        ALICE,
+        "--tz",
+        "America/New_York",
+        &files[0],
+    ]);
     assert_eq!(out.status.code(), Some(65), "{}", stdout(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("TZID"),
@@ -127,14 +137,17 @@ fn query_past_the_window(place: &Place) {
             path.to_str().unwrap(),
         ]),
     );
-    let start = (today + chrono::Duration::days(200)).format("%Y-%m-%dT00:00:00Z").to_string();
-    let end = (today + chrono::Duration::days(230)).format("%Y-%m-%dT00:00:00Z").to_string();
+    let start = (today + chrono::Duration::days(200))
+        .format("%Y-%m-%dT00:00:00Z")
+        .to_string();
+    let end = (today + chrono::Duration::days(230))
+        .format("%Y-%m-%dT00:00:00Z")
+        .to_string();
     let query = |format: &str| {
         succeeded(
             "freebusy",
             &place.calstore(&[
-                "freebusy", "--user", ALICE, "--start", &start, "--end", &end, "--format",
-                format,
+                "freebusy", "--user", ALICE, "--start", &start, "--end", &end, "--format", format,
             ]),
         )
     };
@@ -157,7 +170,10 @@ fn query_past_the_window(place: &Place) {
         "{ical}"
     );
     // The table itself is not written by a query.
-    let stored = succeeded("list", &place.calstore(&["list", "--user", ALICE, "freebusy"]));
+    let stored = succeeded(
+        "list",
+        &place.calstore(&["list", "--user", ALICE, "freebusy"]),
+    );
     assert!(stored.lines().count() <= 6, "{stored}");
     // Without an end nothing can be expanded: the answer says where knowledge stops.
     let open = place.calstore(&["freebusy", "--user", ALICE, "--start", &start]);
@@ -216,8 +232,16 @@ fn objects_without_periods(place: &Place) {
             place.name()
         );
     }
-    succeeded("repairing cron", &place.calstore(&["make-freebusy", "--all"]));
-    assert_eq!(table(place), whole, "{}: the cron job repaired", place.name());
+    succeeded(
+        "repairing cron",
+        &place.calstore(&["make-freebusy", "--all"]),
+    );
+    assert_eq!(
+        table(place),
+        whole,
+        "{}: the cron job repaired",
+        place.name()
+    );
     succeeded("check after the repair", &place.calstore(&["check"]));
 }
 

@@ -145,7 +145,7 @@ pub async fn regenerate_quota<J: Journal>(
                 .value
                 .events
                 .iter()
-                .filter(|(u, _)| !expanded.contains(u) && !(full && before.contains(u)))
+                .filter(|(u, _)| !(expanded.contains(u) || full && before.contains(u)))
                 .cloned()
                 .collect();
             events.extend(unbounded.iter().cloned());

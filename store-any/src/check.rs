@@ -136,13 +136,18 @@ async fn check_user<S: Store>(store: &S, user: &User, f: &mut Findings) {
         store.preferences(user).await,
     );
     // Objects without periods (a killed import) and periods of cancelled objects.
-    if let Some(audit) = f.note(
-        || format!("{user}: freebusy against objects"),
-        calstore::refresh::audit(store, user, chrono::Utc::now()).await,
-    ) {
-        for finding in audit.findings {
-            f.problems.push(format!("{user}: {finding}"));
+    f.checked += 1;
+    match calstore::refresh::audit(store, user, chrono::Utc::now()).await {
+        Ok(audit) => {
+            for finding in audit.findings {
+                f.problems.push(format!("{user}: {finding}"));
+            }
         }
+        // A damaged table or list: reported above with its place.
+        Err(e) if e.kind() == calstore::ErrorKind::Corrupt => {}
+        Err(e) => f
+            .problems
+            .push(format!("{user}: freebusy against objects: {}", e.message())),
     }
 }
 
