@@ -1,7 +1,10 @@
-//! A small, strict iCalendar content-line reader (RFC 5545 §3.1): unfolding, parameters with
-//! quoted values, and the BEGIN/END nesting of components, keeping for every property and
-//! component its physical line number and its byte range in the original text (so that
-//! `split_calendar` can copy events byte for byte and errors can name the line a person sees).
+//! A small iCalendar content-line reader (RFC 5545 §3.1): unfolding, parameters with quoted
+//! values, and the BEGIN/END nesting of components, keeping for every property and component its
+//! physical line number and its byte range in the original text (so that `split_families` can
+//! copy events byte for byte and errors can name the line a person sees). What real producers get
+//! wrong in the lines themselves and has one sensible reading (a byte-order mark, a fold that lost
+//! its leading space, white space around names, a missing last END:VCALENDAR, …) is read that way
+//! and noted as a [`Warning`] on the component it belongs to (docs/compatibility.md).
 
 use std::ops::Range;
 
