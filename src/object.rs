@@ -5,8 +5,11 @@
 //! with quoted values, checks the nesting of components, and names the physical line of every
 //! error (`line 7: …`). Only what the store needs is interpreted (STORE.md, "Objects"): UID,
 //! RECURRENCE-ID, DTSTART/DTEND/DURATION, RRULE/RDATE/EXDATE, TRANSP, STATUS, SUMMARY, ORGANIZER,
-//! ATTENDEE/PARTSTAT and SEQUENCE. Times with a TZID are read in the IANA zone of that name, or in
-//! the calendar's own VTIMEZONE when the name is not an IANA one.
+//! ATTENDEE/PARTSTAT and SEQUENCE. Times with a TZID are read in the IANA zone of that name (also
+//! after a libical-style path), or in the calendar's own VTIMEZONE when the name is not an IANA
+//! one; a TZID nothing resolves is read as floating, with a [`Warning`]. What producers write
+//! leniently is read the way the widely used implementations read it, each time with a warning
+//! (docs/compatibility.md).
 
 mod content;
 mod read;

@@ -554,7 +554,15 @@ fn a_bad_event_is_left_out_and_the_rest_stored() {
     let freebusy = || {
         ok(&run(
             dir.path(),
-            &["--store", db.url(), "freebusy", "--user", ALICE, "--format", "json"],
+            &[
+                "--store",
+                db.url(),
+                "freebusy",
+                "--user",
+                ALICE,
+                "--format",
+                "json",
+            ],
         ))
     };
     let out = import(&["--strict", bad]);

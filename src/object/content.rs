@@ -1,7 +1,10 @@
-//! A small, strict iCalendar content-line reader (RFC 5545 §3.1): unfolding, parameters with
-//! quoted values, and the BEGIN/END nesting of components, keeping for every property and
-//! component its physical line number and its byte range in the original text (so that
-//! `split_calendar` can copy events byte for byte and errors can name the line a person sees).
+//! A small iCalendar content-line reader (RFC 5545 §3.1): unfolding, parameters with quoted
+//! values, and the BEGIN/END nesting of components, keeping for every property and component its
+//! physical line number and its byte range in the original text (so that `split_families` can
+//! copy events byte for byte and errors can name the line a person sees). What real producers get
+//! wrong in the lines themselves and has one sensible reading (a byte-order mark, a fold that lost
+//! its leading space, white space around names, a missing last END:VCALENDAR, …) is read that way
+//! and noted as a [`Warning`] on the component it belongs to (docs/compatibility.md).
 
 use std::ops::Range;
 
@@ -113,20 +116,14 @@ fn warn(line: usize, message: impl Into<String>) -> Warning {
 /// Splits the text into logical lines: `\r\n` or `\n` end a physical line; a physical line that
 /// starts with a space or a tab continues the previous one (the one white-space character is
 /// dropped). Empty physical lines are skipped (a continuation after one still continues, with a
-/// warning). A UTF-8 byte-order mark at the start is skipped with a warning.
+/// warning). A UTF-8 byte-order mark at the start of a line (of the text, or of a file appended
+/// to another) is skipped with a warning.
 fn unfold(text: &str) -> Result<Vec<Logical>> {
     let mut out: Vec<Logical> = Vec::new();
     let mut offset = 0;
     let mut number = 0;
     let mut previous_blank = false;
     let mut pending: Vec<Warning> = Vec::new();
-    if text.starts_with('\u{feff}') {
-        offset = '\u{feff}'.len_utf8();
-        pending.push(warn(
-            1,
-            "a UTF-8 byte-order mark before the first line is ignored",
-        ));
-    }
     while offset < text.len() {
         number += 1;
         let rest = &text[offset..];
@@ -135,8 +132,19 @@ fn unfold(text: &str) -> Result<Vec<Logical>> {
             Some(i) => (i, i + 1),
             None => (rest.len(), rest.len()),
         };
-        let content = &rest[..content_len];
-        let span = offset..offset + full_len;
+        let mut content = &rest[..content_len];
+        let mut bom = 0;
+        // A byte-order mark at the start of the text, or of a file appended to another: not part
+        // of the line (nor of what is copied from it).
+        if let Some(after) = content.strip_prefix('\u{feff}') {
+            content = after;
+            bom = '\u{feff}'.len_utf8();
+            pending.push(warn(
+                number,
+                "a UTF-8 byte-order mark at the start of the line is ignored",
+            ));
+        }
+        let span = offset + bom..offset + full_len;
         offset += full_len;
         if content.is_empty() {
             previous_blank = true;
@@ -696,6 +704,19 @@ mod tests {
         assert!(w[2].1.contains("ignored"));
         assert!(w[3].1.contains("empty parameter") && w[3].1.contains("white space"));
         assert!(w[4].1.contains("backslash"));
+    }
+
+    #[test]
+    fn a_byte_order_mark_of_an_appended_file_is_skipped() {
+        let text = "BEGIN:VCALENDAR\nEND:VCALENDAR\n\u{feff}BEGIN:VCALENDAR\nEND:VCALENDAR\n";
+        let (comps, w) = warned(text);
+        assert_eq!(comps.len(), 2);
+        assert_eq!(
+            &text[comps[1].span.clone()],
+            "BEGIN:VCALENDAR\nEND:VCALENDAR\n"
+        );
+        assert_eq!(w.len(), 1);
+        assert_eq!(w[0].0, 3);
     }
 
     #[test]

@@ -458,6 +458,18 @@ impl Context<'_> {
         }
     }
 
+    /// A DATE of a period in a property with a TZID: midnight in that zone (other values as
+    /// they are).
+    fn in_tzid(&mut self, p: &Property, value: TimeValue) -> TimeValue {
+        match (&value, p.param("TZID")) {
+            (TimeValue::Date(d), Some(tzid)) => match self.zone(tzid.trim(), p.line) {
+                Some(z) => TimeValue::Zoned(d.and_time(chrono::NaiveTime::MIN), z),
+                None => value,
+            },
+            _ => value,
+        }
+    }
+
     /// An RDATE or EXDATE property: comma-separated dates, date-times or periods.
     fn rdates(&mut self, p: &Property) -> Result<Vec<RDate>> {
         let value_type = p.param("VALUE").map(str::to_ascii_uppercase);
@@ -486,7 +498,8 @@ impl Context<'_> {
                     ));
                 }
                 // A period of dates (`19970101/19970102`) is not RFC 5545, but
-                // recurring-ical-events reads it as the days it spans.
+                // recurring-ical-events reads it as the days it spans (from midnight in the
+                // property's TZID when it has one).
                 let kind = if start.trim().len() == 8 {
                     self.warnings.push(warn(
                         p.line,
@@ -500,6 +513,7 @@ impl Context<'_> {
                     Some("DATE-TIME")
                 };
                 let start = self.value(p, start.trim(), kind, &p.name)?;
+                let start = self.in_tzid(p, start);
                 let end_text = end.trim();
                 let end = if end_text.starts_with(['P', 'p', '+', '-']) {
                     let d = NominalDuration::parse(end_text).map_err(|e| {
@@ -517,6 +531,7 @@ impl Context<'_> {
                     PeriodEnd::Duration(d)
                 } else {
                     let e = self.value(p, end_text, kind, &p.name)?;
+                    let e = self.in_tzid(p, e);
                     if compare_key(&e) < compare_key(&start) {
                         return Err(line_error(
                             p.line,

@@ -326,6 +326,34 @@ END:VCALENDAR\n";
     }
 
     #[test]
+    fn a_period_of_dates_spans_its_days_in_the_tzid() {
+        use super::super::{RDate, TimeValue};
+        let text = "BEGIN:VEVENT\nUID:1\nDTSTART;TZID=America/New_York:19970101T180000\n\
+RDATE;TZID=America/New_York;VALUE=PERIOD:19970101/19970102\nRDATE;VALUE=PERIOD:19970103/P1D\nEND:VEVENT\n";
+        let ev = &split_calendar(text).unwrap()[0];
+        let midnight = chrono::NaiveDate::from_ymd_opt(1997, 1, 1)
+            .unwrap()
+            .and_time(chrono::NaiveTime::MIN);
+        match &ev.rdates()[0] {
+            RDate::Period {
+                start: TimeValue::Zoned(at, z),
+                end: super::super::PeriodEnd::Time(TimeValue::Zoned(_, _)),
+            } => {
+                assert_eq!((*at, z.name()), (midnight, "America/New_York"));
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            &ev.rdates()[1],
+            RDate::Period {
+                start: TimeValue::Date(_),
+                ..
+            }
+        ));
+        assert_eq!(ev.warnings().len(), 2, "{:?}", ev.warnings());
+    }
+
+    #[test]
     fn a_file_that_is_not_icalendar_fails_whole() {
         for text in [
             "hello",

@@ -77,7 +77,10 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
         }
         for r in &split.rejected {
             left_out += 1;
-            let uid = r.uid.as_deref().map_or_else(|| "(none)".to_owned(), |u| format!("{u:?}"));
+            let uid = r
+                .uid
+                .as_deref()
+                .map_or_else(|| "(none)".to_owned(), |u| format!("{u:?}"));
             let message = r.error.message();
             let message = message
                 .strip_prefix(&format!("line {}: ", r.line))
