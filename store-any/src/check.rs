@@ -14,6 +14,9 @@ pub struct Findings {
     pub checked: usize,
     /// One line per problem, naming the place.
     pub problems: Vec<String>,
+    /// One line per stored object that a producer wrote leniently (docs/compatibility.md), naming
+    /// the place, the line and what was read how. Not a problem: the object reads sensibly.
+    pub warnings: Vec<String>,
 }
 
 impl Findings {
@@ -25,6 +28,22 @@ impl Findings {
             Err(e) => {
                 self.problems.push(format!("{}: {}", place(), e.message()));
                 None
+            }
+        }
+    }
+
+    /// Parses a stored object's text for its key; keeps a failure as a problem and what was read
+    /// leniently as warnings.
+    fn object(
+        &mut self,
+        place: impl Fn() -> String,
+        text: &str,
+        uid: &calstore::Uid,
+        rid: Option<&calstore::Rid>,
+    ) {
+        if let Some(obj) = self.note(&place, EventObject::parse_for_key(text, uid, rid)) {
+            for w in obj.warnings() {
+                self.warnings.push(format!("{}: {w}", place()));
             }
         }
     }
@@ -77,7 +96,7 @@ async fn check_user<S: Store>(store: &S, user: &User, f: &mut Findings) {
         let place = || format!("{user}: object {:?}", uid.as_str());
         match f.note(place, store.get_event(user, uid, None).await) {
             Some(Some(e)) => {
-                f.note(place, EventObject::parse_for_key(&e.text, uid, None));
+                f.object(place, &e.text, uid, None);
             }
             Some(None) => f
                 .problems
@@ -97,7 +116,7 @@ async fn check_user<S: Store>(store: &S, user: &User, f: &mut Findings) {
         }
         match f.note(place, store.get_event(user, uid, Some(rid)).await) {
             Some(Some(e)) => {
-                f.note(place, EventObject::parse_for_key(&e.text, uid, Some(rid)));
+                f.object(place, &e.text, uid, Some(rid));
             }
             Some(None) => f
                 .problems
@@ -113,7 +132,7 @@ async fn check_user<S: Store>(store: &S, user: &User, f: &mut Findings) {
                 place,
                 store.get_counter(user, &other, &uid, rid.as_ref()).await,
             ) {
-                f.note(place, EventObject::parse_for_key(&text, &uid, rid.as_ref()));
+                f.object(place, &text, &uid, rid.as_ref());
             }
         }
     }
@@ -176,7 +195,7 @@ pub async fn check_journal<J: Journal>(journal: &J, f: &mut Findings) {
         for uid in &list.active {
             let place = || format!("quota {quota}: object {:?}", uid.as_str());
             if let Some(Some(e)) = f.note(place, journal.get_event(quota, uid, None).await) {
-                f.note(place, EventObject::parse_for_key(&e.text, uid, None));
+                f.object(place, &e.text, uid, None);
             }
         }
     }

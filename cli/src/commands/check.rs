@@ -13,6 +13,10 @@ pub async fn run(global: &Global) -> Result<u8> {
     for p in &f.problems {
         eprintln!("{p}");
     }
+    // Read leniently, not wrong (docs/compatibility.md): listed, and the exit code stays 0.
+    for w in &f.warnings {
+        eprintln!("warning: {w}");
+    }
     // Not a problem: nothing reads them; the cron job removes them (docs/operations.md).
     let left = backend::leftovers(Some(&store), Some(&journal), false).await?;
     if left.files > 0 {
