@@ -627,10 +627,71 @@ mod tests {
             "RSCALE=HEBREW;FREQ=YEARLY",
             "FREQ=MONTHLY;BYMONTHDAY=32",
             "FREQ=DAILY;INTERVAL=2;INTERVAL=3",
+            "FREQ=DAILY;INTERVAL=0",
+            "FREQ=MONTHLY;BYDAY=0MO",
+            "FREQ=YEARLY;BYDAY=54MO",
+            "FREQ=MONTHLY;BYDAY=-5XX",
+            "FREQ=DAILY;BYSECOND=60",
+            "FREQ=MONTHLY;BYWEEKNO=3",
+            "FREQ=MONTHLY;BYYEARDAY=3",
+            "FREQ=WEEKLY;BYMONTHDAY=3",
+            "FREQ=WEEKLY;WKST=XX",
+            "",
         ] {
             let e = Rule::parse(bad, at("20260105T090000"), 12).unwrap_err();
             assert!(e.message().starts_with("line 12: RRULE"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn every_rfc_5545_ordinal_and_wkst_is_accepted() {
+        let d = at("20260302T100000");
+        for ok in [
+            "FREQ=MONTHLY;BYDAY=-5MO",
+            "FREQ=MONTHLY;BYDAY=+5FR,-1SU",
+            "FREQ=YEARLY;BYDAY=-53WE",
+            "FREQ=YEARLY;BYDAY=53TH;WKST=SU",
+            "FREQ=WEEKLY;UNTIL=20200204T151459Z;BYDAY=TU;WKST=SU",
+            "FREQ=YEARLY;BYWEEKNO=-53,1;BYYEARDAY=-366,366;BYSETPOS=-366,366",
+        ] {
+            let r = Rule::parse(ok, d, 1).unwrap();
+            assert!(r.warnings().is_empty(), "{ok}");
+        }
+        let first: Vec<_> = Rule::parse("FREQ=MONTHLY;BYDAY=-5MO;COUNT=2", d, 1)
+            .unwrap()
+            .wall_iter(d)
+            .collect();
+        assert_eq!(first, [d, at("20260601T100000")]);
+    }
+
+    #[test]
+    fn an_ordinal_byday_under_weekly_is_read_plain_with_a_warning() {
+        let d = at("20260105T090000");
+        let r = Rule::parse("FREQ=WEEKLY;BYDAY=1MO,2WE;COUNT=3", d, 4).unwrap();
+        assert_eq!(r.warnings().len(), 1);
+        let got: Vec<_> = r.wall_iter(d).collect();
+        assert_eq!(got, [d, at("20260107T090000"), at("20260112T090000")]);
+    }
+
+    #[test]
+    fn wkst_decides_the_weeks_of_an_interval() {
+        // RFC 5545 §3.3.10's example, moved to 2026.
+        let d = at("20260804T090000");
+        let days = |rule: &str| -> Vec<u32> {
+            Rule::parse(rule, d, 1)
+                .unwrap()
+                .wall_iter(d)
+                .map(|t| t.day())
+                .collect()
+        };
+        assert_eq!(
+            days("FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU;WKST=MO"),
+            [4, 9, 18, 23]
+        );
+        assert_eq!(
+            days("FREQ=WEEKLY;INTERVAL=2;COUNT=4;BYDAY=TU,SU;WKST=SU"),
+            [4, 16, 18, 30]
+        );
     }
 
     #[test]
