@@ -465,8 +465,11 @@ impl Rule {
                 "BYDAY" => {
                     for item in value.split(',').map(str::trim) {
                         let split = item.len().saturating_sub(2);
-                        let (n, day) = item
-                            .split_at(item.is_char_boundary(split).then_some(split).unwrap_or(0));
+                        let (n, day) = item.split_at(if item.is_char_boundary(split) {
+                            split
+                        } else {
+                            0
+                        });
                         let day = weekday(day)
                             .ok_or_else(|| bad(format!("BYDAY value {item:?} is not a weekday")))?;
                         let n = if n.is_empty() {
