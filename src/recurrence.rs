@@ -330,15 +330,25 @@ fn occurrences(p: &EventObject, opts: &ExpandOptions) -> Result<Generated> {
     if p.rules().is_empty() {
         list.push(make(first)?);
     }
+    // One step budget for all the event's RRULEs: several rules must not multiply the work.
+    let mut steps = 0usize;
+    let mut budget = STEP_BUDGET;
     for rule in p.rules() {
-        let (occs, w) = rule_occurrences(p, rule, first, &make, opts)?;
+        let (occs, w) = rule_occurrences(p, rule, first, &make, opts, &mut steps, &mut budget)?;
         windowed |= w;
         list.extend(occs);
     }
     if p.rules().len() > 1 {
-        // Several RRULEs (RFC 2445): their union, each occurrence once.
+        // Several RRULEs (RFC 2445): their union, each occurrence once, at most
+        // MAX_OCCURRENCES of them (the latest, as for one rule).
         list.sort_by_key(|o| o.start);
         list.dedup_by(|a, b| a.start == b.start || a.rid == b.rid);
+        if list.len() > MAX_OCCURRENCES {
+            windowed = true;
+            list.retain(|o| o.start < opts.window_end);
+            let excess = list.len().saturating_sub(MAX_OCCURRENCES);
+            list.drain(..excess);
+        }
     }
     for rdate in p.rdates() {
         let occ = match rdate {
@@ -396,6 +406,8 @@ fn rule_occurrences(
     first: &TimeValue,
     make: &dyn Fn(&TimeValue) -> Result<Occurrence>,
     opts: &ExpandOptions,
+    steps: &mut usize,
+    budget: &mut u64,
 ) -> Result<(VecDeque<Occurrence>, bool)> {
     let tz = &opts.tz;
     let mut list: VecDeque<Occurrence> = VecDeque::new();
@@ -414,15 +426,15 @@ fn rule_occurrences(
     let mut rule_walls = match limit {
         Some(l) => rule.wall_iter_until(first_wall, l),
         None => rule.wall_iter(first_wall),
-    };
+    }
+    .with_budget(*budget);
     // DTSTART is always the first occurrence (RFC 5545 §3.8.5.3), matched by the rule or not.
     let walls = std::iter::once(first_wall)
         .chain(std::iter::from_fn(|| rule_walls.next()).filter(move |w| *w != first_wall));
-    let mut steps = 0usize;
     let mut ended = false;
     for wall in walls {
-        steps += 1;
-        if steps > MAX_STEPS {
+        *steps += 1;
+        if *steps > MAX_STEPS {
             break;
         }
         if wall.year() > LAST_YEAR {
@@ -458,7 +470,8 @@ fn rule_occurrences(
         }
         list.push_back(make(&value)?);
     }
-    if !ended && (steps > MAX_STEPS || rule_walls.exhausted) {
+    *budget = budget.saturating_sub(rule_walls.steps());
+    if !ended && (*steps > MAX_STEPS || rule_walls.exhausted) {
         // Never silently short: the work per event is bounded, and an event that needs more
         // is refused with its UID (issue 13).
         return Err(Error::invalid(format!(
@@ -466,9 +479,9 @@ fn rule_occurrences(
             p.uid().as_str(),
             short(rule.text()),
             if rule_walls.exhausted {
-                format!("no further occurrence found within {STEP_BUDGET} steps")
+                format!("no further occurrence found within {STEP_BUDGET} steps (of all its RRULEs)")
             } else {
-                format!("more than {MAX_STEPS} occurrences before the window end")
+                format!("more than {MAX_STEPS} occurrences (of all its RRULEs) before the window end")
             }
         )));
     }
