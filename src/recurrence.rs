@@ -93,7 +93,7 @@ pub fn expand(
             .filter_map(|(i, _)| i.rid())
             .map(|r| r.instant(&opts.tz))
             .collect();
-        let futures = this_and_future(p, instances, user, opts)?;
+        let futures = future::this_and_future(p, instances, user, opts)?;
         for occ in generated.list {
             if replaced_rids.contains(&occ.rid) || replaced_instants.contains(&occ.start) {
                 continue;
@@ -140,86 +140,6 @@ pub fn expand(
         periods: period::normalise(periods),
         unbounded,
     })
-}
-
-/// A stored instance with `RECURRENCE-ID;RANGE=THISANDFUTURE`: every later occurrence of the
-/// parent moves by the instance's shift and takes its duration (RFC 5545 §3.8.4.4).
-struct Future<'a> {
-    /// The instant of the RECURRENCE-ID: occurrences after it are changed.
-    from: DateTime<Utc>,
-    /// The instance, its shift and its span; `None` when it is cancelled or does not count for
-    /// the user, so that the later occurrences are gone too.
-    change: Option<(&'a EventObject, Shift, Span)>,
-}
-
-/// How far a THISANDFUTURE instance moved its start.
-#[derive(Debug, Clone, Copy)]
-enum Shift {
-    /// In wall-clock time (both the RECURRENCE-ID and the new DTSTART floating or dates).
-    Wall(Duration),
-    /// In absolute time, applied to the wall-clock time of each occurrence (as
-    /// recurring-ical-events does with zoned times).
-    Exact(Duration),
-}
-
-impl Shift {
-    fn of(rid: &TimeValue, start: &TimeValue, opts: &ExpandOptions) -> Result<Shift> {
-        let zoned = |t: &TimeValue| matches!(t, TimeValue::Zoned(..) | TimeValue::Utc(_));
-        Ok(if zoned(rid) || zoned(start) {
-            Shift::Exact(start.to_utc(&opts.tz)? - rid.to_utc(&opts.tz)?)
-        } else {
-            Shift::Wall(start.wall() - rid.wall())
-        })
-    }
-
-    /// The occurrence's new start value and instant.
-    fn apply(&self, occ: &Occurrence, opts: &ExpandOptions) -> Result<(TimeValue, DateTime<Utc>)> {
-        let (Shift::Wall(d) | Shift::Exact(d)) = *self;
-        match occ.value.wall().checked_add_signed(d) {
-            Some(w) if w.year() <= LAST_YEAR => {
-                let v = if occ.value.is_date() && w.time() != chrono::NaiveTime::MIN {
-                    // A date moved by part of a day: keep the day (all-day stays all-day).
-                    occ.value.clone()
-                } else {
-                    occ.value.with_wall(w)
-                };
-                let start = v.to_utc(&opts.tz)?;
-                Ok((v, start))
-            }
-            _ => Ok((occ.value.clone(), LAST_INSTANT)),
-        }
-    }
-}
-
-/// The parent's THISANDFUTURE instances, in order of their RECURRENCE-ID.
-fn this_and_future<'a>(
-    parent: &EventObject,
-    instances: &'a [(EventObject, EventStatus)],
-    user: &User,
-    opts: &ExpandOptions,
-) -> Result<Vec<Future<'a>>> {
-    let mut out = Vec::new();
-    for (inst, status) in instances {
-        let Some(rid) = inst.recurrence_id().filter(|_| inst.is_this_and_future()) else {
-            continue;
-        };
-        let from = rid.to_utc(&opts.tz)?;
-        let live = *status == EventStatus::Active
-            && !inst.is_cancelled()
-            && inst.counts_for(user, opts.needs_action);
-        let change = if live {
-            let (shift, span) = match inst.dtstart() {
-                Some(s) => (Shift::of(rid, s, opts)?, Span::of(inst, opts)?),
-                None => (Shift::Exact(Duration::zero()), Span::of(parent, opts)?),
-            };
-            Some((inst, shift, span))
-        } else {
-            None
-        };
-        out.push(Future { from, change });
-    }
-    out.sort_by_key(|f| f.from);
-    Ok(out)
 }
 
 fn check_together(
@@ -410,15 +330,25 @@ fn occurrences(p: &EventObject, opts: &ExpandOptions) -> Result<Generated> {
     if p.rules().is_empty() {
         list.push(make(first)?);
     }
+    // One step budget for all the event's RRULEs: several rules must not multiply the work.
+    let mut steps = 0usize;
+    let mut budget = STEP_BUDGET;
     for rule in p.rules() {
-        let (occs, w) = rule_occurrences(p, rule, first, &make, opts)?;
+        let (occs, w) = rule_occurrences(p, rule, first, &make, opts, &mut steps, &mut budget)?;
         windowed |= w;
         list.extend(occs);
     }
     if p.rules().len() > 1 {
-        // Several RRULEs (RFC 2445): their union, each occurrence once.
+        // Several RRULEs (RFC 2445): their union, each occurrence once, at most
+        // MAX_OCCURRENCES of them (the latest, as for one rule).
         list.sort_by_key(|o| o.start);
         list.dedup_by(|a, b| a.start == b.start || a.rid == b.rid);
+        if list.len() > MAX_OCCURRENCES {
+            windowed = true;
+            list.retain(|o| o.start < opts.window_end);
+            let excess = list.len().saturating_sub(MAX_OCCURRENCES);
+            list.drain(..excess);
+        }
     }
     for rdate in p.rdates() {
         let occ = match rdate {
@@ -476,6 +406,8 @@ fn rule_occurrences(
     first: &TimeValue,
     make: &dyn Fn(&TimeValue) -> Result<Occurrence>,
     opts: &ExpandOptions,
+    steps: &mut usize,
+    budget: &mut u64,
 ) -> Result<(VecDeque<Occurrence>, bool)> {
     let tz = &opts.tz;
     let mut list: VecDeque<Occurrence> = VecDeque::new();
@@ -494,15 +426,15 @@ fn rule_occurrences(
     let mut rule_walls = match limit {
         Some(l) => rule.wall_iter_until(first_wall, l),
         None => rule.wall_iter(first_wall),
-    };
+    }
+    .with_budget(*budget);
     // DTSTART is always the first occurrence (RFC 5545 §3.8.5.3), matched by the rule or not.
     let walls = std::iter::once(first_wall)
         .chain(std::iter::from_fn(|| rule_walls.next()).filter(move |w| *w != first_wall));
-    let mut steps = 0usize;
     let mut ended = false;
     for wall in walls {
-        steps += 1;
-        if steps > MAX_STEPS {
+        *steps += 1;
+        if *steps > MAX_STEPS {
             break;
         }
         if wall.year() > LAST_YEAR {
@@ -538,7 +470,8 @@ fn rule_occurrences(
         }
         list.push_back(make(&value)?);
     }
-    if !ended && (steps > MAX_STEPS || rule_walls.exhausted) {
+    *budget = budget.saturating_sub(rule_walls.steps());
+    if !ended && (*steps > MAX_STEPS || rule_walls.exhausted) {
         // Never silently short: the work per event is bounded, and an event that needs more
         // is refused with its UID (issue 13).
         return Err(Error::invalid(format!(
@@ -546,9 +479,9 @@ fn rule_occurrences(
             p.uid().as_str(),
             short(rule.text()),
             if rule_walls.exhausted {
-                format!("no further occurrence found within {STEP_BUDGET} steps")
+                format!("no further occurrence found within {STEP_BUDGET} steps (of all its RRULEs)")
             } else {
-                format!("more than {MAX_STEPS} occurrences before the window end")
+                format!("more than {MAX_STEPS} occurrences (of all its RRULEs) before the window end")
             }
         )));
     }
@@ -571,6 +504,8 @@ fn local_day(o: &Occurrence, first: &TimeValue, tz: &chrono_tz::Tz) -> NaiveDate
         _ => o.start.with_timezone(tz).date_naive(),
     }
 }
+
+mod future;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a test fails by panicking

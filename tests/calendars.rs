@@ -753,4 +753,146 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
     // The stored text parses again to the same event (UID and all).
     let again = EventObject::parse(a[0].text()).unwrap();
     assert_eq!(again.uid().as_str(), uid);
+
+#[test]
+fn wkst_shapes_google_weekly_rules_and_week_numbers() {
+    bounded(
+        "wkst-google-weekly.ics",
+        &[
+            // Google's Tuesday 07:15–08:15 Los Angeles (PST, −8 → 15:15Z) with WKST=SU: 7, 14,
+            // 21, 28 January 2020; 4 February 15:15Z is after UNTIL=20200204T151459Z.
+            "20200107T151500Z/20200107T161500Z",
+            "20200114T151500Z/20200114T161500Z",
+            "20200121T151500Z/20200121T161500Z",
+            "20200128T151500Z/20200128T161500Z",
+            // YEARLY;BYWEEKNO=1;BYDAY=SU;WKST=SU from Thursday 1 January 2026 15:00Z: DTSTART
+            // itself, then week 1 of 2026 (Sunday 4 – Saturday 10 January, the week holding
+            // 4 January) → Sunday 4 January; week 1 of 2027 (Sunday 3 – Saturday 9 January) →
+            // 3 January 2027. (With WKST=MO it would be 10 January 2027.)
+            "20260101T150000Z/20260101T160000Z",
+            "20260104T150000Z/20260104T160000Z",
+            // RFC 5545's WKST example moved to 2026 (Tuesday 4 August), WEEKLY;INTERVAL=2;
+            // BYDAY=TU,SU;COUNT=4. WKST=MO (09:00Z): weeks Mon 3–Sun 9 and Mon 17–Sun 23
+            // August → 4, 9, 18, 23. WKST=SU (12:00Z): weeks Sun 2–Sat 8 (Sunday 2 is before
+            // DTSTART), Sun 16–Sat 22, Sun 30 August–Sat 5 September → 4, 16, 18, 30.
+            "20260804T090000Z/20260804T100000Z",
+            "20260804T120000Z/20260804T130000Z",
+            "20260809T090000Z/20260809T100000Z",
+            "20260816T120000Z/20260816T130000Z",
+            "20260818T090000Z/20260818T100000Z",
+            "20260818T120000Z/20260818T130000Z",
+            "20260823T090000Z/20260823T100000Z",
+            "20260830T120000Z/20260830T130000Z",
+            "20270103T150000Z/20270103T160000Z",
+        ],
+    );
+}
+
+#[test]
+fn fifth_last_monday_and_fifty_third_last_wednesday() {
+    // Months with five Mondays in 2026: March (2–30), June (1–29), August (3–31), November
+    // (2–30); the fifth-last Monday is then the first.
+    bounded(
+        "monthly-minus-5mo.ics",
+        &[
+            "20260302T100000Z/20260302T110000Z",
+            "20260601T100000Z/20260601T110000Z",
+            "20260803T100000Z/20260803T110000Z",
+            "20261102T100000Z/20261102T110000Z",
+        ],
+    );
+    // Years with 53 Wednesdays: 2031 (begins on a Wednesday) → 1 January; 2036 (a leap year
+    // beginning on a Tuesday) → 2 January; 2042 (begins on a Wednesday) → 1 January.
+    bounded(
+        "yearly-minus-53we.ics",
+        &[
+            "20310101T120000Z/20310101T130000Z",
+            "20360102T120000Z/20360102T130000Z",
+            "20420101T120000Z/20420101T130000Z",
+        ],
+    );
+}
+
+#[test]
+fn rrule_quirks_are_read_like_dateutil_with_warnings() {
+    // Two RRULEs: WEEKLY;COUNT=3 (5, 12, 19 January) united with DAILY;COUNT=3 (5, 6, 7).
+    bounded(
+        "several-rrules.ics",
+        &[
+            "20260105T090000Z/20260105T093000Z",
+            "20260106T090000Z/20260106T093000Z",
+            "20260107T090000Z/20260107T093000Z",
+            "20260112T090000Z/20260112T093000Z",
+            "20260119T090000Z/20260119T093000Z",
+        ],
+    );
+    // An empty RRULE is ignored: the single event.
+    bounded("empty-rrule.ics", &["20260105T090000Z/20260105T100000Z"]);
+    // BYDAY=1MO,2WE under WEEKLY: read as MO,WE: Monday 5, Wednesday 7, Monday 12,
+    // Wednesday 14 January.
+    bounded(
+        "weekly-ordinal-byday.ics",
+        &[
+            "20260105T090000Z/20260105T100000Z",
+            "20260107T090000Z/20260107T100000Z",
+            "20260112T090000Z/20260112T100000Z",
+            "20260114T090000Z/20260114T100000Z",
+        ],
+    );
+    // Each is reported with its line.
+    let warnings = |name: &str| -> Vec<String> {
+        split_calendar(&read(name))
+            .unwrap()
+            .iter()
+            .flat_map(|e| e.warnings().iter().map(|w| w.to_string()))
+            .collect()
+    };
+    let w = warnings("several-rrules.ics");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(w[0].starts_with("line 10: a second RRULE"), "{w:?}");
+    let w = warnings("empty-rrule.ics");
+    assert_eq!(w, ["line 9: an empty RRULE is ignored"]);
+    let w = warnings("weekly-ordinal-byday.ics");
+    assert_eq!(w.len(), 1, "{w:?}");
+    assert!(
+        w[0].starts_with("line 9: RRULE") && w[0].contains("the number is ignored"),
+        "{w:?}"
+    );
+}
+
+#[test]
+fn thisandfuture_instances_move_and_reshape_the_later_occurrences() {
+    let periods = bounded(
+        "thisandfuture-chain.ics",
+        &[
+            // Mondays 09:00–10:00Z, six of them. 5 and 12 January unchanged.
+            "20260105T090000Z/20260105T100000Z",
+            "20260112T090000Z/20260112T100000Z",
+            // From 19 January (RANGE=THISANDFUTURE): an hour later and 1h30 long.
+            "20260119T100000Z/20260119T113000Z",
+            "20260126T100000Z/20260126T113000Z",
+            // From 2 February (a second THISANDFUTURE, its RECURRENCE-ID the original 09:00):
+            // 30 minutes earlier than the original and 30 minutes long.
+            "20260202T083000Z/20260202T090000Z",
+            "20260209T083000Z/20260209T090000Z",
+            // Oslo Mondays 09:00 for an hour: 16 March CET → 08:00Z. From 23 March five hours
+            // later for 30 minutes: 14:00 CET → 13:00Z; 30 March and 6 April 14:00 CEST →
+            // 12:00Z (the shift is kept in local time across the change, as
+            // recurring-ical-events does).
+            "20260316T080000Z/20260316T090000Z",
+            "20260323T130000Z/20260323T133000Z",
+            "20260330T120000Z/20260330T123000Z",
+            "20260406T120000Z/20260406T123000Z",
+        ],
+    );
+    // The later occurrences carry the changed instance's details, without a RECURRENCE-ID.
+    assert_eq!(
+        periods[3].summary.as_deref(),
+        Some("Weekly, later and longer")
+    );
+    assert_eq!(periods[3].rid, None);
+    assert_eq!(
+        periods[5].summary.as_deref(),
+        Some("Weekly, early and short")
+    );
 }

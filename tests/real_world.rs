@@ -10,20 +10,6 @@ use std::path::{Path, PathBuf};
 
 use calstore::object::split_families;
 
-/// Refusals whose cause is an RRULE the "rules" work fixes (WKST, BYDAY lists with spaces):
-/// allowed only while that work is not merged. TEMPORARY: the lead removes this list after
-/// merging it.
-const RRULE_PENDING: &[(&str, &str)] = &[
-    (
-        "calendars/issue_165_missing_event.ics",
-        "unknown rule part WKST",
-    ),
-    (
-        "calendars/period_with_timezone.ics",
-        "unknown rule part WKST",
-    ),
-];
-
 fn icalendar_tests() -> Option<PathBuf> {
     let out = std::process::Command::new("python3")
         .args([
@@ -112,10 +98,7 @@ fn every_icalendar_test_calendar_imports_or_is_documented_as_refused() {
     }
     let mut problems = Vec::new();
     for (name, why) in &refused {
-        let pending = RRULE_PENDING
-            .iter()
-            .any(|(n, reason)| n == name && why.contains(reason));
-        if !documented.contains_key(name) && !pending {
+        if !documented.contains_key(name) {
             problems.push(format!(
                 "refused but not in docs/compatibility.md: {name}: {why}"
             ));

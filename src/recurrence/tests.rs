@@ -245,3 +245,47 @@ RRULE:FREQ=DAILY;COUNT=3\r\nEXDATE;VALUE=DATE:20260106\r\n",
         ]
     );
 }
+
+#[test]
+fn huge_durations_are_clamped_not_overflowed() {
+    let o = opts(chrono_tz::Europe::Oslo, "20270101T000000Z");
+    for body in [
+        "DTSTART:20260105T090000Z\r\nDURATION:P99999999W\r\nRRULE:FREQ=DAILY;COUNT=2\r\n",
+        "DTSTART:20260105T090000Z\r\nDURATION:PT9999999999999S\r\n",
+        "DTSTART;VALUE=DATE:20260105\r\nDURATION:P99999999W\r\n",
+        "DTSTART:20260105T090000\r\nDURATION:P99999999DT99999999S\r\n",
+    ] {
+        let e = expand(&alice(), Some(&event(&format!("UID:a\r\n{body}"))), &[], &o).unwrap();
+        assert!(!e.periods.is_empty(), "{body}");
+        for p in &e.periods {
+            assert_eq!(p.end, LAST_INSTANT, "{body}");
+        }
+    }
+}
+
+#[test]
+fn a_cancelled_thisandfuture_instance_ends_the_series_there() {
+    let o = opts(chrono_tz::UTC, "20270101T000000Z");
+    let parent = event(
+        "UID:s\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY;COUNT=4\r\n",
+    );
+    let cut = event(
+        "UID:s\r\nRECURRENCE-ID;RANGE=THISANDFUTURE:20260112T090000Z\r\nDTSTART:20260112T090000Z\r\n\
+STATUS:CANCELLED\r\n",
+    );
+    assert!(cut.is_this_and_future());
+    let e = expand(&alice(), Some(&parent), &[(cut, EventStatus::Active)], &o).unwrap();
+    assert_eq!(spans(&e), ["20260105T090000Z/20260105T100000Z"]);
+}
+
+#[test]
+fn a_rule_too_costly_is_refused_naming_the_uid() {
+    let o = opts(chrono_tz::UTC, "20270101T000000Z");
+    let ev = event("UID:busy-bee\r\nDTSTART:20260105T090000Z\r\nRRULE:FREQ=SECONDLY\r\n");
+    let e = expand(&alice(), Some(&ev), &[], &o).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidInput);
+    assert!(
+        e.message().contains("busy-bee") && e.message().contains("too costly"),
+        "{e}"
+    );
+}

@@ -40,6 +40,7 @@ pub(crate) struct WallIter {
     left: Option<u32>,
     limit: Option<NaiveDateTime>,
     steps: u64,
+    budget: u64,
     /// Set when the budget ran out (the iterator then ends).
     pub(crate) exhausted: bool,
     done: bool,
@@ -110,8 +111,21 @@ impl WallIter {
             left: count,
             limit,
             steps: 0,
+            budget: STEP_BUDGET,
             exhausted: false,
         }
+    }
+
+    /// The same iterator with a smaller step budget (what is left of an event's budget when it
+    /// has several RRULEs).
+    pub(crate) fn with_budget(mut self, budget: u64) -> WallIter {
+        self.budget = budget.min(STEP_BUDGET);
+        self
+    }
+
+    /// The steps spent so far.
+    pub(crate) fn steps(&self) -> u64 {
+        self.steps
     }
 
     fn grid_len(&self) -> usize {
@@ -322,7 +336,7 @@ impl Iterator for WallIter {
                 }
                 return Some(item);
             }
-            if self.steps > STEP_BUDGET {
+            if self.steps > self.budget {
                 self.exhausted = true;
                 self.done = true;
                 return None;
