@@ -753,6 +753,7 @@ fn quirks_are_read_as_the_reference_implementations_read_them() {
     // The stored text parses again to the same event (UID and all).
     let again = EventObject::parse(a[0].text()).unwrap();
     assert_eq!(again.uid().as_str(), uid);
+}
 
 #[test]
 fn wkst_shapes_google_weekly_rules_and_week_numbers() {
