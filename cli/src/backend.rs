@@ -9,27 +9,6 @@ pub use calstore_any::{AnyJournal, AnyStore};
 
 use crate::args::Global;
 
-/// Kept while commands still bind the store with it; `AnyStore` implements `Store` itself, so
-/// it only names the value. New code passes `&AnyStore` directly.
-#[macro_export]
-macro_rules! with_store {
-    ($store:expr, $s:ident => $body:expr) => {{
-        #[allow(clippy::redundant_locals)]
-        let $s = $store;
-        $body
-    }};
-}
-
-/// As [`with_store!`], for the journal.
-#[macro_export]
-macro_rules! with_journal {
-    ($journal:expr, $j:ident => $body:expr) => {{
-        #[allow(clippy::redundant_locals)]
-        let $j = $journal;
-        $body
-    }};
-}
-
 /// A configuration problem is bad usage (exit 2), stated as the library words it (file, key,
 /// reason).
 fn usage(e: calstore::Error) -> anyhow::Error {

@@ -5,7 +5,7 @@ use calstore::{Journal, Quota};
 use chrono::Utc;
 
 use crate::args::{ExpireQuotasArgs, Global};
-use crate::{backend, with_journal};
+use crate::backend;
 
 pub async fn run(global: &Global, args: &ExpireQuotasArgs) -> Result<u8> {
     let before = match &args.before {
@@ -21,7 +21,7 @@ pub async fn run(global: &Global, args: &ExpireQuotasArgs) -> Result<u8> {
         return Err(crate::exit::exit(2, "name the quotas to expire, or --all"));
     }
     let journal = backend::open_journal(global).await?;
-    with_journal!(&journal, j => expire(j, args.all, named, before).await)
+    expire(&journal, args.all, named, before).await
 }
 
 async fn expire<J: Journal>(

@@ -7,7 +7,7 @@ use calstore::{Other, Table};
 use chrono::Utc;
 
 use crate::args::{Format, FreebusyArgs, Global};
-use crate::{backend, output, with_store};
+use crate::{backend, output};
 
 pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
     let user = super::parse_user(&args.user)?;
@@ -37,7 +37,7 @@ pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
     }
     let store = backend::open_store(global).await?;
     let now = Utc::now();
-    let answer = with_store!(&store, s => calstore::query::freebusy(s, &user, &table, start, end, now).await)?;
+    let answer = calstore::query::freebusy(&store, &user, &table, start, end, now).await?;
     let range = start.zip(end);
     let text = match args.format {
         Format::Tsv => output::tsv(&answer.periods, false),

@@ -13,7 +13,7 @@ use calstore::{Store, Uid, User};
 use chrono::Utc;
 
 use crate::args::{Global, ImportArgs};
-use crate::{backend, with_store};
+use crate::backend;
 
 pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
     let user = super::parse_user(&args.user)?;
@@ -90,7 +90,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
         files.push((name, split.objects));
     }
     let store = backend::open_store(global).await?;
-    let code = with_store!(&store, s => import(s, &user, &files, &overrides).await)?;
+    let code = import(&store, &user, &files, &overrides).await?;
     if left_out > 0 {
         return Err(crate::exit::exit(
             crate::exit::DATA,

@@ -14,7 +14,7 @@ use calstore_file::Leftovers;
 use chrono::{DateTime, Utc};
 
 use crate::args::{Global, MakeFreebusyArgs};
-use crate::{backend, with_journal, with_store};
+use crate::backend;
 
 /// Totals for the summary line.
 #[derive(Default)]
@@ -40,11 +40,11 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     let now = Utc::now();
     let (totals, swept) = if args.quotas {
         let journal = backend::open_journal(global).await?;
-        let totals = with_journal!(&journal, j => super::quota_freebusy::run(j, args, now).await)?;
+        let totals = super::quota_freebusy::run(&journal, args, now).await?;
         (totals, sweep(args, None, Some(&journal)).await)
     } else {
         let store = backend::open_store(global).await?;
-        let totals = with_store!(&store, s => users(s.clone(), args, now).await)?;
+        let totals = users(store.clone(), args, now).await?;
         (totals, sweep(args, Some(&store), None).await)
     };
     let what = if args.quotas { "quotas" } else { "users" };
@@ -90,8 +90,8 @@ async fn sweep(
     store: Option<&backend::AnyStore>,
     journal: Option<&backend::AnyJournal>,
 ) -> Leftovers {
-    let read_only = store.is_some_and(|s| with_store!(s, s => s.is_read_only()))
-        || journal.is_some_and(|j| with_journal!(j, j => j.is_read_only()));
+    let read_only =
+        store.is_some_and(|s| s.is_read_only()) || journal.is_some_and(|j| j.is_read_only());
     if !args.all || args.dry_run || read_only {
         return Leftovers::default();
     }

@@ -5,7 +5,7 @@ use calstore::refresh::{parse_tz, parse_window_days};
 use calstore::{PrefName, Store};
 
 use crate::args::{Global, PreferencesArgs};
-use crate::{backend, with_store};
+use crate::backend;
 
 pub async fn run(global: &Global, args: &PreferencesArgs) -> Result<u8> {
     let user = super::parse_user(&args.user)?;
@@ -24,7 +24,7 @@ pub async fn run(global: &Global, args: &PreferencesArgs) -> Result<u8> {
         }
     }
     let store = backend::open_store(global).await?;
-    with_store!(&store, s => apply(s, &user, name.as_ref(), args).await)
+    apply(&store, &user, name.as_ref(), args).await
 }
 
 async fn apply<S: Store>(
