@@ -23,7 +23,7 @@ mod requests;
 use requests::queue_on;
 
 /// The PostgreSQL store: every user's objects, queue, counter-proposals, free/busy tables,
-/// providers and preferences in the tables of `sql/`. Cheap to clone (clones share the pool).
+/// providers and preferences in the tables of `store-postgres/sql/`. Cheap to clone (clones share the pool).
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
