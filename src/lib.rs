@@ -5,15 +5,19 @@
 //! ([`recurrence`]), and the [`Store`] and [`Journal`] traits that the backends implement
 //! (`calstore-file`, `calstore-postgres`); the agent's free/busy update and the cron job
 //! ([`refresh`]) and the import path ([`import`]) are built on them. Library code is generic
-//! over `S: Store`.
+//! over `S: Store`. [`memory::MemoryStore`] and [`memory::MemoryJournal`] implement both traits
+//! in memory, with the backends' behaviour, for the unit tests of code built on calstore.
 #![forbid(unsafe_code)]
 
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod duration;
 pub mod error;
 pub mod id;
 pub mod import;
 pub mod journal;
+pub mod memory;
 pub mod object;
 pub mod period;
 pub mod recurrence;
