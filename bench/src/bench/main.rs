@@ -1,7 +1,7 @@
 //! `calstore-bench`: the benchmarks of BENCHMARKS.md.
 //!
 //! ```text
-//! cargo run --release -p calstore-cli --bin calstore-bench -- [--quick] [--pg URL] [--json FILE] [SCENARIO...]
+//! cargo run --release -p calstore-bench --bin calstore-bench -- [--quick] [--pg URL] [--json FILE] [SCENARIO...]
 //! ```
 //!
 //! Scenarios: `ingest`, `regen`, `query`, `update-scale`, `agent`, `contention` (all by default),
