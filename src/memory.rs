@@ -1,4 +1,4 @@
-//! [`MemoryStore`] and [`MemoryJournal`]: a complete [`Store`] and [`Journal`] held in memory,
+//! [`MemoryStore`] and [`MemoryJournal`]: a complete [`Store`] and [`Journal`](crate::Journal) held in memory,
 //! for the unit tests of code built on calstore (an iMIP agent's own steps, say).
 //!
 //! They behave as the file and PostgreSQL stores do — the same conformance suite

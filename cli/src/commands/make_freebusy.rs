@@ -186,7 +186,7 @@ async fn users<S: Store + Clone + 'static>(
     Ok(totals)
 }
 
-/// Writes DIR/<user>/freebusy atomically: a temporary file in the same directory, synced, renamed.
+/// Writes `DIR/<user>/freebusy` atomically: a temporary file in the same directory, synced, renamed.
 pub fn publish(
     dir: &Path,
     user: &User,
