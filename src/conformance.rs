@@ -3,17 +3,26 @@
 //! as a generic async function over `Store + Journal`, and [`conformance_suite!`](crate::conformance_suite)
 //! to stamp them all as tests for a backend of your own:
 //!
-//! ```ignore
+//! ```
 //! // tests/conformance.rs of a backend crate; dev-dependencies: calstore with feature
-//! // "conformance", and tokio with features "macros" and "rt-multi-thread".
-//! async fn fixture() -> calstore::conformance::Fixture<MyStore, MyJournal> {
-//!     let (store, journal) = my_fresh_backend().await;
+//! // "conformance", and tokio with features "macros" and "rt-multi-thread". The backend here is
+//! // calstore's own MemoryStore; yours gives a fresh, empty store of its own per case.
+//! use calstore::conformance::Fixture;
+//! use calstore::memory::{MemoryJournal, MemoryStore};
+//!
+//! async fn fixture() -> Fixture<MemoryStore, MemoryJournal> {
+//!     let (store, journal) = (MemoryStore::new(), MemoryJournal::new());
 //!     let (ro_store, ro_journal) = (store.read_only(), journal.read_only());
-//!     calstore::conformance::Fixture::new(store, journal, ro_store, ro_journal, || async {
-//!         dump_everything().await
+//!     let (s, j) = (store.clone(), journal.clone());
+//!     Fixture::new(store, journal, ro_store, ro_journal, move || {
+//!         // Everything stored, as text that changes whenever anything stored does.
+//!         let text = format!("{:?} {:?}", s.snapshot(), j.snapshot());
+//!         async move { text }
 //!     })
 //! }
+//!
 //! calstore::conformance_suite!(my_backend, fixture());
+//! # fn main() {}
 //! ```
 //!
 //! Each case gets a fresh fixture (the expression is evaluated once per case). The cases, by
