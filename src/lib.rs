@@ -6,17 +6,21 @@
 //! (`calstore-file`, `calstore-postgres`); the agent's steps, one atomic call per scheduling
 //! message ([`agent`]), the agent's free/busy update and the cron job ([`refresh`]), the
 //! free/busy query ([`query`]) and the import path ([`import`]) are built on them. Library code
-//! is generic
-//! over `S: Store`.
+//! is generic over `S: Store`. [`memory::MemoryStore`] and [`memory::MemoryJournal`] implement
+//! both traits in memory, with the backends' behaviour, for the unit tests of code built on
+//! calstore.
 #![forbid(unsafe_code)]
 
 pub mod agent;
 pub mod config;
+#[cfg(feature = "conformance")]
+pub mod conformance;
 pub mod duration;
 pub mod error;
 pub mod id;
 pub mod import;
 pub mod journal;
+pub mod memory;
 pub mod object;
 pub mod period;
 pub mod query;

@@ -6,9 +6,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs, dead_code)]
 
-#[path = "conformance/fixture.rs"]
-mod fixture;
-
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -480,14 +477,22 @@ async fn import_during_cron<S: Store + Clone>(store: S) {
 
 #[tokio::test]
 async fn file_store_keeps_a_provider_marked_during_the_cron_job() {
-    let f = fixture::file().await.unwrap();
-    import_during_cron(f.store.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = calstore_file::FileStore::open(calstore_file::FileStoreOptions::new(
+        dir.path().join("store"),
+        dir.path().join("preferences"),
+    ))
+    .unwrap();
+    import_during_cron(store).await;
 }
 
 #[tokio::test]
 async fn postgres_store_keeps_a_provider_marked_during_the_cron_job() {
-    let Some(f) = fixture::postgres().await else {
+    use calstore_postgres::{harness, PgOptions, PgStore};
+    let Some(server) = harness::server_or_skip("refresh_race (postgres)") else {
         return;
     };
-    import_during_cron(f.store.clone()).await;
+    let db = server.fresh_database_async().await.unwrap();
+    let store = PgStore::connect(&PgOptions::new(db.url())).await.unwrap();
+    import_during_cron(store).await;
 }

@@ -109,7 +109,7 @@ pub struct MakeFreebusyArgs {
     /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
     #[arg(long)]
     pub needs_action: bool,
-    /// Write each user's busy time to DIR/<user>/freebusy (METHOD:PUBLISH).
+    /// Write each user's busy time to `DIR/<user>/freebusy` (METHOD:PUBLISH).
     #[arg(long, value_name = "DIR")]
     pub publish: Option<std::path::PathBuf>,
     /// Print what would be written (tsv, the user first) and write nothing.

@@ -17,7 +17,7 @@
 
 mod support;
 
-#[path = "../src/torture/rng.rs"]
+#[path = "../../bench/src/torture/rng.rs"]
 #[allow(dead_code)]
 mod rng;
 

@@ -143,7 +143,7 @@ fn every_replacement_is_fsynced_renamed_and_its_directory_fsynced() {
             "-o",
         ])
         .arg(&trace)
-        .arg(env!("CARGO_BIN_EXE_calstore-torture"))
+        .arg(torture_bin())
         .args([
             "--store",
             &place.store_arg(),

@@ -167,7 +167,7 @@ fn a_file_store_without_write_permission_changes_no_byte() {
         // can reach (the build directory may not be), outside the store's roots.
         let bin = tempfile::tempdir().unwrap();
         let worker = bin.path().join("calstore-torture");
-        std::fs::copy(env!("CARGO_BIN_EXE_calstore-torture"), &worker).unwrap();
+        std::fs::copy(torture_bin(), &worker).unwrap();
         for (p, mode) in [(bin.path(), 0o755), (worker.as_path(), 0o755)] {
             std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
         }
@@ -233,7 +233,7 @@ fn the_reader_role_cannot_change_a_row() {
     let url = url_with_user(db.url(), &role);
     let before = place.snapshot();
     // Opened read-write: calstore tries every write, the server refuses each.
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_calstore-torture"));
+    let mut cmd = std::process::Command::new(torture_bin());
     cmd.args(["--store", &url, "--workload", "writes"]);
     let refused: usize = attempt_writes(&place, cmd, None).values().sum();
     assert_eq!(place.snapshot(), before, "the reader role changed a row");

@@ -18,14 +18,41 @@
 //! - the temporary files of writes killed before their rename can be found and removed once no
 //!   live write can own them ([`FileStore::remove_leftovers`]).
 //!
-//! ```no_run
-//! # async fn example() -> calstore::Result<()> {
-//! use calstore::{Store, Table, User};
-//! let store = calstore_file::FileStore::open_dir("/var/lib/imip-agent/store")?;
+//! Opening a store and its journal in a directory, storing an event with its busy period, and
+//! reading them back (the directory here is a temporary one; an agent names its own, such as
+//! `/var/lib/imip-agent/store`):
+//!
+//! ```
+//! use calstore::{Journal, Period, Store, Table, Uid, User};
+//! use calstore_file::{FileJournal, FileStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! // Preferences go beside the store, in <dir>/preferences.
+//! let store = FileStore::open_dir(dir.path().join("store"))?;
+//! let journal = FileJournal::open_dir(dir.path().join("journal"))?;
+//!
 //! let alice = User::new("mailto:alice@example.com")?;
-//! let busy = store.freebusy(&alice, &Table::FreeBusy).await?;
-//! println!("{} periods at {}", busy.value.len(), busy.version);
-//! # Ok(()) }
+//! let uid = Uid::new("standup")?;
+//! let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//example//EN\r\nBEGIN:VEVENT\r\n\
+//!             UID:standup\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:20260105T090000Z\r\n\
+//!             DTEND:20260105T091500Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+//! store.put_event(&alice, &uid, None, text).await?;
+//! let start = calstore::period::parse_instant("20260105T090000Z")?;
+//! let end = calstore::period::parse_instant("20260105T091500Z")?;
+//! let busy = vec![Period::new(start, end, uid.clone(), None)?];
+//! store
+//!     .replace_event_periods(&alice, &Table::FreeBusy, &uid, None, busy, None)
+//!     .await?;
+//!
+//! assert_eq!(store.get_event(&alice, &uid, None).await?.map(|e| e.text), Some(text.to_owned()));
+//! let table = store.freebusy(&alice, &Table::FreeBusy).await?;
+//! assert_eq!(table.value.len(), 1);
+//! assert_eq!(store.users().await?, vec![alice]);
+//! assert!(journal.quotas().await?.is_empty());
+//! # Ok(())
+//! # }
 //! ```
 #![forbid(unsafe_code)]
 

@@ -1,5 +1,5 @@
 //! calstore-postgres: calstore's [`Store`](calstore::Store) and [`Journal`](calstore::Journal)
-//! on PostgreSQL (spec: POSTGRES.md; schema: `sql/` and docs/schema.md).
+//! on PostgreSQL (spec: POSTGRES.md; schema: `store-postgres/sql/` and docs/schema.md).
 //!
 //! - [`PgStore`] and [`PgJournal`] share a [`PgPool`] of connections (deadpool-postgres); every
 //!   trait method is one statement or one transaction. Writes take the owner's advisory lock,

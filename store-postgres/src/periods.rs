@@ -119,7 +119,7 @@ impl Target<'_> {
     }
 
     /// The owner test of the overlap queries. The GiST index is keyed on the hash of the owner
-    /// keys (`hashtext(store_user)`, `hashtext(store_user || other)`: sql/0003, docs/schema.md),
+    /// keys (`hashtext(store_user)`, `hashtext(store_user || other)`: store-postgres/sql/0003, docs/schema.md),
     /// so the query names that same expression; the exact keys follow because hashes collide.
     /// They are written as `texteq(…)` calls rather than `=` so that the planner cannot use them
     /// to read the primary key: it counts the two tests as independent, finds the rows of one

@@ -1,4 +1,4 @@
-//! Schema installation, upgrade and status: the numbered migrations of `sql/`, each applied in
+//! Schema installation, upgrade and status: the numbered migrations of `store-postgres/sql/`, each applied in
 //! one transaction under an advisory lock, recorded with its checksum in `schema_migrations`.
 
 use std::fmt;
@@ -13,7 +13,7 @@ mod roles;
 
 pub use roles::Roles;
 
-/// One numbered migration of `sql/`.
+/// One numbered migration of `store-postgres/sql/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Migration {
     /// Its number (`0002_updated_at.sql` is 2).
@@ -39,17 +39,17 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "0001_initial",
-        sql: include_str!("../../sql/0001_initial.sql"),
+        sql: include_str!("../sql/0001_initial.sql"),
     },
     Migration {
         version: 2,
         name: "0002_updated_at",
-        sql: include_str!("../../sql/0002_updated_at.sql"),
+        sql: include_str!("../sql/0002_updated_at.sql"),
     },
     Migration {
         version: 3,
         name: "0003_hash_overlap",
-        sql: include_str!("../../sql/0003_hash_overlap.sql"),
+        sql: include_str!("../sql/0003_hash_overlap.sql"),
     },
 ];
 

@@ -21,7 +21,7 @@ mod requests;
 mod step;
 
 /// The PostgreSQL store: every user's objects, queue, counter-proposals, free/busy tables,
-/// providers and preferences in the tables of `sql/`. Cheap to clone (clones share the pool).
+/// providers and preferences in the tables of `store-postgres/sql/`. Cheap to clone (clones share the pool).
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,

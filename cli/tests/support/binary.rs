@@ -8,6 +8,48 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_calstore"))
 }
 
+/// The `calstore-torture` worker of the reliability tests. It lives in the unpublished crate
+/// `calstore-bench` (so that neither it nor the PostgreSQL test harness is part of the `calstore`
+/// package), and cargo only provides `CARGO_BIN_EXE_*` for a package's own binaries: it is built
+/// here, once per test binary, into this run's target directory and profile (a no-op when up to
+/// date, so it is never stale).
+pub fn torture_bin() -> PathBuf {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        // This test runs as target/<profile>/deps/<name>-<hash>.
+        let me = std::env::current_exe().expect("the test binary's path");
+        let profile_dir = me
+            .parent()
+            .and_then(Path::parent)
+            .expect("target/<profile> above the test binary");
+        let target_dir = profile_dir.parent().expect("the target directory");
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| env!("CARGO").into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(repo())
+            .env("CARGO_TARGET_DIR", target_dir)
+            .args([
+                "build",
+                "-q",
+                "-p",
+                "calstore-bench",
+                "--bin",
+                "calstore-torture",
+            ]);
+        if profile_dir.file_name().is_some_and(|n| n == "release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("run cargo to build calstore-torture");
+        assert!(
+            status.success(),
+            "building calstore-torture failed: {status}"
+        );
+        let exe = profile_dir.join("calstore-torture");
+        assert!(exe.is_file(), "{} was not built", exe.display());
+        exe
+    })
+    .clone()
+}
+
 /// The repository root (for tests/data and examples).
 pub fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

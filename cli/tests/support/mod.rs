@@ -4,7 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "../../src/torture/names.rs"]
+#[path = "../../../bench/src/torture/names.rs"]
 pub mod names;
 
 mod binary;
@@ -139,7 +139,7 @@ impl Place {
 
     /// A `calstore-torture` command on this place.
     pub fn torture(&self, workload: &str) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_calstore-torture"));
+        let mut cmd = Command::new(torture_bin());
         cmd.args(["--store", &self.store_arg(), "--workload", workload])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

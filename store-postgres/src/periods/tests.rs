@@ -1,6 +1,6 @@
 //! The plans of the overlap statements as this module sends them: on a populated database, the
 //! range read and the candidate read of every period table use its hash-keyed GiST index
-//! (sql/0003), under custom and generic plans alike, and neither scans the table nor reads the
+//! (store-postgres/sql/0003), under custom and generic plans alike, and neither scans the table nor reads the
 //! owner's primary-key range beside it. The delete of a whole-table replacement is a hash anti
 //! join, whatever the planner estimates.
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there

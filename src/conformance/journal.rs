@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use calstore::{ErrorKind, Group, Journal, Providers, Quota, Store, UsageTable};
+use crate::{ErrorKind, Group, Journal, Providers, Quota, Store, UsageTable};
 use chrono::Duration;
 
 use super::fixture::Fixture;
@@ -16,7 +16,7 @@ fn group(s: &str) -> Group {
     Group::new(s).unwrap()
 }
 
-fn booked(start: &str, end: &str, u: &str, attendee: &str) -> calstore::Period {
+fn booked(start: &str, end: &str, u: &str, attendee: &str) -> crate::Period {
     let mut p = period(start, end, u, None);
     p.attendee = Some(attendee.to_owned());
     p
@@ -55,7 +55,7 @@ pub async fn limits_groups_delegates<S: Store + Clone + 'static, J: Journal + Cl
         limits,
         "a refused write changes nothing"
     );
-    let groups: BTreeMap<calstore::User, Group> = [
+    let groups: BTreeMap<crate::User, Group> = [
         (user("mailto:alice@example.com"), group("staff")),
         (user("mailto:bob@example.com"), group("guests")),
     ]
@@ -239,7 +239,7 @@ pub async fn concurrent_quota_reservations<
             let mut ok = 0;
             for i in 0..6 {
                 let start = t("20260105T000000Z") + Duration::hours(i64::from(worker * 6 + i));
-                let mut p = calstore::Period::new(
+                let mut p = crate::Period::new(
                     start,
                     start + Duration::hours(1),
                     uid(&format!("w{worker}-{i}")),

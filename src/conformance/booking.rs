@@ -1,7 +1,7 @@
 //! Booking: table versions and conflicts, reservations without double booking, capacity, and
 //! offers that expire.
 
-use calstore::{ErrorKind, Journal, Store, Table, Transp};
+use crate::{ErrorKind, Journal, Store, Table, Transp};
 use chrono::{Duration, Utc};
 
 use super::fixture::Fixture;
@@ -382,8 +382,8 @@ pub async fn concurrent_reservations_never_double_book<
                 // All four workers want the same ten hours.
                 let start = t("20260105T080000Z") + Duration::hours(slot);
                 let u = format!("w{worker}-s{slot}");
-                let p = calstore::Period::new(start, start + Duration::hours(1), uid(&u), None)
-                    .unwrap();
+                let p =
+                    crate::Period::new(start, start + Duration::hours(1), uid(&u), None).unwrap();
                 match store.reserve(&room, &fb, vec![p], 1, None).await {
                     Ok(_) => ok += 1,
                     Err(e) if e.kind() == ErrorKind::Busy => refused += 1,

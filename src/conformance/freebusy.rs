@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use calstore::{ErrorKind, Journal, PrefName, Providers, Store, Table, Transp};
+use crate::{ErrorKind, Journal, PrefName, Providers, Store, Table, Transp};
 use chrono::Duration;
 
 use super::fixture::Fixture;
@@ -417,7 +417,7 @@ pub async fn concurrent_replacements_lose_nothing<
             for i in 0..15 {
                 let u = format!("w{worker}-e{i}");
                 let start = t("20260105T000000Z") + Duration::minutes(i64::from(worker * 100 + i));
-                let p = calstore::Period::new(start, start + Duration::minutes(30), uid(&u), None)
+                let p = crate::Period::new(start, start + Duration::minutes(30), uid(&u), None)
                     .unwrap();
                 store
                     .replace_event_periods(&a, &fb, &uid(&u), None, vec![p], None)

@@ -1,6 +1,6 @@
 //! Objects, recurrences, cancellations, users and counter-proposals.
 
-use calstore::{ErrorKind, EventStatus, Journal, Store};
+use crate::{ErrorKind, EventStatus, Journal, Store};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -280,7 +280,7 @@ pub async fn users_are_listed<S: Store + Clone + 'static, J: Journal + Clone + '
         .await
         .unwrap();
     f.store
-        .queue_request(&a, &uid("y"), None, calstore::Method::Request)
+        .queue_request(&a, &uid("y"), None, crate::Method::Request)
         .await
         .unwrap();
     assert_eq!(f.store.users().await.unwrap(), vec![a, b]);

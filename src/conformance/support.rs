@@ -1,10 +1,10 @@
 //! Small helpers shared by the cases.
 
-use calstore::{Other, Period, Rid, Uid, User};
+use crate::{Other, Period, Rid, Uid, User};
 use chrono::{DateTime, Utc};
 
 pub fn t(s: &str) -> DateTime<Utc> {
-    calstore::period::parse_instant(s).expect("test instant")
+    crate::period::parse_instant(s).expect("test instant")
 }
 
 pub fn user(s: &str) -> User {
@@ -35,10 +35,10 @@ pub fn keys(periods: &[Period]) -> Vec<String> {
         .map(|p| {
             format!(
                 "{}/{} {} {}",
-                calstore::period::format_instant(p.start),
-                calstore::period::format_instant(p.end),
+                crate::period::format_instant(p.start),
+                crate::period::format_instant(p.end),
                 p.uid,
-                calstore::id::rid_text(p.rid.as_ref())
+                crate::id::rid_text(p.rid.as_ref())
             )
             .trim_end()
             .to_owned()
@@ -68,7 +68,7 @@ fn fold_uid(u: &str) -> String {
     u.to_owned()
 }
 
-pub fn kind<T: std::fmt::Debug>(r: calstore::Result<T>) -> calstore::ErrorKind {
+pub fn kind<T: std::fmt::Debug>(r: crate::Result<T>) -> crate::ErrorKind {
     match r {
         Ok(v) => panic!("expected an error, got Ok({v:?})"),
         Err(e) => e.kind(),

@@ -1,13 +1,13 @@
-//! The import path (`calstore::import::Importer`): objects stored one at a time, periods written
+//! The import path (`crate::import::Importer`): objects stored one at a time, periods written
 //! in batches. The batches must give exactly the tables the agent's per-event update gives.
 
 use std::time::Duration;
 
-use calstore::import::{BatchLimits, Importer};
-use calstore::object::split_calendar;
-use calstore::recurrence::ExpandOptions;
-use calstore::refresh;
-use calstore::{Journal, Store, Table};
+use crate::import::{BatchLimits, Importer};
+use crate::object::split_calendar;
+use crate::recurrence::ExpandOptions;
+use crate::refresh;
+use crate::{Journal, Store, Table};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -25,22 +25,13 @@ fn opts() -> ExpandOptions {
     }
 }
 
-/// Every valid calendar of tests/data, in name order.
+/// Every valid calendar of tests/data, in name order ([`super::data::CALENDARS`]).
 fn data_calendars() -> Vec<String> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut paths: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| {
-            let name = p.file_name().unwrap().to_string_lossy().into_owned();
-            name.ends_with(".ics") && !name.ends_with(".invalid.ics")
-        })
-        .collect();
-    paths.sort();
-    assert!(paths.len() >= 10, "tests/data holds the test calendars");
-    paths
+    let calendars = super::data::CALENDARS;
+    assert!(calendars.len() >= 10, "tests/data holds the test calendars");
+    calendars
         .iter()
-        .map(|p| std::fs::read_to_string(p).unwrap())
+        .map(|(_, text)| (*text).to_owned())
         .collect()
 }
 

@@ -1,8 +1,6 @@
 //! Hostile identifiers are data: stored and read back exactly, or refused as invalid input.
 
-use calstore::{
-    ErrorKind, Group, Journal, Method, Other, Quota, Store, Table, Uid, UsageTable, User,
-};
+use crate::{ErrorKind, Group, Journal, Method, Other, Quota, Store, Table, Uid, UsageTable, User};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -72,7 +70,7 @@ pub async fn hostile_keys_round_trip<S: Store + Clone + 'static, J: Journal + Cl
             .await
             .unwrap();
         assert_eq!(f.store.requests(&u).await.unwrap()[0].uid, id, "{key:?}");
-        let mut p = calstore::Period::new(
+        let mut p = crate::Period::new(
             t("20260105T090000Z"),
             t("20260105T100000Z"),
             id.clone(),
@@ -163,7 +161,7 @@ pub async fn invalid_keys_are_refused<S: Store + Clone + 'static, J: Journal + C
         );
     }
     assert_eq!(
-        kind(calstore::Rid::new("../20260105")),
+        kind(crate::Rid::new("../20260105")),
         ErrorKind::InvalidInput
     );
 }

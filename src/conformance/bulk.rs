@@ -1,7 +1,7 @@
 //! The calls that do several things at once (the cron job's bulk read, the agent's step) and the
 //! cheap reads beside them: each must give exactly what the single calls give.
 
-use calstore::{
+use crate::{
     ErrorKind, EventFamily, EventStatus, Incoming, Journal, Method, Providers, Store, Table,
     Version,
 };

@@ -1,7 +1,7 @@
 //! `calstore-bench`: the benchmarks of BENCHMARKS.md.
 //!
 //! ```text
-//! cargo run --release -p calstore-cli --bin calstore-bench -- [--quick] [--pg URL] [--json FILE] [SCENARIO...]
+//! cargo run --release -p calstore-bench --bin calstore-bench -- [--quick] [--pg URL] [--json FILE] [SCENARIO...]
 //! ```
 //!
 //! Scenarios: `ingest`, `regen`, `query`, `update-scale`, `agent`, `contention` (all by default),
@@ -53,7 +53,7 @@ const SCENARIOS: [&str; 6] = [
 
 /// calstore-bench: the benchmarks of BENCHMARKS.md, one line per figure.
 #[derive(Debug, Parser)]
-#[command(name = "calstore-bench", version, about)]
+#[command(name = "calstore-bench", version)]
 struct Args {
     /// Small sizes (about a minute in all): a smoke test that asserts nothing about timings.
     #[arg(long)]

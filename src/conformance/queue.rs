@@ -1,6 +1,6 @@
 //! The request queue.
 
-use calstore::{Journal, Method, Request, Store};
+use crate::{Journal, Method, Request, Store};
 
 use super::fixture::Fixture;
 use super::support::*;

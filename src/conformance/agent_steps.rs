@@ -1,8 +1,8 @@
-//! The agent's steps (`calstore::agent`): each checked on every table it touches, and on the
+//! The agent's steps (`crate::agent`): each checked on every table it touches, and on the
 //! tables it must leave alone.
 
-use calstore::refresh::{self, Overrides};
-use calstore::{
+use crate::refresh::{self, Overrides};
+use crate::{
     agent, ErrorKind, EventStatus, Group, Incoming, Journal, Limits, Method, PrefName, Quota,
     Store, Table, UsageTable,
 };
@@ -16,7 +16,7 @@ const BOB: &str = "mailto:bob@example.com";
 const ROOM: &str = "mailto:room@example.com";
 
 fn stamp(t: DateTime<Utc>) -> String {
-    calstore::period::format_instant(t)
+    crate::period::format_instant(t)
 }
 
 /// Tomorrow 09:00 UTC: every occurrence the steps expand lies in the future.
@@ -59,13 +59,13 @@ fn message(
     out
 }
 
-async fn set_window<S: Store>(s: &S, u: &calstore::User, days: &str) {
+async fn set_window<S: Store>(s: &S, u: &crate::User, days: &str) {
     s.set_preference(u, &PrefName::new("window_size").unwrap(), Some(days))
         .await
         .unwrap();
 }
 
-async fn providers<S: Store>(s: &S, u: &calstore::User) -> Vec<String> {
+async fn providers<S: Store>(s: &S, u: &crate::User) -> Vec<String> {
     let p = s.providers(u).await.unwrap().value;
     p.events
         .iter()
@@ -73,7 +73,7 @@ async fn providers<S: Store>(s: &S, u: &calstore::User) -> Vec<String> {
         .collect()
 }
 
-async fn queue<S: Store>(s: &S, u: &calstore::User) -> Vec<String> {
+async fn queue<S: Store>(s: &S, u: &crate::User) -> Vec<String> {
     s.requests(u)
         .await
         .unwrap()
@@ -82,7 +82,7 @@ async fn queue<S: Store>(s: &S, u: &calstore::User) -> Vec<String> {
             format!(
                 "{} {} {}",
                 r.uid,
-                calstore::id::rid_text(r.rid.as_ref()),
+                crate::id::rid_text(r.rid.as_ref()),
                 r.method.as_str()
             )
         })
@@ -287,7 +287,7 @@ pub async fn cancel_removes_periods_and_queue_entries<
     assert_eq!(
         s.instances(&a, &uid("daily")).await.unwrap(),
         [(
-            calstore::Rid::new(stamp(third)).unwrap(),
+            crate::Rid::new(stamp(third)).unwrap(),
             EventStatus::Cancelled
         )]
     );

@@ -1,6 +1,6 @@
 //! A read-only store refuses every write and changes nothing.
 
-use calstore::{ErrorKind, Journal, Method, Providers, Store, Table, UsageTable};
+use crate::{ErrorKind, Journal, Method, Providers, Store, Table, UsageTable};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -27,11 +27,11 @@ pub async fn read_only_refuses_every_write<
         )
         .await
         .unwrap();
-    let q = calstore::Quota::new("mailto:rooms@example.com").unwrap();
+    let q = crate::Quota::new("mailto:rooms@example.com").unwrap();
     f.journal
         .set_limits(
             &q,
-            &[(calstore::Group::new("*").unwrap(), "PT1H".to_owned())].into(),
+            &[(crate::Group::new("*").unwrap(), "PT1H".to_owned())].into(),
             None,
         )
         .await
@@ -87,7 +87,7 @@ pub async fn read_only_refuses_every_write<
         kind(
             ro.store_incoming(
                 &a,
-                &calstore::Incoming {
+                &crate::Incoming {
                     uid: u.clone(),
                     rid: None,
                     text: text.clone(),
@@ -98,7 +98,7 @@ pub async fn read_only_refuses_every_write<
             .await,
         ),
         kind(
-            ro.set_preference(&a, &calstore::PrefName::new("TZID").unwrap(), Some("UTC"))
+            ro.set_preference(&a, &crate::PrefName::new("TZID").unwrap(), Some("UTC"))
                 .await,
         ),
         kind(rj.set_limits(&q, &Default::default(), None).await),
@@ -113,7 +113,7 @@ pub async fn read_only_refuses_every_write<
                 .await,
         ),
         kind(
-            rj.reserve_within_limit(&q, &calstore::Group::new("g").unwrap(), p())
+            rj.reserve_within_limit(&q, &crate::Group::new("g").unwrap(), p())
                 .await,
         ),
         kind(rj.expire(&q, t("20300101T000000Z")).await),

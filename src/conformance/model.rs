@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use calstore::{ErrorKind, Journal, Method, Period, Request, Rid, Store, Table, Uid};
+use crate::{ErrorKind, Journal, Method, Period, Request, Rid, Store, Table, Uid};
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -74,7 +74,7 @@ fn key(p: &Period) -> Key {
         p.start,
         p.end,
         p.uid.as_str().to_owned(),
-        calstore::id::rid_text(p.rid.as_ref()).to_owned(),
+        crate::id::rid_text(p.rid.as_ref()).to_owned(),
     )
 }
 
