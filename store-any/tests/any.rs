@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use calstore::config::Location;
-use calstore::{ErrorKind, Store, Uid, User};
+use calstore::{ErrorKind, User};
 use calstore_any::{check, copy, CopyOptions, CopyProgress, Locations, Plan};
 
 fn event(uid: &str) -> String {
@@ -56,8 +56,10 @@ async fn copy_verifies_reports_and_check_agrees() {
         pb.open_journal(false).await.unwrap(),
     );
     let alice = User::new("mailto:alice@example.com").unwrap();
+    // Recorded as the agent records them (object, periods, providers): check then finds the
+    // periods it expects for every object.
     for uid in ["e1", "e2"] {
-        src.put_event(&alice, &Uid::new(uid).unwrap(), None, &event(uid))
+        calstore::agent::record_event(&src, &alice, &event(uid))
             .await
             .unwrap();
     }
