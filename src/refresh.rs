@@ -279,6 +279,35 @@ pub struct Regenerated {
 /// # Errors
 ///
 /// The store's errors; a corrupt object is reported in [`Regenerated::skipped`] instead.
+///
+/// # Examples
+///
+/// The nightly run for one user, here on the in-memory store: a weekly meeting without end,
+/// recorded when its window was 30 days, is extended to the user's 100-day window.
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use calstore::memory::MemoryStore;
+/// use calstore::refresh::{self, Overrides};
+/// use calstore::{agent, PrefName, Store, Table, User};
+/// let store = MemoryStore::new();
+/// let alice = User::new("mailto:alice@example.com")?;
+/// let window = PrefName::new("window_size")?;
+/// store.set_preference(&alice, &window, Some("30")).await?;
+/// let weekly = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:weekly\r\n\
+///     DTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nRRULE:FREQ=WEEKLY\r\n\
+///     END:VEVENT\r\nEND:VCALENDAR\r\n";
+/// agent::record_event(&store, &alice, weekly).await?;
+/// let before = store.freebusy(&alice, &Table::FreeBusy).await?.value.len();
+/// store.set_preference(&alice, &window, Some("100")).await?;
+/// let settings = refresh::settings(&store, &alice, &Overrides::default()).await?;
+/// let done = refresh::regenerate(&store, &alice, &settings, chrono::Utc::now(), false, false)
+///     .await?;
+/// assert!(done.skipped.is_empty());
+/// let after = store.freebusy(&alice, &Table::FreeBusy).await?.value.len();
+/// assert!(after > before, "{before} periods became {after}");
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
 pub async fn regenerate<S: Store>(
     store: &S,
     user: &User,

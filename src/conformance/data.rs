@@ -22,6 +22,10 @@ pub const CALENDARS: &[(&str, &str)] = &[
         include_str!("../../tests/data/declined.ics"),
     ),
     (
+        "empty-rrule.ics",
+        include_str!("../../tests/data/empty-rrule.ics"),
+    ),
+    (
         "exdate-tzid.ics",
         include_str!("../../tests/data/exdate-tzid.ics"),
     ),
@@ -32,6 +36,10 @@ pub const CALENDARS: &[(&str, &str)] = &[
     (
         "monthly-last-friday.ics",
         include_str!("../../tests/data/monthly-last-friday.ics"),
+    ),
+    (
+        "monthly-minus-5mo.ics",
+        include_str!("../../tests/data/monthly-minus-5mo.ics"),
     ),
     (
         "newyork-dst.ics",
@@ -46,11 +54,83 @@ pub const CALENDARS: &[(&str, &str)] = &[
         include_str!("../../tests/data/override-moved.ics"),
     ),
     (
+        "quirk-bom.ics",
+        include_str!("../../tests/data/quirk-bom.ics"),
+    ),
+    (
+        "quirk-cdo-tzid.ics",
+        include_str!("../../tests/data/quirk-cdo-tzid.ics"),
+    ),
+    (
+        "quirk-date-and-date-time.ics",
+        include_str!("../../tests/data/quirk-date-and-date-time.ics"),
+    ),
+    (
+        "quirk-dtend-and-duration.ics",
+        include_str!("../../tests/data/quirk-dtend-and-duration.ics"),
+    ),
+    (
+        "quirk-dtend-before-dtstart.ics",
+        include_str!("../../tests/data/quirk-dtend-before-dtstart.ics"),
+    ),
+    (
+        "quirk-global-tzid.ics",
+        include_str!("../../tests/data/quirk-global-tzid.ics"),
+    ),
+    (
+        "quirk-lost-fold.ics",
+        include_str!("../../tests/data/quirk-lost-fold.ics"),
+    ),
+    (
+        "quirk-no-uid.ics",
+        include_str!("../../tests/data/quirk-no-uid.ics"),
+    ),
+    (
+        "quirk-repeated-dtstart.ics",
+        include_str!("../../tests/data/quirk-repeated-dtstart.ics"),
+    ),
+    (
+        "quirk-unknown-tzid.ics",
+        include_str!("../../tests/data/quirk-unknown-tzid.ics"),
+    ),
+    (
+        "quirk-whitespace-names.ics",
+        include_str!("../../tests/data/quirk-whitespace-names.ics"),
+    ),
+    (
+        "quirk-x-lic-location.ics",
+        include_str!("../../tests/data/quirk-x-lic-location.ics"),
+    ),
+    (
+        "quirk-x-wr-timezone.ics",
+        include_str!("../../tests/data/quirk-x-wr-timezone.ics"),
+    ),
+    (
         "rdate-periods.ics",
         include_str!("../../tests/data/rdate-periods.ics"),
     ),
     (
+        "several-rrules.ics",
+        include_str!("../../tests/data/several-rrules.ics"),
+    ),
+    (
+        "thisandfuture-chain.ics",
+        include_str!("../../tests/data/thisandfuture-chain.ics"),
+    ),
+    (
         "weekly-forever.unbounded.ics",
         include_str!("../../tests/data/weekly-forever.unbounded.ics"),
+    ),
+    (
+        "weekly-ordinal-byday.ics",
+        include_str!("../../tests/data/weekly-ordinal-byday.ics"),
+    ),
+    (
+        "wkst-google-weekly.ics",
+        include_str!("../../tests/data/wkst-google-weekly.ics"),
+    ),
+    (
+        "yearly-minus-53we.ics",
+        include_str!("../../tests/data/yearly-minus-53we.ics"),
     ),
 ];
