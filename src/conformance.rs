@@ -78,7 +78,7 @@ macro_rules! conformance_suite {
             }
             journal {
                 limits_groups_delegates, usage_tables, reserve_within_limit, concurrent_quota_reservations,
-                expire_usage, journal_providers_and_events
+                expire_usage, journal_providers_and_events, journal_load_events_matches_single_reads
             }
             bulk {
                 load_events_matches_single_reads, table_version_follows_writes, mark_provider_changes_one_entry,

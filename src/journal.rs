@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::id::{Group, Quota, Rid, Uid, User};
 use crate::period::Period;
-use crate::store::{EventList, Providers, StoredEvent, Version, Versioned};
+use crate::store::{EventFamily, EventList, Providers, StoredEvent, Version, Versioned};
 
 /// Which usage table of a quota.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -260,4 +260,45 @@ pub trait Journal: Send + Sync {
     ///
     /// The common errors.
     fn list_events(&self, quota: &Quota) -> impl Future<Output = Result<EventList>> + Send;
+
+    /// Every stored object of each of `uids` (the parent and its instances, active and
+    /// cancelled), in one read where the backend can (as [`crate::Store::load_events`]): the
+    /// quotas' regeneration reads its reservations in chunks with it instead of one object at a
+    /// time. A uid with nothing stored gives a family with no parent and no instances.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn load_events(
+        &self,
+        quota: &Quota,
+        uids: &[Uid],
+    ) -> impl Future<Output = Result<Vec<EventFamily>>> + Send {
+        async move {
+            let list = self.list_events(quota).await?;
+            let mut out = Vec::with_capacity(uids.len());
+            for uid in uids {
+                let parent = self.get_event(quota, uid, None).await?;
+                let mut instances = Vec::new();
+                for (u, rid) in list
+                    .active_instances
+                    .iter()
+                    .chain(&list.cancelled_instances)
+                {
+                    if u == uid {
+                        if let Some(stored) = self.get_event(quota, uid, Some(rid)).await? {
+                            instances.push((rid.clone(), stored));
+                        }
+                    }
+                }
+                instances.sort_by(|a, b| a.0.cmp(&b.0));
+                out.push(EventFamily {
+                    uid: uid.clone(),
+                    parent,
+                    instances,
+                });
+            }
+            Ok(out)
+        }
+    }
 }

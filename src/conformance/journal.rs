@@ -362,3 +362,72 @@ pub async fn journal_providers_and_events<
         .unwrap());
     assert!(f.journal.list_events(&q).await.unwrap().active.is_empty());
 }
+
+/// `Journal::load_events` (the quotas' regeneration reads reservations with it, a chunk at a
+/// time) gives exactly what one read per object gives: one family per uid asked, in that order,
+/// with its instances in recurrence-id order, and an empty family for a uid with nothing stored.
+pub async fn journal_load_events_matches_single_reads<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let q = quota("mailto:rooms@example.com");
+    let j = &f.journal;
+    let (one, two) = (uid("one"), uid("two"));
+    let at = |d: &str| format!("202601{d}T090000Z");
+    let end = |d: &str| format!("202601{d}T100000Z");
+    j.put_event(
+        &q,
+        &one,
+        None,
+        &event_text("one", None, &at("05"), &end("05"), "p"),
+    )
+    .await
+    .unwrap();
+    for d in ["26", "12", "19"] {
+        let text = event_text("one", Some(&at(d)), &at(d), &end(d), "moved");
+        j.put_event(&q, &one, Some(&rid(&at(d))), &text)
+            .await
+            .unwrap();
+    }
+    let r2 = rid(&at("06"));
+    j.put_event(
+        &q,
+        &two,
+        Some(&r2),
+        &event_text("two", Some(&at("06")), &at("06"), &end("06"), "i"),
+    )
+    .await
+    .unwrap();
+
+    let asked = [two.clone(), uid("unknown"), one.clone()];
+    let got = j.load_events(&q, &asked).await.unwrap();
+    let list = j.list_events(&q).await.unwrap();
+    let mut want = Vec::new();
+    for u in &asked {
+        let mut instances = Vec::new();
+        for (_, r) in list.active_instances.iter().filter(|(x, _)| x == u) {
+            instances.push((
+                r.clone(),
+                j.get_event(&q, u, Some(r)).await.unwrap().unwrap(),
+            ));
+        }
+        instances.sort_by(|a, b| a.0.cmp(&b.0));
+        want.push(crate::EventFamily {
+            uid: u.clone(),
+            parent: j.get_event(&q, u, None).await.unwrap(),
+            instances,
+        });
+    }
+    assert_eq!(got, want, "one family per uid, in the order asked");
+    assert_eq!((got[0].parent.is_none(), got[0].instances.len()), (true, 1));
+    assert_eq!((got[1].parent.is_none(), got[1].instances.len()), (true, 0));
+    let rids: Vec<String> = got[2]
+        .instances
+        .iter()
+        .map(|(r, _)| r.to_string())
+        .collect();
+    assert_eq!(rids.len(), 3);
+    assert!(rids.windows(2).all(|w| w[0] < w[1]), "{rids:?}");
+}

@@ -18,7 +18,7 @@ use crate::journal::{Journal, UsageTable};
 use crate::object::EventObject;
 use crate::period::{self, Period};
 use crate::recurrence::{self, ExpandOptions};
-use crate::store::{EventStatus, Providers};
+use crate::store::{EventFamily, EventStatus, Providers};
 
 use super::{DEFAULT_WINDOW_DAYS, LOAD_CHUNK};
 
@@ -73,15 +73,10 @@ pub async fn regenerate_quota<J: Journal>(
             .window_end
             .is_none_or(|end| end > opts.window_end);
     let list = journal.list_events(quota).await?;
-    // One index of the instances, instead of a scan of the list per reservation.
-    let mut instances: BTreeMap<&Uid, Vec<&Rid>> = BTreeMap::new();
-    for (u, r) in &list.active_instances {
-        instances.entry(u).or_default().push(r);
-    }
     let uids: BTreeSet<Uid> = if full {
         list.active
             .iter()
-            .chain(instances.keys().copied())
+            .chain(list.active_instances.iter().map(|(u, _)| u))
             .cloned()
             .collect()
     } else {
@@ -99,21 +94,23 @@ pub async fn regenerate_quota<J: Journal>(
     for chunk in uids.chunks(LOAD_CHUNK) {
         // The periods of this chunk per usage table, and the uids each table gets replaced.
         let mut tables: BTreeMap<UsageTable, (Vec<Uid>, Vec<Period>)> = BTreeMap::new();
-        for uid in chunk {
-            let rids = instances.get(uid).map(Vec::as_slice).unwrap_or_default();
-            let (organiser, periods, is_unbounded) =
-                match expand_reservation(journal, quota, uid, rids, &opts).await {
-                    Ok(v) => v,
-                    Err(e) if skippable(&e) => {
-                        if !full {
-                            // Keep extending it once it reads again.
-                            unbounded.push((uid.clone(), None));
-                        }
-                        report.skipped.push((uid.clone(), e.message().to_owned()));
-                        continue;
+        // One read for the chunk's objects, not one per object.
+        let families = journal.load_events(quota, chunk).await?;
+        for family in &families {
+            let uid = &family.uid;
+            let (organiser, periods, is_unbounded) = match expand_reservation(quota, family, &opts)
+            {
+                Ok(v) => v,
+                Err(e) if skippable(&e) => {
+                    if !full {
+                        // Keep extending it once it reads again.
+                        unbounded.push((uid.clone(), None));
                     }
-                    Err(e) => return Err(e),
-                };
+                    report.skipped.push((uid.clone(), e.message().to_owned()));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             report.events += 1;
             report.periods += periods.len();
             if is_unbounded {
@@ -201,14 +198,13 @@ async fn replace_uids<J: Journal>(
     }
 }
 
-/// Reads and expands one reservation: its parent and its separately stored instances.
-async fn expand_reservation<J: Journal>(
-    journal: &J,
+/// One reservation's periods from its stored objects: the parent and its active instances.
+fn expand_reservation(
     quota: &Quota,
-    uid: &Uid,
-    rids: &[&Rid],
+    family: &EventFamily,
     opts: &ExpandOptions,
 ) -> Result<(User, Vec<Period>, bool)> {
+    let uid = &family.uid;
     let parse = |text: &str, rid: Option<&Rid>| {
         EventObject::parse(text).map_err(|e| {
             Error::corrupt(format!(
@@ -219,13 +215,13 @@ async fn expand_reservation<J: Journal>(
             ))
         })
     };
-    let parent = match journal.get_event(quota, uid, None).await? {
+    let parent = match &family.parent {
         Some(stored) => Some(parse(&stored.text, None)?),
         None => None,
     };
-    let mut objects = Vec::with_capacity(rids.len());
-    for rid in rids {
-        if let Some(stored) = journal.get_event(quota, uid, Some(rid)).await? {
+    let mut objects = Vec::with_capacity(family.instances.len());
+    for (rid, stored) in &family.instances {
+        if stored.status == EventStatus::Active {
             objects.push((parse(&stored.text, Some(rid))?, EventStatus::Active));
         }
     }

@@ -681,4 +681,11 @@ impl Journal for AnyJournal {
             AnyJournal::Postgres(s) => s.list_events(quota).await,
         }
     }
+
+    async fn load_events(&self, quota: &Quota, uids: &[Uid]) -> Result<Vec<EventFamily>> {
+        match self {
+            AnyJournal::File(s) => s.load_events(quota, uids).await,
+            AnyJournal::Postgres(s) => s.load_events(quota, uids).await,
+        }
+    }
 }

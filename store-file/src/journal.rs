@@ -6,8 +6,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use calstore::{
-    EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid, StoredEvent, Uid,
-    UsageTable, User, Version, Versioned,
+    EventFamily, EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid,
+    StoredEvent, Uid, UsageTable, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -505,5 +505,10 @@ impl Journal for FileJournal {
     async fn list_events(&self, quota: &Quota) -> Result<EventList> {
         let quota = quota.clone();
         self.run(move |j| j.owner(&quota).list_events()).await
+    }
+
+    async fn load_events(&self, quota: &Quota, uids: &[Uid]) -> Result<Vec<EventFamily>> {
+        let (quota, uids) = (quota.clone(), uids.to_vec());
+        self.run(move |j| j.owner(&quota).load_events(&uids)).await
     }
 }

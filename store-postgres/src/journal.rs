@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use calstore::{
-    EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid, StoredEvent, Uid,
-    UsageTable, User, Version, Versioned,
+    EventFamily, EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid,
+    StoredEvent, Uid, UsageTable, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -214,6 +214,10 @@ impl Journal for PgJournal {
         text: &str,
     ) -> Result<()> {
         objects::put(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid, text).await
+    }
+
+    async fn load_events(&self, quota: &Quota, uids: &[Uid]) -> Result<Vec<EventFamily>> {
+        objects::load(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uids).await
     }
 
     async fn get_event(
