@@ -53,10 +53,12 @@ use crate::store::{EventFamily, EventStatus, Step, Store, StoredEvent};
 
 mod answers;
 mod booking;
+pub mod decision;
 mod events;
 
 pub use answers::{decline_counter, record_counter, record_reply};
 pub use booking::book_resource;
+pub use decision::{Action, Decision, Item, Reason};
 pub use events::{cancel, queue_request, record_event};
 
 /// The VEVENTs of one message, all of one UID.

@@ -1,0 +1,154 @@
+//! The decision record: what one scheduling message did, per (UID, RECURRENCE-ID) it touched.
+//!
+//! Every agent entry point that applies a message (`agent::receive`, a resource's booking, a
+//! user's answer) returns a [`Decision`]. Programs match on [`Action`] and [`Reason`]; both are
+//! `#[non_exhaustive]` so that new cases can be added without breaking them. `Display` gives one
+//! line per item for people and logs.
+
+use std::fmt;
+
+use crate::id::{Rid, Uid};
+use crate::period::Period;
+use crate::store::Step;
+
+/// What one message did, as a whole and per item.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Decision {
+    /// One entry per (UID, RECURRENCE-ID) the message touched, in message order.
+    pub items: Vec<Item>,
+    /// Free/busy periods the message added to the user's tables.
+    pub added: Vec<Period>,
+    /// Free/busy periods the message removed from the user's tables.
+    pub removed: Vec<Period>,
+    /// The iTIP message the user sends in answer (a REPLY, for instance), when there is one.
+    pub reply: Option<String>,
+    /// The step that was applied (empty when nothing changed).
+    pub step: Step,
+}
+
+/// What was done with one (UID, RECURRENCE-ID) of a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Item {
+    /// The event's UID.
+    pub uid: Uid,
+    /// The instance's normalised RECURRENCE-ID; `None` for the series or a single event.
+    pub rid: Option<Rid>,
+    /// What was done.
+    pub action: Action,
+    /// Why.
+    pub reason: Reason,
+}
+
+/// What was done with one item.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Stored (new to the user, nothing queued).
+    Stored,
+    /// Stored and queued for the user's answer.
+    Queued,
+    /// A stored item replaced by a newer version.
+    Updated,
+    /// Cancelled.
+    Cancelled,
+    /// An attendee's reply recorded.
+    ReplyRecorded,
+    /// A counter-proposal recorded.
+    CounterRecorded,
+    /// A counter-proposal declined.
+    CounterDeclined,
+    /// Accepted (by the user's answer or a resource's policy).
+    Accepted,
+    /// Declined (by the user's answer or a resource's policy).
+    Declined,
+    /// Tentatively accepted.
+    Tentative,
+    /// Left for a person to decide (a resource's policy did not decide).
+    LeftForPerson,
+    /// Nothing changed: the store holds a newer version.
+    IgnoredAsOlder,
+    /// Nothing changed: the store holds this very version.
+    Duplicate,
+    /// Nothing changed: the message cannot be applied (see the reason).
+    Refused,
+}
+
+/// Why an item was handled as it was. Programs match on the variant; the fields say more.
+#[non_exhaustive]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// The method's normal effect for the user's role.
+    Applied,
+    /// The stored version is newer (SEQUENCE, then DTSTAMP): the stored SEQUENCE.
+    OlderSequence {
+        /// The stored SEQUENCE.
+        stored: i64,
+        /// The message's SEQUENCE.
+        message: i64,
+    },
+    /// Same SEQUENCE, older DTSTAMP than the stored one.
+    OlderStamp,
+    /// The same SEQUENCE and DTSTAMP as the stored version.
+    SameVersion,
+    /// The event is cancelled.
+    EventCancelled,
+    /// The store has no such event.
+    UnknownEvent,
+    /// The series has no occurrence at this RECURRENCE-ID.
+    NoSuchInstance,
+    /// The user is neither organiser nor attendee of the event.
+    NotNamed,
+    /// The sender is not an attendee of the event (for a REPLY or COUNTER).
+    NotAnAttendee,
+    /// A REPLY to an older SEQUENCE than the stored one.
+    ReplyToOlderVersion,
+    /// Busy with another event (its UID) at this occurrence.
+    Busy {
+        /// The UID of the event holding the time.
+        uid: Uid,
+    },
+    /// Outside the resource's availability (VAVAILABILITY).
+    OutsideAvailability,
+    /// Over the quota's limit.
+    OverQuota,
+    /// Outside the resource's booking window.
+    OutsideBookingWindow,
+    /// Longer than the resource's maximum duration.
+    TooLong,
+    /// The resource takes no recurring bookings.
+    SeriesNotAllowed,
+    /// More occurrences of the series conflict than the resource allows.
+    TooManyConflicts,
+    /// The organiser may not book this resource.
+    NotPermitted,
+    /// The resource's mode decides without looking (accept-always, decline-always, none).
+    Mode,
+    /// The user's own answer.
+    UserAnswer,
+    /// Anything else, in words.
+    Other(String),
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for item in &self.items {
+            writeln!(f, "{item}")?;
+        }
+        write!(
+            f,
+            "periods: {} added, {} removed",
+            self.added.len(),
+            self.removed.len()
+        )
+    }
+}
+
+impl fmt::Display for Item {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.uid)?;
+        if let Some(rid) = &self.rid {
+            write!(f, " {rid}")?;
+        }
+        write!(f, ": {:?} ({:?})", self.action, self.reason)
+    }
+}
