@@ -45,6 +45,7 @@ pub mod objects;
 pub mod queue;
 pub mod read_only;
 pub mod support;
+pub mod wrap;
 
 pub use fixture::{Fixture, IntoFixture};
 

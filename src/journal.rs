@@ -10,7 +10,10 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::id::{Group, Quota, Rid, Uid, User};
 use crate::period::Period;
-use crate::store::{EventFamily, EventList, Providers, StoredEvent, Version, Versioned};
+use crate::store::{EventFamily, EventList, Outcome, Providers, StoredEvent, Version, Versioned};
+
+mod change;
+pub use change::JournalChange;
 
 /// Which usage table of a quota.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -35,7 +38,11 @@ pub type Limits = BTreeMap<Group, String>;
 
 /// The quota journal. Same conventions as [`Store`](crate::Store): atomic methods, optional
 /// `expect` versions, and the common errors (read-only, locked, unavailable, corrupt, backend).
+/// The same shape too: a backend writes the required reads and [`Journal::apply`], the one
+/// write; every other write is a provided method applying one [`JournalChange`].
 pub trait Journal: Send + Sync {
+    // === required: the reads ===================================================================
+
     /// Whether the journal refuses writes.
     fn is_read_only(&self) -> bool;
 
@@ -46,34 +53,12 @@ pub trait Journal: Send + Sync {
     /// The common errors.
     fn quotas(&self) -> impl Future<Output = Result<Vec<Quota>>> + Send;
 
-    /// What [`Journal::quotas`] leaves out because it is not a quota as the backend keeps them
-    /// (see [`Store::unlisted_users`](crate::Store::unlisted_users)); the default is none.
-    ///
-    /// # Errors
-    ///
-    /// The common errors (the listing itself failed).
-    fn unlisted_quotas(&self) -> impl Future<Output = Result<Vec<crate::Error>>> + Send {
-        async { Ok(Vec::new()) }
-    }
-
     /// The limits of a quota (empty when none).
     ///
     /// # Errors
     ///
     /// The common errors.
     fn limits(&self, quota: &Quota) -> impl Future<Output = Result<Versioned<Limits>>> + Send;
-
-    /// Replaces the limits.
-    ///
-    /// # Errors
-    ///
-    /// Invalid input when a value is not an iCalendar duration; conflict on a stale `expect`.
-    fn set_limits(
-        &self,
-        quota: &Quota,
-        limits: &Limits,
-        expect: Option<Version>,
-    ) -> impl Future<Output = Result<Version>> + Send;
 
     /// The user → group mapping.
     ///
@@ -82,34 +67,12 @@ pub trait Journal: Send + Sync {
     /// The common errors.
     fn groups(&self, quota: &Quota) -> impl Future<Output = Result<BTreeMap<User, Group>>> + Send;
 
-    /// Replaces the user → group mapping.
-    ///
-    /// # Errors
-    ///
-    /// The common errors.
-    fn set_groups(
-        &self,
-        quota: &Quota,
-        groups: &BTreeMap<User, Group>,
-    ) -> impl Future<Output = Result<()>> + Send;
-
     /// The delegates (identities that share the quota), sorted.
     ///
     /// # Errors
     ///
     /// The common errors.
     fn delegates(&self, quota: &Quota) -> impl Future<Output = Result<Vec<User>>> + Send;
-
-    /// Replaces the delegates.
-    ///
-    /// # Errors
-    ///
-    /// The common errors.
-    fn set_delegates(
-        &self,
-        quota: &Quota,
-        delegates: &[User],
-    ) -> impl Future<Output = Result<()>> + Send;
 
     /// The usage tables of a quota that exist, sorted (users first, then journals).
     ///
@@ -129,74 +92,6 @@ pub trait Journal: Send + Sync {
         table: &UsageTable,
     ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
 
-    /// The periods of a usage table overlapping [start, end).
-    ///
-    /// # Errors
-    ///
-    /// The common errors.
-    fn usage_in(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        start: DateTime<Utc>,
-        end: DateTime<Utc>,
-    ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send;
-
-    /// Replaces a whole usage table (empty removes it).
-    ///
-    /// # Errors
-    ///
-    /// Stale on a stale `expect`.
-    fn set_usage(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> impl Future<Output = Result<Version>> + Send;
-
-    /// Removes the periods of (uid, rid) and inserts `periods`, atomically.
-    ///
-    /// # Errors
-    ///
-    /// Invalid input when a period belongs to another event; conflict on a stale `expect`.
-    fn replace_usage_periods(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> impl Future<Output = Result<Version>> + Send;
-
-    /// Inserts the periods of one event into `journal/<group>` only while the table's total busy
-    /// duration (other events' periods plus these) stays within the limit that applies to `group`
-    /// (its own, else `*`; no limit means unlimited), in one atomic step; the event's earlier
-    /// periods in that table are replaced.
-    ///
-    /// # Errors
-    ///
-    /// Busy, changing nothing, when the limit would be exceeded.
-    fn reserve_within_limit(
-        &self,
-        quota: &Quota,
-        group: &Group,
-        periods: Vec<Period>,
-    ) -> impl Future<Output = Result<Version>> + Send;
-
-    /// Removes, in every usage table of the quota, the periods that ended at or before `before`;
-    /// atomic per quota. Returns how many were removed.
-    ///
-    /// # Errors
-    ///
-    /// The common errors.
-    fn expire(
-        &self,
-        quota: &Quota,
-        before: DateTime<Utc>,
-    ) -> impl Future<Output = Result<usize>> + Send;
-
     /// The quota's providers table.
     ///
     /// # Errors
@@ -204,31 +99,6 @@ pub trait Journal: Send + Sync {
     /// The common errors.
     fn providers(&self, quota: &Quota)
         -> impl Future<Output = Result<Versioned<Providers>>> + Send;
-
-    /// Replaces the quota's providers table.
-    ///
-    /// # Errors
-    ///
-    /// Stale on a stale `expect`.
-    fn set_providers(
-        &self,
-        quota: &Quota,
-        providers: &Providers,
-        expect: Option<Version>,
-    ) -> impl Future<Output = Result<Version>> + Send;
-
-    /// Stores a reservation object (one that recurs without end), as in the store.
-    ///
-    /// # Errors
-    ///
-    /// Invalid input as for [`Store::put_event`](crate::Store::put_event).
-    fn put_event(
-        &self,
-        quota: &Quota,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        text: &str,
-    ) -> impl Future<Output = Result<()>> + Send;
 
     /// A reservation object, or `None`.
     ///
@@ -242,24 +112,59 @@ pub trait Journal: Send + Sync {
         rid: Option<&Rid>,
     ) -> impl Future<Output = Result<Option<StoredEvent>>> + Send;
 
-    /// Removes a reservation object (a parent with its instances).
-    ///
-    /// # Errors
-    ///
-    /// The common errors.
-    fn remove_event(
-        &self,
-        quota: &Quota,
-        uid: &Uid,
-        rid: Option<&Rid>,
-    ) -> impl Future<Output = Result<bool>> + Send;
-
     /// The reservation objects of a quota (only the active lists are used).
     ///
     /// # Errors
     ///
     /// The common errors.
     fn list_events(&self, quota: &Quota) -> impl Future<Output = Result<EventList>> + Send;
+
+    // === required: the one write ===============================================================
+
+    /// Applies one change to the quota, atomically (per quota), and answers its outcome (see
+    /// [`JournalChange`] for what each change does and answers).
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for bad periods, texts or durations; stale on a stale `expect`; busy when a
+    /// reservation exceeds its limit; the common errors.
+    fn apply(
+        &self,
+        quota: &Quota,
+        change: &JournalChange,
+    ) -> impl Future<Output = Result<Outcome>> + Send;
+
+    // === provided reads ========================================================================
+
+    /// What [`Journal::quotas`] leaves out because it is not a quota as the backend keeps them
+    /// (see [`Store::unlisted_users`](crate::Store::unlisted_users)); the default is none.
+    ///
+    /// # Errors
+    ///
+    /// The common errors (the listing itself failed).
+    fn unlisted_quotas(&self) -> impl Future<Output = Result<Vec<crate::Error>>> + Send {
+        async { Ok(Vec::new()) }
+    }
+
+    /// The periods of a usage table overlapping [start, end). The default filters the whole
+    /// table; backends answer from an index.
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn usage_in(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Versioned<Vec<Period>>>> + Send {
+        async move {
+            let mut all = self.usage(quota, table).await?;
+            all.value.retain(|p| p.overlaps(start, end));
+            Ok(all)
+        }
+    }
 
     /// Every stored object of each of `uids` (the parent and its instances, active and
     /// cancelled), in one read where the backend can (as [`crate::Store::load_events`]): the
@@ -300,5 +205,192 @@ pub trait Journal: Send + Sync {
             }
             Ok(out)
         }
+    }
+
+    // === provided writes: one change each ======================================================
+
+    /// Replaces the limits. [`JournalChange::SetLimits`].
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a value is not an iCalendar duration; stale on a stale `expect`.
+    fn set_limits(
+        &self,
+        quota: &Quota,
+        limits: &Limits,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        let change = JournalChange::SetLimits {
+            limits: limits.clone(),
+            expect,
+        };
+        async move { Ok(self.apply(quota, &change).await?.version()) }
+    }
+
+    /// Replaces the user → group mapping. [`JournalChange::SetGroups`].
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn set_groups(
+        &self,
+        quota: &Quota,
+        groups: &BTreeMap<User, Group>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let change = JournalChange::SetGroups(groups.clone());
+        async move { self.apply(quota, &change).await.map(|_| ()) }
+    }
+
+    /// Replaces the delegates. [`JournalChange::SetDelegates`].
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn set_delegates(
+        &self,
+        quota: &Quota,
+        delegates: &[User],
+    ) -> impl Future<Output = Result<()>> + Send {
+        let change = JournalChange::SetDelegates(delegates.to_vec());
+        async move { self.apply(quota, &change).await.map(|_| ()) }
+    }
+
+    /// Replaces a whole usage table (empty removes it). [`JournalChange::SetUsage`].
+    ///
+    /// # Errors
+    ///
+    /// Stale on a stale `expect`.
+    fn set_usage(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        let change = JournalChange::SetUsage {
+            table: table.clone(),
+            periods,
+            expect,
+        };
+        async move { Ok(self.apply(quota, &change).await?.version()) }
+    }
+
+    /// Removes the periods of (uid, rid) and inserts `periods`, atomically.
+    /// [`JournalChange::ReplaceUsagePeriods`].
+    ///
+    /// # Errors
+    ///
+    /// Invalid input when a period belongs to another event; stale on a stale `expect`.
+    fn replace_usage_periods(
+        &self,
+        quota: &Quota,
+        table: &UsageTable,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        periods: Vec<Period>,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        let change = JournalChange::ReplaceUsagePeriods {
+            table: table.clone(),
+            uid: uid.clone(),
+            rid: rid.cloned(),
+            periods,
+            expect,
+        };
+        async move { Ok(self.apply(quota, &change).await?.version()) }
+    }
+
+    /// Inserts the periods of one event into `journal/<group>` only while the table's total busy
+    /// duration (other events' periods plus these) stays within the limit that applies to `group`
+    /// (its own, else `*`; no limit means unlimited), in one atomic step; the event's earlier
+    /// periods in that table are replaced. [`JournalChange::ReserveWithinLimit`].
+    ///
+    /// # Errors
+    ///
+    /// Busy, changing nothing, when the limit would be exceeded.
+    fn reserve_within_limit(
+        &self,
+        quota: &Quota,
+        group: &Group,
+        periods: Vec<Period>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        let change = JournalChange::ReserveWithinLimit {
+            group: group.clone(),
+            periods,
+        };
+        async move { Ok(self.apply(quota, &change).await?.version()) }
+    }
+
+    /// Removes, in every usage table of the quota, the periods that ended at or before `before`;
+    /// atomic per quota. Returns how many were removed. [`JournalChange::Expire`].
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn expire(
+        &self,
+        quota: &Quota,
+        before: DateTime<Utc>,
+    ) -> impl Future<Output = Result<usize>> + Send {
+        let change = JournalChange::Expire { before };
+        async move { Ok(self.apply(quota, &change).await?.count()) }
+    }
+
+    /// Replaces the quota's providers table. [`JournalChange::SetProviders`].
+    ///
+    /// # Errors
+    ///
+    /// Stale on a stale `expect`.
+    fn set_providers(
+        &self,
+        quota: &Quota,
+        providers: &Providers,
+        expect: Option<Version>,
+    ) -> impl Future<Output = Result<Version>> + Send {
+        let change = JournalChange::SetProviders {
+            providers: providers.clone(),
+            expect,
+        };
+        async move { Ok(self.apply(quota, &change).await?.version()) }
+    }
+
+    /// Stores a reservation object (one that recurs without end), as in the store.
+    /// [`JournalChange::PutEvent`].
+    ///
+    /// # Errors
+    ///
+    /// Invalid input as for [`Store::put_event`](crate::Store::put_event).
+    fn put_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+        text: &str,
+    ) -> impl Future<Output = Result<()>> + Send {
+        let change = JournalChange::PutEvent {
+            uid: uid.clone(),
+            rid: rid.cloned(),
+            text: text.to_owned(),
+        };
+        async move { self.apply(quota, &change).await.map(|_| ()) }
+    }
+
+    /// Removes a reservation object (a parent with its instances); returns whether it was there.
+    /// [`JournalChange::RemoveEvent`].
+    ///
+    /// # Errors
+    ///
+    /// The common errors.
+    fn remove_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> impl Future<Output = Result<bool>> + Send {
+        let change = JournalChange::RemoveEvent {
+            uid: uid.clone(),
+            rid: rid.cloned(),
+        };
+        async move { Ok(self.apply(quota, &change).await?.changed()) }
     }
 }

@@ -30,10 +30,10 @@ pub mod store;
 
 pub use error::{Error, ErrorKind, Result};
 pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
-pub use journal::{Journal, Limits, UsageTable};
+pub use journal::{Journal, JournalChange, Limits, UsageTable};
 pub use object::{EventObject, Warning};
 pub use period::{Period, Transp};
 pub use store::{
-    Change, EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, Step, Store,
-    StoredEvent, Table, Version, Versioned,
+    Applied, Change, EventFamily, EventList, EventStatus, Incoming, Method, Outcome, Providers,
+    Request, Step, Store, StoredEvent, Table, Version, Versioned,
 };

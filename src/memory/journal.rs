@@ -10,9 +10,9 @@ use super::state::{self, check_version, lock, refused, writable, Kind, Objects, 
 use crate::duration::{format_duration, parse_duration};
 use crate::error::{Error, Result};
 use crate::id::{Group, Quota, Rid, Uid, User};
-use crate::journal::{Journal, Limits, UsageTable};
+use crate::journal::{Journal, JournalChange, Limits, UsageTable};
 use crate::period::{self, Period};
-use crate::store::{EventList, Providers, StoredEvent, Version, Versioned};
+use crate::store::{EventList, Outcome, Providers, StoredEvent, Version, Versioned};
 
 const WHAT: &str = "memory journal";
 const USAGE: Kind = Kind { offers: false };
@@ -162,55 +162,12 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn set_limits(
-        &self,
-        quota: &Quota,
-        limits: &Limits,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let what = format!("{}, limits", what_quota(quota));
-        self.write(quota, "replacing the limits", |q, versions| {
-            for (group, value) in limits {
-                if value.contains(['\t', '\n', '\r']) || parse_duration(value).is_err() {
-                    return Err(Error::invalid(format!(
-                        "{what}: the limit of {group} ({value:?}) is not an iCalendar duration such as PT10H"
-                    )));
-                }
-            }
-            check_version(expect, q.limits_version, &what)?;
-            q.limits = limits.clone();
-            q.limits_version = if limits.is_empty() {
-                Version(0)
-            } else {
-                versions.next()
-            };
-            Ok(q.limits_version)
-        })
-    }
-
     async fn groups(&self, quota: &Quota) -> Result<BTreeMap<User, Group>> {
         self.read(quota, |q| q.groups.clone())
     }
 
-    async fn set_groups(&self, quota: &Quota, groups: &BTreeMap<User, Group>) -> Result<()> {
-        self.write(quota, "replacing the groups", |q, _| {
-            q.groups = groups.clone();
-            Ok(())
-        })
-    }
-
     async fn delegates(&self, quota: &Quota) -> Result<Vec<User>> {
         self.read(quota, |q| q.delegates.clone())
-    }
-
-    async fn set_delegates(&self, quota: &Quota, delegates: &[User]) -> Result<()> {
-        self.write(quota, "replacing the delegates", |q, _| {
-            let mut sorted = delegates.to_vec();
-            sorted.sort();
-            sorted.dedup();
-            q.delegates = sorted;
-            Ok(())
-        })
     }
 
     async fn usage_tables(&self, quota: &Quota) -> Result<Vec<UsageTable>> {
@@ -245,7 +202,121 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn set_usage(
+    async fn providers(&self, quota: &Quota) -> Result<Versioned<Providers>> {
+        self.read(quota, |q| Versioned {
+            value: q.providers.value.clone(),
+            version: q.providers.version,
+        })
+    }
+
+    async fn get_event(
+        &self,
+        quota: &Quota,
+        uid: &Uid,
+        rid: Option<&Rid>,
+    ) -> Result<Option<StoredEvent>> {
+        self.read(quota, |q| q.objects.get(uid, rid))
+    }
+
+    async fn list_events(&self, quota: &Quota) -> Result<EventList> {
+        self.read(quota, |q| q.objects.list())
+    }
+    async fn apply(&self, quota: &Quota, change: &JournalChange) -> Result<Outcome> {
+        Ok(match change {
+            JournalChange::SetLimits { limits, expect } => {
+                Outcome::Version(self.set_limits_impl(quota, limits, *expect)?)
+            }
+            JournalChange::SetGroups(groups) => {
+                self.set_groups_impl(quota, groups)?;
+                Outcome::Done
+            }
+            JournalChange::SetDelegates(delegates) => {
+                self.set_delegates_impl(quota, delegates)?;
+                Outcome::Done
+            }
+            JournalChange::SetUsage {
+                table,
+                periods,
+                expect,
+            } => Outcome::Version(self.set_usage_impl(quota, table, periods.clone(), *expect)?),
+            JournalChange::ReplaceUsagePeriods {
+                table,
+                uid,
+                rid,
+                periods,
+                expect,
+            } => Outcome::Version(self.replace_usage_periods_impl(
+                quota,
+                table,
+                uid,
+                rid.as_ref(),
+                periods.clone(),
+                *expect,
+            )?),
+            JournalChange::ReserveWithinLimit { group, periods } => {
+                Outcome::Version(self.reserve_within_limit_impl(quota, group, periods.clone())?)
+            }
+            JournalChange::Expire { before } => Outcome::Count(self.expire_impl(quota, *before)?),
+            JournalChange::SetProviders { providers, expect } => {
+                Outcome::Version(self.set_providers_impl(quota, providers, *expect)?)
+            }
+            JournalChange::PutEvent { uid, rid, text } => {
+                self.put_event_impl(quota, uid, rid.as_ref(), text)?;
+                Outcome::Done
+            }
+            JournalChange::RemoveEvent { uid, rid } => {
+                Outcome::Changed(self.remove_event_impl(quota, uid, rid.as_ref())?)
+            }
+        })
+    }
+}
+
+/// Each write of the journal, once: what [`Journal::apply`] runs.
+impl MemoryJournal {
+    fn set_limits_impl(
+        &self,
+        quota: &Quota,
+        limits: &Limits,
+        expect: Option<Version>,
+    ) -> Result<Version> {
+        let what = format!("{}, limits", what_quota(quota));
+        self.write(quota, "replacing the limits", |q, versions| {
+            for (group, value) in limits {
+                if value.contains(['\t', '\n', '\r']) || parse_duration(value).is_err() {
+                    return Err(Error::invalid(format!(
+                        "{what}: the limit of {group} ({value:?}) is not an iCalendar duration such as PT10H"
+                    )));
+                }
+            }
+            check_version(expect, q.limits_version, &what)?;
+            q.limits = limits.clone();
+            q.limits_version = if limits.is_empty() {
+                Version(0)
+            } else {
+                versions.next()
+            };
+            Ok(q.limits_version)
+        })
+    }
+
+    fn set_groups_impl(&self, quota: &Quota, groups: &BTreeMap<User, Group>) -> Result<()> {
+        self.write(quota, "replacing the groups", |q, _| {
+            q.groups = groups.clone();
+            Ok(())
+        })
+    }
+
+    fn set_delegates_impl(&self, quota: &Quota, delegates: &[User]) -> Result<()> {
+        self.write(quota, "replacing the delegates", |q, _| {
+            let mut sorted = delegates.to_vec();
+            sorted.sort();
+            sorted.dedup();
+            q.delegates = sorted;
+            Ok(())
+        })
+    }
+
+    fn set_usage_impl(
         &self,
         quota: &Quota,
         table: &UsageTable,
@@ -275,7 +346,7 @@ impl Journal for MemoryJournal {
         )
     }
 
-    async fn replace_usage_periods(
+    fn replace_usage_periods_impl(
         &self,
         quota: &Quota,
         table: &UsageTable,
@@ -293,7 +364,7 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn reserve_within_limit(
+    fn reserve_within_limit_impl(
         &self,
         quota: &Quota,
         group: &Group,
@@ -330,7 +401,7 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn expire(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
+    fn expire_impl(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
         self.write(quota, "expiring usage", |q, versions| {
             let tables: Vec<UsageTable> = q.usage.keys().cloned().collect();
             let mut removed = 0;
@@ -346,14 +417,7 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn providers(&self, quota: &Quota) -> Result<Versioned<Providers>> {
-        self.read(quota, |q| Versioned {
-            value: q.providers.value.clone(),
-            version: q.providers.version,
-        })
-    }
-
-    async fn set_providers(
+    fn set_providers_impl(
         &self,
         quota: &Quota,
         providers: &Providers,
@@ -365,7 +429,7 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn put_event(
+    fn put_event_impl(
         &self,
         quota: &Quota,
         uid: &Uid,
@@ -378,22 +442,9 @@ impl Journal for MemoryJournal {
         })
     }
 
-    async fn get_event(
-        &self,
-        quota: &Quota,
-        uid: &Uid,
-        rid: Option<&Rid>,
-    ) -> Result<Option<StoredEvent>> {
-        self.read(quota, |q| q.objects.get(uid, rid))
-    }
-
-    async fn remove_event(&self, quota: &Quota, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
+    fn remove_event_impl(&self, quota: &Quota, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
         self.write(quota, "removing a reservation", |q, _| {
             Ok(q.objects.remove(uid, rid))
         })
-    }
-
-    async fn list_events(&self, quota: &Quota) -> Result<EventList> {
-        self.read(quota, |q| q.objects.list())
     }
 }

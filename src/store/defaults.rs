@@ -1,15 +1,37 @@
-//! The default bodies of the [`Store`] methods that backends may do more cheaply: each is built
-//! from the trait's required methods, so a backend that does not override them is still correct.
-
-use std::collections::HashSet;
+//! The bodies of the provided [`Store`] methods that are more than a line: the one-change step
+//! every provided write applies, the bulk read built from single reads, and the step of an
+//! incoming request. Each is built from the trait's required methods only, so a backend that
+//! overrides none of them is still correct.
 
 use crate::error::{ErrorKind, Result};
 use crate::id::{Uid, User};
-use crate::period::{self, check_event, check_uids, Period};
+use crate::period::check_event;
 
 use crate::object::EventObject;
 
-use super::{Change, EventFamily, Incoming, Providers, Step, Store, Table, Version};
+use super::{Change, EventFamily, Incoming, Outcome, Providers, Step, Store, Table, Version};
+
+/// Applies a step built by a provided write and answers its write's outcome.
+pub(super) async fn write<S: Store + ?Sized>(
+    store: &S,
+    user: &User,
+    step: Step,
+) -> Result<Outcome> {
+    Ok(store.apply_step(user, &step).await?.last())
+}
+
+/// `change` (a write of `table`), after a [`Change::Expect`] of `expect` when given.
+pub(super) fn guarded(table: &Table, expect: Option<Version>, change: Change) -> Step {
+    let mut step = Step::default();
+    if let Some(version) = expect {
+        step.push(Change::Expect {
+            table: table.clone(),
+            version,
+        });
+    }
+    step.push(change);
+    step
+}
 
 /// `get_event` for each parent, `instances` and `get_event` for each instance.
 pub(super) async fn load_events<S: Store + ?Sized>(
@@ -35,16 +57,6 @@ pub(super) async fn load_events<S: Store + ?Sized>(
     Ok(out)
 }
 
-/// [`change_providers`] with one entry marked.
-pub(super) async fn mark_provider<S: Store + ?Sized>(
-    store: &S,
-    user: &User,
-    uid: &Uid,
-    present: bool,
-) -> Result<bool> {
-    change_providers(store, user, |p| p.marked(uid, present)).await
-}
-
 /// A versioned read-modify-write of the providers table with `change`, retried on conflict;
 /// writes nothing when `change` leaves the table as it is. Returns whether it wrote.
 pub(crate) async fn change_providers<S: Store + ?Sized>(
@@ -68,20 +80,27 @@ pub(crate) async fn change_providers<S: Store + ?Sized>(
     }
 }
 
-/// The step of [`Store::store_incoming`]: object, periods, provider mark, queue entry.
+/// The step of [`Store::store_incoming`]; the version of `freebusy` is the outcome of its
+/// periods' replacement, from inside the step.
 pub(super) async fn store_incoming<S: Store + ?Sized>(
     store: &S,
     user: &User,
     incoming: &Incoming,
 ) -> Result<Version> {
     let step = Step::for_incoming(incoming)?;
-    store.apply_step(user, &step).await?;
-    store.table_version(user, &Table::FreeBusy).await
+    let applied = store.apply_step(user, &step).await?;
+    Ok(applied
+        .outcomes
+        .get(1)
+        .copied()
+        .unwrap_or_default()
+        .version())
 }
 
 impl Step {
-    /// The step of [`Store::store_incoming`], checked: what a backend that overrides that method
-    /// applies.
+    /// The step of [`Store::store_incoming`], checked: the object, the event's periods in
+    /// `freebusy` (the second change, whose outcome is the table's new version), the provider
+    /// mark of a parent, and the queue entry.
     ///
     /// # Errors
     ///
@@ -117,30 +136,5 @@ impl Step {
         )));
         step.check()?;
         Ok(step)
-    }
-}
-
-/// A versioned read-modify-write of the table, retried on conflict.
-pub(super) async fn replace_uids_periods<S: Store + ?Sized>(
-    store: &S,
-    user: &User,
-    table: &Table,
-    uids: &[Uid],
-    periods: Vec<Period>,
-) -> Result<Version> {
-    check_uids(uids, &periods)?;
-    let uids: HashSet<&Uid> = uids.iter().collect();
-    loop {
-        let current = store.freebusy(user, table).await?;
-        let mut rows = current.value;
-        rows.retain(|p| !uids.contains(&p.uid));
-        period::merge(&mut rows, periods.clone());
-        match store
-            .set_freebusy(user, table, rows, Some(current.version))
-            .await
-        {
-            Err(e) if e.kind() == ErrorKind::Stale => continue,
-            other => return other,
-        }
     }
 }

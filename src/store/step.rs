@@ -1,108 +1,17 @@
 //! A [`Step`]: every change one scheduling step makes to one user's data, applied by
 //! [`Store::apply_step`](super::Store::apply_step) as one unit (one transaction in PostgreSQL,
-//! one lock in the file store). The agent's steps ([`crate::agent`]) compute a step from the
-//! message and what is stored, and return it as the report of what they changed.
+//! one lock in the file store), and what it answers: one [`Outcome`] per change. The agent's
+//! steps ([`crate::agent`]) compute a step from the message and what is stored, and return it
+//! as the report of what they changed; every single write of the trait is a one-change step.
 
 use std::fmt;
 
 use crate::error::{Error, Result};
-use crate::id::{Other, Rid, Uid, User};
+use crate::id::{Rid, Uid};
 use crate::object::EventObject;
-use crate::period::{check_event, check_uids, Period};
+use crate::period::{check_event, check_uids};
 
-use super::{Method, Request, Store, Table};
-
-/// One change of a [`Step`].
-#[non_exhaustive]
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Change {
-    /// Refuse the whole step with [`ErrorKind::Busy`](crate::ErrorKind::Busy) unless `periods`
-    /// (all of one event) fit within `capacity` next to the other events' busy periods in
-    /// `table`, then replace that event's periods there ([`Store::reserve`]). Only as the first
-    /// change, so that a refusal writes nothing.
-    Reserve {
-        /// The table checked and written.
-        table: Table,
-        /// The event's periods.
-        periods: Vec<Period>,
-        /// How many simultaneous busy periods the table may hold.
-        capacity: usize,
-    },
-    /// Store the text as the active copy of (uid, rid) ([`Store::put_event`]).
-    PutEvent {
-        /// The event's UID.
-        uid: Uid,
-        /// The instance, or `None` for the parent.
-        rid: Option<Rid>,
-        /// The iCalendar text (one VEVENT of that key).
-        text: String,
-    },
-    /// Store the text as the cancelled copy of (uid, rid): the active copy, if any, is replaced.
-    CancelEvent {
-        /// The event's UID.
-        uid: Uid,
-        /// The instance, or `None` for the parent.
-        rid: Option<Rid>,
-        /// The iCalendar text (one VEVENT of that key), usually the CANCEL's.
-        text: String,
-    },
-    /// Replace every period of `uid` (parent and instances) in `table`.
-    ReplaceUidPeriods {
-        /// The table.
-        table: Table,
-        /// The event's UID.
-        uid: Uid,
-        /// The new periods, all of `uid`.
-        periods: Vec<Period>,
-    },
-    /// Replace the periods of (uid, rid) in `table`.
-    ReplaceEventPeriods {
-        /// The table.
-        table: Table,
-        /// The event's UID.
-        uid: Uid,
-        /// The instance, or `None` for the parent.
-        rid: Option<Rid>,
-        /// The new periods, all of (uid, rid).
-        periods: Vec<Period>,
-    },
-    /// Add `uid` to the providers table or remove it ([`Store::mark_provider`]).
-    MarkProvider {
-        /// The event's UID.
-        uid: Uid,
-        /// Whether it recurs without end.
-        present: bool,
-    },
-    /// Queue a request ([`Store::queue_request`]).
-    Queue(Request),
-    /// Remove every queue entry of (uid, rid) ([`Store::dequeue_request`]).
-    Dequeue {
-        /// The event's UID.
-        uid: Uid,
-        /// The instance, or `None` for the parent.
-        rid: Option<Rid>,
-    },
-    /// Store what `other` proposed for (uid, rid) ([`Store::put_counter`]).
-    PutCounter {
-        /// Who proposed it.
-        other: Other,
-        /// The event's UID.
-        uid: Uid,
-        /// The instance, or `None` for the parent.
-        rid: Option<Rid>,
-        /// The proposal's iCalendar text.
-        text: String,
-    },
-    /// Remove the proposals for (uid, rid), or only `only`'s ([`Store::remove_counters`]).
-    RemoveCounters {
-        /// The event's UID.
-        uid: Uid,
-        /// The instance, or `None` for the parent.
-        rid: Option<Rid>,
-        /// Only this participant's proposal.
-        only: Option<Other>,
-    },
-}
+use super::{Change, Method, Request, Version};
 
 fn key(uid: &Uid, rid: Option<&Rid>) -> String {
     match rid {
@@ -124,9 +33,11 @@ impl fmt::Display for Change {
                 periods.len()
             ),
             Change::PutEvent { uid, rid, .. } => write!(f, "stored {}", key(uid, rid.as_ref())),
-            Change::CancelEvent { uid, rid, .. } => {
+            Change::CancelEvent { uid, rid, .. } | Change::CancelStored { uid, rid } => {
                 write!(f, "cancelled {}", key(uid, rid.as_ref()))
             }
+            Change::Uncancel { uid, rid } => write!(f, "uncancelled {}", key(uid, rid.as_ref())),
+            Change::RemoveEvent { uid, rid } => write!(f, "removed {}", key(uid, rid.as_ref())),
             Change::ReplaceUidPeriods {
                 table,
                 uid,
@@ -136,6 +47,16 @@ impl fmt::Display for Change {
                 "{table}: {} period(s) of {}",
                 periods.len(),
                 key(uid, None)
+            ),
+            Change::ReplaceUidsPeriods {
+                table,
+                uids,
+                periods,
+            } => write!(
+                f,
+                "{table}: {} period(s) of {} event(s)",
+                periods.len(),
+                uids.len()
             ),
             Change::ReplaceEventPeriods {
                 table,
@@ -148,12 +69,36 @@ impl fmt::Display for Change {
                 periods.len(),
                 key(uid, rid.as_ref())
             ),
+            Change::SetFreeBusy { table, periods } => {
+                write!(f, "{table}: replaced by {} period(s)", periods.len())
+            }
+            Change::RemoveEventPeriods { table, uid, rid } => {
+                write!(
+                    f,
+                    "{table}: removed the periods of {}",
+                    key(uid, rid.as_ref())
+                )
+            }
+            Change::RemoveAdditionalPeriods { table, uid, keep } => write!(
+                f,
+                "{table}: removed the instance periods of {} but {} kept",
+                key(uid, None),
+                keep.len()
+            ),
+            Change::RemoveAffectedPeriod { table, uid, start } => write!(
+                f,
+                "{table}: removed the period of {} at {start}",
+                key(uid, None)
+            ),
             Change::MarkProvider { uid, present } => write!(
                 f,
                 "providers: {} {}",
                 if *present { "marked" } else { "unmarked" },
                 key(uid, None)
             ),
+            Change::SetProviders(p) => {
+                write!(f, "providers: replaced ({} event(s))", p.events.len())
+            }
             Change::Queue(r) => write!(
                 f,
                 "queued {} {}",
@@ -161,11 +106,17 @@ impl fmt::Display for Change {
                 key(&r.uid, r.rid.as_ref())
             ),
             Change::Dequeue { uid, rid } => write!(f, "dequeued {}", key(uid, rid.as_ref())),
+            Change::SetRequests(r) => write!(f, "replaced the queue ({} request(s))", r.len()),
             Change::PutCounter {
                 other, uid, rid, ..
             } => write!(
                 f,
                 "stored the counter-proposal of {other} for {}",
+                key(uid, rid.as_ref())
+            ),
+            Change::RemoveCounter { other, uid, rid } => write!(
+                f,
+                "removed the counter-proposal of {other} for {}",
                 key(uid, rid.as_ref())
             ),
             Change::RemoveCounters { uid, rid, only } => match only {
@@ -180,6 +131,12 @@ impl fmt::Display for Change {
                     key(uid, rid.as_ref())
                 ),
             },
+            Change::SetPreference { name, value } => match value {
+                Some(_) => write!(f, "set the preference {name}"),
+                None => write!(f, "removed the preference {name}"),
+            },
+            Change::Expect { table, version } => write!(f, "expected {table} at {version}"),
+            Change::ExpectProviders(version) => write!(f, "expected the providers at {version}"),
         }
     }
 }
@@ -191,19 +148,40 @@ pub struct Step {
     pub changes: Vec<Change>,
 }
 
+impl From<Change> for Step {
+    fn from(change: Change) -> Step {
+        Step {
+            changes: vec![change],
+        }
+    }
+}
+
 impl Step {
     /// Checks every change's input, so that a step with bad input writes nothing: texts are one
-    /// VEVENT of their key, periods belong to their event and are valid, a reservation comes
-    /// first and is of one event.
+    /// VEVENT of their key, periods belong to their event and are valid, preferences hold no NUL
+    /// character, conditions come before every write and a reservation before every other write.
     ///
     /// # Errors
     ///
     /// Invalid input naming the change.
     pub fn check(&self) -> Result<()> {
+        let mut writes = 0;
         for (i, change) in self.changes.iter().enumerate() {
             let at = |e: Error| e.context(format!("change {} ({change})", i + 1));
+            let first_write = writes == 0;
+            if change.is_condition() {
+                if !first_write {
+                    return Err(at(Error::invalid(
+                        "a condition must come before the writes",
+                    )));
+                }
+                continue;
+            }
+            writes += 1;
             if let Change::Reserve { periods, .. }
             | Change::ReplaceUidPeriods { periods, .. }
+            | Change::ReplaceUidsPeriods { periods, .. }
+            | Change::SetFreeBusy { periods, .. }
             | Change::ReplaceEventPeriods { periods, .. } = change
             {
                 for p in periods {
@@ -212,7 +190,7 @@ impl Step {
             }
             match change {
                 Change::Reserve { periods, .. } => {
-                    if i > 0 {
+                    if !first_write {
                         return Err(at(Error::invalid(
                             "a reservation must be the step's first change",
                         )));
@@ -227,6 +205,9 @@ impl Step {
                 Change::ReplaceUidPeriods { uid, periods, .. } => {
                     check_uids(std::slice::from_ref(uid), periods).map_err(at)?;
                 }
+                Change::ReplaceUidsPeriods { uids, periods, .. } => {
+                    check_uids(uids, periods).map_err(at)?;
+                }
                 Change::ReplaceEventPeriods {
                     uid, rid, periods, ..
                 } => check_event(uid, rid.as_ref(), periods).map_err(at)?,
@@ -240,10 +221,15 @@ impl Step {
                         ))));
                     }
                 }
-                Change::MarkProvider { .. }
-                | Change::Queue(_)
-                | Change::Dequeue { .. }
-                | Change::RemoveCounters { .. } => {}
+                Change::SetPreference {
+                    name,
+                    value: Some(v),
+                } if v.contains('\0') => {
+                    return Err(at(Error::invalid(format!(
+                        "preference {name}: a value must not contain a NUL character"
+                    ))));
+                }
+                _ => {}
             }
         }
         Ok(())
@@ -258,98 +244,92 @@ impl Step {
     pub fn is_empty(&self) -> bool {
         self.changes.is_empty()
     }
-}
 
-/// Applies one change through the trait's methods: what the default
-/// [`Store::apply_step`](super::Store::apply_step) does for each, and what a backend's own
-/// implementation must be equivalent to.
-///
-/// # Errors
-///
-/// The method's errors.
-pub async fn apply_change<S: Store + ?Sized>(
-    store: &S,
-    user: &User,
-    change: &Change,
-) -> Result<()> {
-    match change {
-        Change::Reserve {
-            table,
-            periods,
-            capacity,
-        } => {
-            store
-                .reserve(user, table, periods.clone(), *capacity, None)
-                .await?;
-        }
-        Change::PutEvent { uid, rid, text } => {
-            store.put_event(user, uid, rid.as_ref(), text).await?;
-        }
-        Change::CancelEvent { uid, rid, text } => {
-            store.put_event(user, uid, rid.as_ref(), text).await?;
-            store.cancel_event(user, uid, rid.as_ref()).await?;
-        }
-        Change::ReplaceUidPeriods {
-            table,
-            uid,
-            periods,
-        } => {
-            store
-                .replace_uid_periods(user, table, uid, periods.clone())
-                .await?;
-        }
-        Change::ReplaceEventPeriods {
-            table,
-            uid,
-            rid,
-            periods,
-        } => {
-            store
-                .replace_event_periods(user, table, uid, rid.as_ref(), periods.clone(), None)
-                .await?;
-        }
-        Change::MarkProvider { uid, present } => {
-            store.mark_provider(user, uid, *present).await?;
-        }
-        Change::Queue(r) => {
-            store
-                .queue_request(user, &r.uid, r.rid.as_ref(), r.method)
-                .await?;
-        }
-        Change::Dequeue { uid, rid } => {
-            store.dequeue_request(user, uid, rid.as_ref()).await?;
-        }
-        Change::PutCounter {
-            other,
-            uid,
-            rid,
-            text,
-        } => {
-            store
-                .put_counter(user, other, uid, rid.as_ref(), text)
-                .await?;
-        }
-        Change::RemoveCounters { uid, rid, only } => {
-            store
-                .remove_counters(user, uid, rid.as_ref(), only.as_ref())
-                .await?;
+    /// The step's one write with the version its condition expects, when the step is a single
+    /// write, optionally preceded by one condition on the table it writes: what a provided write
+    /// method builds, and what a backend may apply through its own single-call path (which
+    /// checks the version itself) instead of its general one.
+    pub fn single_write(&self) -> Option<(&Change, Option<Version>)> {
+        match self.changes.as_slice() {
+            [write] if !write.is_condition() => Some((write, None)),
+            [Change::Expect { table, version }, write] if write.table() == Some(table) => {
+                Some((write, Some(*version)))
+            }
+            [Change::ExpectProviders(version), write @ Change::SetProviders(_)] => {
+                Some((write, Some(*version)))
+            }
+            _ => None,
         }
     }
-    Ok(())
 }
 
-/// The default [`Store::apply_step`](super::Store::apply_step): checks the whole step, then
-/// applies the changes one by one, in order.
-pub(super) async fn apply_step<S: Store + ?Sized>(
-    store: &S,
-    user: &User,
-    step: &Step,
-) -> Result<()> {
-    step.check()?;
-    for change in &step.changes {
-        apply_change(store, user, change).await?;
+/// What one change of a step did (see the table in [`Change`]'s module).
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outcome {
+    /// Applied; nothing to report.
+    #[default]
+    Done,
+    /// Whether it changed anything (removals, queue entries, provider marks).
+    Changed(bool),
+    /// How many entries it removed.
+    Count(usize),
+    /// The version of the table it wrote, after the step.
+    Version(Version),
+}
+
+impl Outcome {
+    /// The [`Outcome::Changed`] flag (`false` for other outcomes).
+    pub fn changed(self) -> bool {
+        match self {
+            Outcome::Changed(c) => c,
+            Outcome::Count(n) => n > 0,
+            _ => false,
+        }
     }
-    Ok(())
+
+    /// The [`Outcome::Count`] (0 for other outcomes).
+    pub fn count(self) -> usize {
+        match self {
+            Outcome::Count(n) => n,
+            Outcome::Changed(c) => usize::from(c),
+            _ => 0,
+        }
+    }
+
+    /// The [`Outcome::Version`] (`Version(0)` for other outcomes).
+    pub fn version(self) -> Version {
+        match self {
+            Outcome::Version(v) => v,
+            _ => Version(0),
+        }
+    }
+}
+
+/// What [`Store::apply_step`](super::Store::apply_step) answers: one [`Outcome`] per change of
+/// the step, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The outcomes.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Applied {
+    /// The outcome of the step's last change ([`Outcome::Done`] for an empty step): what a
+    /// provided single write returns.
+    pub fn last(&self) -> Outcome {
+        self.outcomes.last().copied().unwrap_or_default()
+    }
+
+    /// A step's outcomes when one write of it answered `outcome` and every other change
+    /// (its conditions) nothing.
+    pub fn single(step: &Step, outcome: Outcome) -> Applied {
+        let mut outcomes = vec![Outcome::Done; step.changes.len()];
+        if let Some(last) = outcomes.last_mut() {
+            *last = outcome;
+        }
+        Applied { outcomes }
+    }
 }
 
 /// A queue entry for (uid, rid) with `method`.

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use calstore::{
-    EventFamily, EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid,
-    StoredEvent, Uid, UsageTable, User, Version, Versioned,
+    EventFamily, EventList, Group, Journal, JournalChange, Limits, Outcome, Period, Providers,
+    Quota, Result, Rid, StoredEvent, Uid, UsageTable, User, Version, Versioned,
 };
+
+mod change;
 use chrono::{DateTime, Utc};
 
 use crate::atomic;
@@ -325,37 +327,10 @@ impl Journal for FileJournal {
             .await
     }
 
-    async fn set_limits(
-        &self,
-        quota: &Quota,
-        limits: &Limits,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (quota, limits) = (quota.clone(), limits.clone());
-        self.run(move |j| {
-            let what = format!("quota {quota}, limits");
-            j.settings.writable(&what, "replacing the limits")?;
-            quota::check_limits(&limits, &what)?;
-            j.write_file(&quota, "limits", &quota::format_limits(&limits), expect)
-        })
-        .await
-    }
-
     async fn groups(&self, quota: &Quota) -> Result<BTreeMap<User, Group>> {
         let quota = quota.clone();
         self.run(move |j| Ok(j.read_file(&quota, "groups", quota::parse_groups)?.value))
             .await
-    }
-
-    async fn set_groups(&self, quota: &Quota, groups: &BTreeMap<User, Group>) -> Result<()> {
-        let (quota, groups) = (quota.clone(), groups.clone());
-        self.run(move |j| {
-            j.settings
-                .writable(&format!("quota {quota}, groups"), "replacing the groups")?;
-            j.write_file(&quota, "groups", &quota::format_groups(&groups), None)
-                .map(|_| ())
-        })
-        .await
     }
 
     async fn delegates(&self, quota: &Quota) -> Result<Vec<User>> {
@@ -363,24 +338,6 @@ impl Journal for FileJournal {
         self.run(move |j| {
             Ok(j.read_file(&quota, "delegates", quota::parse_delegates)?
                 .value)
-        })
-        .await
-    }
-
-    async fn set_delegates(&self, quota: &Quota, delegates: &[User]) -> Result<()> {
-        let (quota, delegates) = (quota.clone(), delegates.to_vec());
-        self.run(move |j| {
-            j.settings.writable(
-                &format!("quota {quota}, delegates"),
-                "replacing the delegates",
-            )?;
-            j.write_file(
-                &quota,
-                "delegates",
-                &quota::format_delegates(&delegates),
-                None,
-            )
-            .map(|_| ())
         })
         .await
     }
@@ -408,51 +365,6 @@ impl Journal for FileJournal {
             .await
     }
 
-    async fn set_usage(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (quota, table) = (quota.clone(), table.clone());
-        self.run(move |j| j.table(&quota, &table).set(periods, expect))
-            .await
-    }
-
-    async fn replace_usage_periods(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (quota, table, uid, rid) = (quota.clone(), table.clone(), uid.clone(), rid.cloned());
-        self.run(move |j| {
-            j.table(&quota, &table)
-                .replace_event(&uid, rid.as_ref(), periods, expect)
-        })
-        .await
-    }
-
-    async fn reserve_within_limit(
-        &self,
-        quota: &Quota,
-        group: &Group,
-        periods: Vec<Period>,
-    ) -> Result<Version> {
-        let (quota, group) = (quota.clone(), group.clone());
-        self.run(move |j| j.reserve_within_limit(&quota, &group, periods))
-            .await
-    }
-
-    async fn expire(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
-        let quota = quota.clone();
-        self.run(move |j| j.expire(&quota, before)).await
-    }
-
     async fn providers(&self, quota: &Quota) -> Result<Versioned<Providers>> {
         let quota = quota.clone();
         self.run(move |j| {
@@ -460,29 +372,6 @@ impl Journal for FileJournal {
             providers::read(&path, &format!("quota {quota}, table freebusy-providers"))
         })
         .await
-    }
-
-    async fn set_providers(
-        &self,
-        quota: &Quota,
-        providers: &Providers,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (quota, providers) = (quota.clone(), providers.clone());
-        self.run(move |j| j.set_providers(&quota, &providers, expect))
-            .await
-    }
-
-    async fn put_event(
-        &self,
-        quota: &Quota,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        text: &str,
-    ) -> Result<()> {
-        let (quota, uid, rid, text) = (quota.clone(), uid.clone(), rid.cloned(), text.to_owned());
-        self.run(move |j| j.owner(&quota).put_event(&uid, rid.as_ref(), &text))
-            .await
     }
 
     async fn get_event(
@@ -496,15 +385,14 @@ impl Journal for FileJournal {
             .await
     }
 
-    async fn remove_event(&self, quota: &Quota, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
-        let (quota, uid, rid) = (quota.clone(), uid.clone(), rid.cloned());
-        self.run(move |j| j.owner(&quota).remove_event(&uid, rid.as_ref()))
-            .await
-    }
-
     async fn list_events(&self, quota: &Quota) -> Result<EventList> {
         let quota = quota.clone();
         self.run(move |j| j.owner(&quota).list_events()).await
+    }
+
+    async fn apply(&self, quota: &Quota, change: &JournalChange) -> Result<Outcome> {
+        let (quota, change) = (quota.clone(), change.clone());
+        self.run(move |j| j.change(&quota, &change)).await
     }
 
     async fn load_events(&self, quota: &Quota, uids: &[Uid]) -> Result<Vec<EventFamily>> {

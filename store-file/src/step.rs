@@ -1,45 +1,69 @@
-//! [`Store::apply_step`](calstore::Store::apply_step) on files: every change of the step under
-//! the user's one exclusive lock, so that no other writer (process or task) runs between them.
-//! The changes are the same operations as the single calls; they take the lock again, which the
-//! thread already holds ([`crate::lock`] lets a thread re-enter its own exclusive lock).
+//! [`Store::apply_step`](calstore::Store::apply_step) on files, the store's one write: each
+//! [`Change`] is implemented once, in [`StoreInner::change`], on the same operations the
+//! layout offers (objects, queue, counters, tables, providers, preferences).
 //!
-//! Across a crash the step is all or nothing through its redo record ([`crate::step_log`]):
+//! A step that is one write (with at most a condition on the table it writes) is that
+//! operation alone: each is atomic under the user's lock and needs no record. A step of several
+//! changes runs every change under the user's one exclusive lock, so that no other writer
+//! (process or task) runs between them; the operations take the lock again, which the thread
+//! already holds ([`crate::lock`] lets a thread re-enter its own exclusive lock). Its conditions
+//! are checked under that lock before anything is written.
+//!
+//! Across a crash such a step is all or nothing through its redo record ([`crate::step_log`]):
 //! written before the first change, removed after the last, and applied again by
 //! [`StoreInner::recover`], which every call on the user runs first.
 
 use std::path::PathBuf;
 
-use calstore::{Change, Error, ErrorKind, Result, Step, User};
+use calstore::{Applied, Change, Error, ErrorKind, Outcome, Result, Step, User, Version};
 
 use crate::atomic;
 use crate::layout::{self, LOCK_FILE};
 use crate::lock;
+use crate::prefs;
 use crate::step_log;
 use crate::users::StoreInner;
+use crate::version;
 
 /// The redo record's name in the user's directory.
 const STEP_FILE: &str = ".step";
 
 impl StoreInner {
-    /// Applies a checked step under the user's lock.
-    pub(crate) fn apply_step(&self, user: &User, step: &Step) -> Result<()> {
+    /// Applies a checked step: one write on its own, several under the user's lock with a redo
+    /// record.
+    pub(crate) fn apply_step(&self, user: &User, step: &Step) -> Result<Applied> {
+        if let Some((write, expect)) = step.single_write() {
+            // A cancellation with its text is two operations: it needs the record.
+            if !matches!(write, Change::CancelEvent { .. }) {
+                let outcome = self.change(user, write, expect)?;
+                return Ok(Applied::single(step, outcome));
+            }
+        }
         let what = format!("user {user}");
         self.store.writable(&what, "applying a scheduling step")?;
         if step.is_empty() {
-            return Ok(());
+            return Ok(Applied::default());
         }
         let dir = layout::user_dir(&self.store.root, user);
         let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
         self.finish_interrupted(user, &what)?;
+        let (conditions, writes): (Vec<&Change>, Vec<&Change>) =
+            step.changes.iter().partition(|c| c.is_condition());
+        for condition in conditions {
+            self.check_condition(user, condition)?;
+        }
+        let writes = Step {
+            changes: writes.into_iter().cloned().collect(),
+        };
         let record = dir.join(STEP_FILE);
         atomic::write_file(
             &record,
-            step_log::encode(step).as_bytes(),
+            step_log::encode(&writes)?.as_bytes(),
             None,
             self.store.modes,
             &what,
         )?;
-        match self.apply_changes(user, step) {
+        match self.apply_changes(user, &writes) {
             // The first change refused (busy: the reservation comes first): nothing was written.
             Err((0, e)) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::InvalidInput) => {
                 atomic::remove_file(&record, &what)?;
@@ -48,19 +72,46 @@ impl StoreInner {
             // Anything else may have stopped half-way: the record stays, and the next call on
             // the user finishes the step.
             Err((_, e)) => Err(e),
-            Ok(()) => {
+            Ok(mut outcomes) => {
                 atomic::remove_file(&record, &what)?;
-                Ok(())
+                // The conditions, which the record leaves out, answer nothing.
+                let n = step.changes.len() - outcomes.len();
+                outcomes.splice(0..0, std::iter::repeat_n(Outcome::Done, n));
+                Ok(Applied { outcomes })
             }
         }
     }
 
-    /// Applies the changes in order; on an error, which change failed.
-    fn apply_changes(&self, user: &User, step: &Step) -> Result<(), (usize, Error)> {
-        for (i, change) in step.changes.iter().enumerate() {
-            self.apply_change(user, change).map_err(|e| (i, e))?;
+    /// A condition, under the user's lock.
+    fn check_condition(&self, user: &User, condition: &Change) -> Result<()> {
+        match condition {
+            Change::Expect { table, version } => {
+                let current = self.table(user, table).version()?;
+                version::check(
+                    Some(*version),
+                    current,
+                    &format!("user {user}, table {table}"),
+                )
+            }
+            Change::ExpectProviders(version) => {
+                let current = self.providers(user)?.version;
+                version::check(
+                    Some(*version),
+                    current,
+                    &format!("user {user}, table freebusy-providers"),
+                )
+            }
+            _ => Ok(()),
         }
-        Ok(())
+    }
+
+    /// Applies the changes in order; on an error, which change failed.
+    fn apply_changes(&self, user: &User, step: &Step) -> Result<Vec<Outcome>, (usize, Error)> {
+        let mut outcomes = Vec::with_capacity(step.changes.len());
+        for (i, change) in step.changes.iter().enumerate() {
+            outcomes.push(self.change(user, change, None).map_err(|e| (i, e))?);
+        }
+        Ok(outcomes)
     }
 
     fn record_path(&self, user: &User) -> PathBuf {
@@ -103,69 +154,152 @@ impl StoreInner {
             // The reservation was refused before anything else was applied: nothing to finish.
             Err((0, e)) if e.kind() == ErrorKind::Busy => {}
             Err((_, e)) => return Err(e.context(format!("{what}: finishing an interrupted step"))),
-            Ok(()) => {}
+            Ok(_) => {}
         }
         atomic::remove_file(&record, what)?;
         Ok(())
     }
 
-    fn apply_change(&self, user: &User, change: &Change) -> Result<()> {
+    /// One change: the only place the file store implements each write. `expect` is the
+    /// version a one-write step's condition asks of the table written (the operation checks it
+    /// under its lock); inside a step of several it is `None`, the conditions having been
+    /// checked first.
+    pub(crate) fn change(
+        &self,
+        user: &User,
+        change: &Change,
+        expect: Option<Version>,
+    ) -> Result<Outcome> {
         let owner = self.owner(user);
-        match change {
+        let table = |t| self.table(user, t);
+        Ok(match change {
             Change::Reserve {
-                table,
+                table: t,
                 periods,
                 capacity,
-            } => {
-                self.table(user, table)
-                    .reserve(periods.clone(), *capacity, None)?;
+            } => Outcome::Version(table(t).reserve(periods.clone(), *capacity, expect)?),
+            Change::PutEvent { uid, rid, text } => {
+                owner.put_event(uid, rid.as_ref(), text)?;
+                Outcome::Done
             }
-            Change::PutEvent { uid, rid, text } => owner.put_event(uid, rid.as_ref(), text)?,
             Change::CancelEvent { uid, rid, text } => {
                 owner.put_event(uid, rid.as_ref(), text)?;
                 owner.move_event(uid, rid.as_ref(), true)?;
+                Outcome::Done
+            }
+            Change::CancelStored { uid, rid } => {
+                owner.move_event(uid, rid.as_ref(), true)?;
+                Outcome::Done
+            }
+            Change::Uncancel { uid, rid } => {
+                owner.move_event(uid, rid.as_ref(), false)?;
+                Outcome::Done
+            }
+            Change::RemoveEvent { uid, rid } => {
+                Outcome::Changed(owner.remove_event(uid, rid.as_ref())?)
             }
             Change::ReplaceUidPeriods {
-                table,
+                table: t,
                 uid,
                 periods,
-            } => {
-                self.table(user, table)
-                    .replace_uids(std::slice::from_ref(uid), periods.clone())?;
-            }
+            } => self.unconditional(user, t, expect, || {
+                table(t).replace_uids(std::slice::from_ref(uid), periods.clone())
+            })?,
+            Change::ReplaceUidsPeriods {
+                table: t,
+                uids,
+                periods,
+            } => self.unconditional(user, t, expect, || {
+                table(t).replace_uids(uids, periods.clone())
+            })?,
             Change::ReplaceEventPeriods {
-                table,
+                table: t,
                 uid,
                 rid,
                 periods,
-            } => {
-                self.table(user, table)
-                    .replace_event(uid, rid.as_ref(), periods.clone(), None)?;
+            } => Outcome::Version(table(t).replace_event(
+                uid,
+                rid.as_ref(),
+                periods.clone(),
+                expect,
+            )?),
+            Change::SetFreeBusy { table: t, periods } => {
+                Outcome::Version(table(t).set(periods.clone(), expect)?)
             }
+            Change::RemoveEventPeriods { table: t, uid, rid } => {
+                Outcome::Version(table(t).remove_event(uid, rid.as_ref(), expect)?)
+            }
+            Change::RemoveAdditionalPeriods {
+                table: t,
+                uid,
+                keep,
+            } => Outcome::Version(table(t).remove_additional(uid, keep, expect)?),
+            Change::RemoveAffectedPeriod {
+                table: t,
+                uid,
+                start,
+            } => Outcome::Version(table(t).remove_affected(uid, *start, expect)?),
             Change::MarkProvider { uid, present } => {
-                self.mark_provider(user, uid, *present)?;
+                Outcome::Changed(self.mark_provider(user, uid, *present)?)
             }
+            Change::SetProviders(p) => Outcome::Version(self.set_providers(user, p, expect)?),
             Change::Queue(r) => {
-                owner.queue_request(&r.uid, r.rid.as_ref(), r.method)?;
+                Outcome::Changed(owner.queue_request(&r.uid, r.rid.as_ref(), r.method)?)
             }
             Change::Dequeue { uid, rid } => {
-                owner.dequeue_request(uid, rid.as_ref())?;
+                Outcome::Changed(owner.dequeue_request(uid, rid.as_ref())?)
+            }
+            Change::SetRequests(requests) => {
+                owner.set_requests(requests)?;
+                Outcome::Done
             }
             Change::PutCounter {
                 other,
                 uid,
                 rid,
                 text,
-            } => owner.put_counter(other, uid, rid.as_ref(), text)?,
+            } => {
+                owner.put_counter(other, uid, rid.as_ref(), text)?;
+                Outcome::Done
+            }
+            Change::RemoveCounter { other, uid, rid } => {
+                Outcome::Changed(owner.remove_counter(other, uid, rid.as_ref())?)
+            }
             Change::RemoveCounters { uid, rid, only } => {
-                owner.remove_counters(uid, rid.as_ref(), only.as_ref())?;
+                Outcome::Count(owner.remove_counters(uid, rid.as_ref(), only.as_ref())?)
+            }
+            Change::SetPreference { name, value } => {
+                prefs::set(&self.prefs, user, name, value.as_deref())?;
+                Outcome::Done
+            }
+            Change::Expect { .. } | Change::ExpectProviders(_) => {
+                self.check_condition(user, change)?;
+                Outcome::Done
             }
             _ => {
-                return Err(calstore::Error::invalid(format!(
+                return Err(Error::invalid(format!(
                     "user {user}: the file store does not know the change {change}"
                 )))
             }
-        }
-        Ok(())
+        })
+    }
+
+    /// A table write whose operation takes no version: with one, the check and the write run
+    /// under the user's lock.
+    fn unconditional(
+        &self,
+        user: &User,
+        table: &calstore::Table,
+        expect: Option<Version>,
+        write: impl FnOnce() -> Result<Version>,
+    ) -> Result<Outcome> {
+        let Some(version) = expect else {
+            return write().map(Outcome::Version);
+        };
+        let what = format!("user {user}, table {table}");
+        let dir = layout::user_dir(&self.store.root, user);
+        let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
+        version::check(Some(version), self.table(user, table).version()?, &what)?;
+        write().map(Outcome::Version)
     }
 }

@@ -9,7 +9,9 @@
 //! then each field as a line with its length in bytes followed by the bytes and a newline.
 
 use calstore::id::{parse_rid_text, rid_text};
-use calstore::{Change, Error, Method, Other, Period, Request, Result, Rid, Step, Table, Uid};
+use calstore::{
+    Change, Error, Method, Other, Period, PrefName, Request, Result, Rid, Step, Table, Uid,
+};
 
 const HEADER: &str = "calstore-step 1\n";
 
@@ -117,22 +119,95 @@ fn fields(change: &Change) -> Vec<String> {
             rid(r.as_ref()),
             only.as_ref().map(ToString::to_string).unwrap_or_default(),
         ],
-        // A change this version does not know cannot be logged: the caller refuses the step.
-        _ => vec!["unknown".into()],
+        Change::CancelStored { uid, rid: r } => {
+            vec!["cancel-stored".into(), uid.to_string(), rid(r.as_ref())]
+        }
+        Change::Uncancel { uid, rid: r } => {
+            vec!["uncancel".into(), uid.to_string(), rid(r.as_ref())]
+        }
+        Change::RemoveEvent { uid, rid: r } => {
+            vec!["remove".into(), uid.to_string(), rid(r.as_ref())]
+        }
+        Change::ReplaceUidsPeriods {
+            table,
+            uids,
+            periods,
+        } => {
+            let mut f = vec![
+                "uids-periods".into(),
+                table_text(table),
+                periods_text(periods),
+            ];
+            f.extend(uids.iter().map(ToString::to_string));
+            f
+        }
+        Change::SetFreeBusy { table, periods } => {
+            vec![
+                "set-periods".into(),
+                table_text(table),
+                periods_text(periods),
+            ]
+        }
+        Change::RemoveEventPeriods { table, uid, rid: r } => vec![
+            "remove-periods".into(),
+            table_text(table),
+            uid.to_string(),
+            rid(r.as_ref()),
+        ],
+        Change::RemoveAdditionalPeriods { table, uid, keep } => {
+            let mut f = vec![
+                "remove-additional".into(),
+                table_text(table),
+                uid.to_string(),
+            ];
+            f.extend(keep.iter().map(|r| rid(Some(r))));
+            f
+        }
+        Change::RemoveAffectedPeriod { table, uid, start } => vec![
+            "remove-affected".into(),
+            table_text(table),
+            uid.to_string(),
+            start.to_rfc3339(),
+        ],
+        Change::SetProviders(p) => vec!["providers".into(), crate::providers::format(p)],
+        Change::SetRequests(r) => vec!["requests".into(), crate::queue::format(r)],
+        Change::RemoveCounter { other, uid, rid: r } => vec![
+            "remove-counter".into(),
+            other.to_string(),
+            uid.to_string(),
+            rid(r.as_ref()),
+        ],
+        Change::SetPreference { name, value } => match value {
+            Some(v) => vec!["preference".into(), name.to_string(), v.clone()],
+            None => vec!["preference".into(), name.to_string()],
+        },
+        // Conditions are checked before the record is written, and an unknown change (of a
+        // later version) cannot be logged: the caller refuses the step.
+        _ => Vec::new(),
     }
 }
 
 /// The record of a step.
-pub(crate) fn encode(step: &Step) -> String {
+///
+/// # Errors
+///
+/// Invalid input for a change the record cannot hold (a condition, or one this version does
+/// not know), naming it.
+pub(crate) fn encode(step: &Step) -> Result<String> {
     let mut out = String::from(HEADER);
     for change in &step.changes {
         let f = fields(change);
+        if f.is_empty() {
+            return Err(Error::invalid(format!(
+                "the file store cannot apply the change {change} inside a step of several"
+            )));
+        }
         out.push_str(&format!("{}\n", f.len()));
         for field in f {
             out.push_str(&format!("{}\n{field}\n", field.len()));
         }
     }
-    out
+    Ok(out)
 }
 
 /// Reads a record back.
@@ -226,6 +301,70 @@ fn change_of(f: &[&str]) -> Result<Change> {
                 Some(Other::new(*only)?)
             },
         },
+        ["cancel-stored", _, _] => Change::CancelStored {
+            uid: uid(1)?,
+            rid: r(2)?,
+        },
+        ["uncancel", _, _] => Change::Uncancel {
+            uid: uid(1)?,
+            rid: r(2)?,
+        },
+        ["remove", _, _] => Change::RemoveEvent {
+            uid: uid(1)?,
+            rid: r(2)?,
+        },
+        ["uids-periods", table, p, uids @ ..] => Change::ReplaceUidsPeriods {
+            table: parse_table(table)?,
+            uids: uids.iter().map(|u| Uid::new(*u)).collect::<Result<_>>()?,
+            periods: parse_periods(p)?,
+        },
+        ["set-periods", table, p] => Change::SetFreeBusy {
+            table: parse_table(table)?,
+            periods: parse_periods(p)?,
+        },
+        ["remove-periods", table, _, _] => Change::RemoveEventPeriods {
+            table: parse_table(table)?,
+            uid: uid(2)?,
+            rid: r(3)?,
+        },
+        ["remove-additional", table, _, keep @ ..] => Change::RemoveAdditionalPeriods {
+            table: parse_table(table)?,
+            uid: uid(2)?,
+            keep: keep
+                .iter()
+                .filter_map(|k| parse_rid_text(k).transpose())
+                .collect::<Result<_>>()?,
+        },
+        ["remove-affected", table, _, start] => Change::RemoveAffectedPeriod {
+            table: parse_table(table)?,
+            uid: uid(2)?,
+            start: chrono::DateTime::parse_from_rfc3339(start)
+                .map_err(|_| Error::corrupt("a start is not an instant"))?
+                .with_timezone(&chrono::Utc),
+        },
+        ["providers", text] => Change::SetProviders(crate::providers::parse(
+            text,
+            "step record",
+            std::path::Path::new(".step"),
+        )?),
+        ["requests", text] => Change::SetRequests(crate::queue::parse(
+            text,
+            "step record",
+            std::path::Path::new(".step"),
+        )?),
+        ["remove-counter", other, _, _] => Change::RemoveCounter {
+            other: Other::new(*other)?,
+            uid: uid(2)?,
+            rid: r(3)?,
+        },
+        ["preference", name] => Change::SetPreference {
+            name: PrefName::new(*name)?,
+            value: None,
+        },
+        ["preference", name, value] => Change::SetPreference {
+            name: PrefName::new(*name)?,
+            value: Some((*value).to_owned()),
+        },
         _ => {
             return Err(Error::corrupt(format!(
                 "unknown change {:?}",
@@ -307,9 +446,9 @@ mod tests {
                 },
             ],
         };
-        let back = decode(&encode(&step)).unwrap();
+        let back = decode(&encode(&step).unwrap()).unwrap();
         assert_eq!(back, step);
-        let full = encode(&step);
+        let full = encode(&step).unwrap();
         let err = decode(&full[..full.len() - 3]).unwrap_err();
         assert_eq!(err.kind(), calstore::ErrorKind::Corrupt, "{err}");
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use calstore::store::EventFamily;
 use calstore::{
-    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid, Step,
-    Store, StoredEvent, Table, Uid, User, Version, Versioned,
+    Applied, EventList, EventStatus, Other, Period, PrefName, Providers, Request, Result, Rid,
+    Step, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -181,14 +181,6 @@ impl Store for FileStore {
             .await
     }
 
-    async fn put_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>, text: &str) -> Result<()> {
-        let (user, uid, rid, text) = (user.clone(), uid.clone(), rid.cloned(), text.to_owned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).put_event(&uid, rid.as_ref(), &text)
-        })
-        .await
-    }
-
     async fn get_event(
         &self,
         user: &User,
@@ -198,30 +190,6 @@ impl Store for FileStore {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
         self.run_user(user.clone(), move |s| {
             s.owner(&user).get_event(&uid, rid.as_ref())
-        })
-        .await
-    }
-
-    async fn remove_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
-        let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).remove_event(&uid, rid.as_ref())
-        })
-        .await
-    }
-
-    async fn cancel_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<()> {
-        let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).move_event(&uid, rid.as_ref(), true)
-        })
-        .await
-    }
-
-    async fn uncancel_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<()> {
-        let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).move_event(&uid, rid.as_ref(), false)
         })
         .await
     }
@@ -248,58 +216,6 @@ impl Store for FileStore {
         let user = user.clone();
         self.run_user(user.clone(), move |s| s.owner(&user).requests())
             .await
-    }
-
-    async fn queue_request(
-        &self,
-        user: &User,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        method: Method,
-    ) -> Result<bool> {
-        let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).queue_request(&uid, rid.as_ref(), method)
-        })
-        .await
-    }
-
-    async fn dequeue_request(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
-        let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).dequeue_request(&uid, rid.as_ref())
-        })
-        .await
-    }
-
-    async fn set_requests(&self, user: &User, requests: &[Request]) -> Result<()> {
-        let (user, requests) = (user.clone(), requests.to_vec());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).set_requests(&requests)
-        })
-        .await
-    }
-
-    async fn put_counter(
-        &self,
-        user: &User,
-        other: &Other,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        text: &str,
-    ) -> Result<()> {
-        let (user, other, uid, rid, text) = (
-            user.clone(),
-            other.clone(),
-            uid.clone(),
-            rid.cloned(),
-            text.to_owned(),
-        );
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user)
-                .put_counter(&other, &uid, rid.as_ref(), &text)
-        })
-        .await
     }
 
     async fn get_counter(
@@ -341,35 +257,6 @@ impl Store for FileStore {
             .await
     }
 
-    async fn remove_counter(
-        &self,
-        user: &User,
-        other: &Other,
-        uid: &Uid,
-        rid: Option<&Rid>,
-    ) -> Result<bool> {
-        let (user, other, uid, rid) = (user.clone(), other.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user).remove_counter(&other, &uid, rid.as_ref())
-        })
-        .await
-    }
-
-    async fn remove_counters(
-        &self,
-        user: &User,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        only: Option<&Other>,
-    ) -> Result<usize> {
-        let (user, uid, rid, only) = (user.clone(), uid.clone(), rid.cloned(), only.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.owner(&user)
-                .remove_counters(&uid, rid.as_ref(), only.as_ref())
-        })
-        .await
-    }
-
     async fn freebusy(&self, user: &User, table: &Table) -> Result<Versioned<Vec<Period>>> {
         let (user, table) = (user.clone(), table.clone());
         self.run_user(user.clone(), move |s| {
@@ -398,114 +285,7 @@ impl Store for FileStore {
             .await
     }
 
-    async fn set_freebusy(
-        &self,
-        user: &User,
-        table: &Table,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, table) = (user.clone(), table.clone());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table).set(periods, expect)
-        })
-        .await
-    }
-
-    async fn replace_event_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, table, uid, rid) = (user.clone(), table.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table)
-                .replace_event(&uid, rid.as_ref(), periods, expect)
-        })
-        .await
-    }
-
-    async fn replace_uids_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uids: &[Uid],
-        periods: Vec<Period>,
-    ) -> Result<Version> {
-        let (user, table, uids) = (user.clone(), table.clone(), uids.to_vec());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table).replace_uids(&uids, periods)
-        })
-        .await
-    }
-
-    async fn remove_event_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, table, uid, rid) = (user.clone(), table.clone(), uid.clone(), rid.cloned());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table)
-                .remove_event(&uid, rid.as_ref(), expect)
-        })
-        .await
-    }
-
-    async fn remove_additional_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        keep: &[Rid],
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, table, uid, keep) = (user.clone(), table.clone(), uid.clone(), keep.to_vec());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table)
-                .remove_additional(&uid, &keep, expect)
-        })
-        .await
-    }
-
-    async fn remove_affected_period(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        start: DateTime<Utc>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, table, uid) = (user.clone(), table.clone(), uid.clone());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table).remove_affected(&uid, start, expect)
-        })
-        .await
-    }
-
-    async fn reserve(
-        &self,
-        user: &User,
-        table: &Table,
-        periods: Vec<Period>,
-        capacity: usize,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, table) = (user.clone(), table.clone());
-        self.run_user(user.clone(), move |s| {
-            s.table(&user, &table).reserve(periods, capacity, expect)
-        })
-        .await
-    }
-
-    async fn apply_step(&self, user: &User, step: &Step) -> Result<()> {
+    async fn apply_step(&self, user: &User, step: &Step) -> Result<Applied> {
         step.check()?;
         let (user, step) = (user.clone(), step.clone());
         self.run_user(user.clone(), move |s| s.apply_step(&user, &step))
@@ -523,25 +303,6 @@ impl Store for FileStore {
             .await
     }
 
-    async fn set_providers(
-        &self,
-        user: &User,
-        providers: &Providers,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let (user, providers) = (user.clone(), providers.clone());
-        self.run_user(user.clone(), move |s| {
-            s.set_providers(&user, &providers, expect)
-        })
-        .await
-    }
-
-    async fn mark_provider(&self, user: &User, uid: &Uid, present: bool) -> Result<bool> {
-        let (user, uid) = (user.clone(), uid.clone());
-        self.run_user(user.clone(), move |s| s.mark_provider(&user, &uid, present))
-            .await
-    }
-
     async fn preferences(&self, user: &User) -> Result<BTreeMap<PrefName, String>> {
         let user = user.clone();
         self.run(move |s| prefs::all(&s.prefs, &user)).await
@@ -550,16 +311,5 @@ impl Store for FileStore {
     async fn preference(&self, user: &User, name: &PrefName) -> Result<Option<String>> {
         let (user, name) = (user.clone(), name.clone());
         self.run(move |s| prefs::get(&s.prefs, &user, &name)).await
-    }
-
-    async fn set_preference(
-        &self,
-        user: &User,
-        name: &PrefName,
-        value: Option<&str>,
-    ) -> Result<()> {
-        let (user, name, value) = (user.clone(), name.clone(), value.map(str::to_owned));
-        self.run(move |s| prefs::set(&s.prefs, &user, &name, value.as_deref()))
-            .await
     }
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use calstore::{
-    EventFamily, EventList, Group, Journal, Limits, Period, Providers, Quota, Result, Rid,
-    StoredEvent, Uid, UsageTable, User, Version, Versioned,
+    EventFamily, EventList, Group, Journal, JournalChange, Limits, Outcome, Period, Providers,
+    Quota, Result, Rid, StoredEvent, Uid, UsageTable, User, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -101,29 +101,12 @@ impl Journal for PgJournal {
         self.limits_impl(quota).await
     }
 
-    async fn set_limits(
-        &self,
-        quota: &Quota,
-        limits: &Limits,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        self.set_limits_impl(quota, limits, expect).await
-    }
-
     async fn groups(&self, quota: &Quota) -> Result<BTreeMap<User, Group>> {
         self.groups_impl(quota).await
     }
 
-    async fn set_groups(&self, quota: &Quota, groups: &BTreeMap<User, Group>) -> Result<()> {
-        self.set_groups_impl(quota, groups).await
-    }
-
     async fn delegates(&self, quota: &Quota) -> Result<Vec<User>> {
         self.delegates_impl(quota).await
-    }
-
-    async fn set_delegates(&self, quota: &Quota, delegates: &[User]) -> Result<()> {
-        self.set_delegates_impl(quota, delegates).await
     }
 
     async fn usage_tables(&self, quota: &Quota) -> Result<Vec<UsageTable>> {
@@ -144,76 +127,8 @@ impl Journal for PgJournal {
         periods::read(&self.pool, &target(quota, table), Some((start, end))).await
     }
 
-    async fn set_usage(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        periods::write(
-            &self.pool,
-            &target(quota, table),
-            expect,
-            Op::SetAll(periods),
-        )
-        .await
-    }
-
-    async fn replace_usage_periods(
-        &self,
-        quota: &Quota,
-        table: &UsageTable,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::ReplaceEvent { uid, rid, periods };
-        periods::write(&self.pool, &target(quota, table), expect, op).await
-    }
-
-    async fn reserve_within_limit(
-        &self,
-        quota: &Quota,
-        group: &Group,
-        periods: Vec<Period>,
-    ) -> Result<Version> {
-        self.reserve_within_limit_impl(quota, group, periods).await
-    }
-
-    async fn expire(&self, quota: &Quota, before: DateTime<Utc>) -> Result<usize> {
-        self.expire_impl(quota, before).await
-    }
-
     async fn providers(&self, quota: &Quota) -> Result<Versioned<Providers>> {
         providers::read(&self.pool, &JOURNAL_PROVIDERS, quota.as_str()).await
-    }
-
-    async fn set_providers(
-        &self,
-        quota: &Quota,
-        providers: &Providers,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        providers::write(
-            &self.pool,
-            &JOURNAL_PROVIDERS,
-            quota.as_str(),
-            providers,
-            expect,
-        )
-        .await
-    }
-
-    async fn put_event(
-        &self,
-        quota: &Quota,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        text: &str,
-    ) -> Result<()> {
-        objects::put(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid, text).await
     }
 
     async fn load_events(&self, quota: &Quota, uids: &[Uid]) -> Result<Vec<EventFamily>> {
@@ -229,11 +144,69 @@ impl Journal for PgJournal {
         objects::get(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid).await
     }
 
-    async fn remove_event(&self, quota: &Quota, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
-        objects::remove(&self.pool, &JOURNAL_OBJECTS, quota.as_str(), uid, rid).await
-    }
-
     async fn list_events(&self, quota: &Quota) -> Result<EventList> {
         objects::list(&self.pool, &JOURNAL_OBJECTS, quota.as_str()).await
+    }
+
+    /// Each journal write once: its own statement or transaction under the quota's lock.
+    async fn apply(&self, quota: &Quota, change: &JournalChange) -> Result<Outcome> {
+        let (pool, q) = (&self.pool, quota.as_str());
+        Ok(match change {
+            JournalChange::SetLimits { limits, expect } => {
+                Outcome::Version(self.set_limits_impl(quota, limits, *expect).await?)
+            }
+            JournalChange::SetGroups(groups) => {
+                self.set_groups_impl(quota, groups).await?;
+                Outcome::Done
+            }
+            JournalChange::SetDelegates(delegates) => {
+                self.set_delegates_impl(quota, delegates).await?;
+                Outcome::Done
+            }
+            JournalChange::SetUsage {
+                table,
+                periods,
+                expect,
+            } => {
+                let op = Op::SetAll(periods.clone());
+                Outcome::Version(periods::write(pool, &target(quota, table), *expect, op).await?)
+            }
+            JournalChange::ReplaceUsagePeriods {
+                table,
+                uid,
+                rid,
+                periods,
+                expect,
+            } => {
+                let op = Op::ReplaceEvent {
+                    uid,
+                    rid: rid.as_ref(),
+                    periods: periods.clone(),
+                };
+                Outcome::Version(periods::write(pool, &target(quota, table), *expect, op).await?)
+            }
+            JournalChange::ReserveWithinLimit { group, periods } => Outcome::Version(
+                self.reserve_within_limit_impl(quota, group, periods.clone())
+                    .await?,
+            ),
+            JournalChange::Expire { before } => {
+                Outcome::Count(self.expire_impl(quota, *before).await?)
+            }
+            JournalChange::SetProviders { providers, expect } => Outcome::Version(
+                providers::write(pool, &JOURNAL_PROVIDERS, q, providers, *expect).await?,
+            ),
+            JournalChange::PutEvent { uid, rid, text } => {
+                objects::put(pool, &JOURNAL_OBJECTS, q, uid, rid.as_ref(), text).await?;
+                Outcome::Done
+            }
+            JournalChange::RemoveEvent { uid, rid } => Outcome::Changed(
+                objects::remove(pool, &JOURNAL_OBJECTS, q, uid, rid.as_ref()).await?,
+            ),
+            _ => {
+                return Err(calstore::Error::invalid(format!(
+                    "quota {quota}: PostgreSQL does not know the change {change}"
+                )))
+            }
+        })
     }
 }

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use calstore::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Other, Period, PrefName, Providers,
+    Applied, EventFamily, EventList, EventStatus, Method, Other, Period, PrefName, Providers,
     Request, Result, Rid, Step, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 
 use crate::cluster::ClusterOptions;
 use crate::objects::{self, STORE_OBJECTS};
-use crate::periods::{self, Op, Target, FREEBUSY, OFFERS, OTHER};
+use crate::periods::{self, Target, FREEBUSY, OFFERS, OTHER};
 use crate::pool::{PgOptions, PgPool};
 use crate::providers::{self, STORE_PROVIDERS};
 use crate::versions::{self, STORE};
@@ -79,20 +79,6 @@ impl PgStore {
     }
 }
 
-impl PgStore {
-    /// The agent's step for one incoming request in one transaction and one commit: the object
-    /// upsert, the replacement of the event's periods in `freebusy`, the provider mark and the
-    /// queue entry ([`Step::for_incoming`]). The trait's default would read the version after
-    /// the commit; here it comes from the transaction itself.
-    async fn store_incoming_impl(&self, user: &User, incoming: &Incoming) -> Result<Version> {
-        let step = Step::for_incoming(incoming)?;
-        match self.apply_step_impl(user, &step).await? {
-            Some(v) => Ok(v),
-            None => self.table_version(user, &Table::FreeBusy).await,
-        }
-    }
-}
-
 /// The SQL table and keys of one of a user's free/busy tables.
 fn target<'a>(user: &'a User, table: &'a Table) -> Target<'a> {
     let (t, keys) = match table {
@@ -116,10 +102,6 @@ impl Store for PgStore {
         self.users_impl().await
     }
 
-    async fn put_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>, text: &str) -> Result<()> {
-        objects::put(&self.pool, &STORE_OBJECTS, user.as_str(), uid, rid, text).await
-    }
-
     async fn get_event(
         &self,
         user: &User,
@@ -127,38 +109,6 @@ impl Store for PgStore {
         rid: Option<&Rid>,
     ) -> Result<Option<StoredEvent>> {
         objects::get(&self.pool, &STORE_OBJECTS, user.as_str(), uid, rid).await
-    }
-
-    async fn remove_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
-        objects::remove(&self.pool, &STORE_OBJECTS, user.as_str(), uid, rid).await
-    }
-
-    async fn cancel_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<()> {
-        let (from, to) = (EventStatus::Active, EventStatus::Cancelled);
-        objects::set_status(
-            &self.pool,
-            &STORE_OBJECTS,
-            user.as_str(),
-            uid,
-            rid,
-            from,
-            to,
-        )
-        .await
-    }
-
-    async fn uncancel_event(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<()> {
-        let (from, to) = (EventStatus::Cancelled, EventStatus::Active);
-        objects::set_status(
-            &self.pool,
-            &STORE_OBJECTS,
-            user.as_str(),
-            uid,
-            rid,
-            from,
-            to,
-        )
-        .await
     }
 
     async fn list_events(&self, user: &User) -> Result<EventList> {
@@ -177,28 +127,6 @@ impl Store for PgStore {
         self.requests_impl(user).await
     }
 
-    async fn queue_request(
-        &self,
-        user: &User,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        method: Method,
-    ) -> Result<bool> {
-        self.queue_request_impl(user, uid, rid, method).await
-    }
-
-    async fn store_incoming(&self, user: &User, incoming: &Incoming) -> Result<Version> {
-        self.store_incoming_impl(user, incoming).await
-    }
-
-    async fn dequeue_request(&self, user: &User, uid: &Uid, rid: Option<&Rid>) -> Result<bool> {
-        self.dequeue_request_impl(user, uid, rid).await
-    }
-
-    async fn set_requests(&self, user: &User, requests: &[Request]) -> Result<()> {
-        self.set_requests_impl(user, requests).await
-    }
-
     async fn have_request(
         &self,
         user: &User,
@@ -207,17 +135,6 @@ impl Store for PgStore {
         method: Option<Method>,
     ) -> Result<bool> {
         self.have_request_impl(user, uid, rid, method).await
-    }
-
-    async fn put_counter(
-        &self,
-        user: &User,
-        other: &Other,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        text: &str,
-    ) -> Result<()> {
-        self.put_counter_impl(user, other, uid, rid, text).await
     }
 
     async fn get_counter(
@@ -247,26 +164,6 @@ impl Store for PgStore {
         self.counters_impl(user).await
     }
 
-    async fn remove_counter(
-        &self,
-        user: &User,
-        other: &Other,
-        uid: &Uid,
-        rid: Option<&Rid>,
-    ) -> Result<bool> {
-        self.remove_counter_impl(user, other, uid, rid).await
-    }
-
-    async fn remove_counters(
-        &self,
-        user: &User,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        only: Option<&Other>,
-    ) -> Result<usize> {
-        self.remove_counters_impl(user, uid, rid, only).await
-    }
-
     async fn freebusy(&self, user: &User, table: &Table) -> Result<Versioned<Vec<Period>>> {
         periods::read(&self.pool, &target(user, table), None).await
     }
@@ -285,91 +182,8 @@ impl Store for PgStore {
         versions::read(&self.pool, STORE, user.as_str(), &table.to_string()).await
     }
 
-    async fn set_freebusy(
-        &self,
-        user: &User,
-        table: &Table,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::SetAll(periods);
-        periods::write(&self.pool, &target(user, table), expect, op).await
-    }
-
-    async fn replace_event_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        periods: Vec<Period>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::ReplaceEvent { uid, rid, periods };
-        periods::write(&self.pool, &target(user, table), expect, op).await
-    }
-
-    async fn replace_uids_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uids: &[Uid],
-        periods: Vec<Period>,
-    ) -> Result<Version> {
-        let op = Op::ReplaceUids { uids, periods };
-        periods::write(&self.pool, &target(user, table), None, op).await
-    }
-
-    async fn remove_event_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        rid: Option<&Rid>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::RemoveEvent { uid, rid };
-        periods::write(&self.pool, &target(user, table), expect, op).await
-    }
-
-    async fn remove_additional_periods(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        keep: &[Rid],
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::RemoveAdditional { uid, keep };
-        periods::write(&self.pool, &target(user, table), expect, op).await
-    }
-
-    async fn remove_affected_period(
-        &self,
-        user: &User,
-        table: &Table,
-        uid: &Uid,
-        start: DateTime<Utc>,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::RemoveAffected { uid, start };
-        periods::write(&self.pool, &target(user, table), expect, op).await
-    }
-
-    async fn reserve(
-        &self,
-        user: &User,
-        table: &Table,
-        periods: Vec<Period>,
-        capacity: usize,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        let op = Op::Reserve { periods, capacity };
-        periods::write(&self.pool, &target(user, table), expect, op).await
-    }
-
-    async fn apply_step(&self, user: &User, step: &Step) -> Result<()> {
-        self.apply_step_impl(user, step).await.map(|_| ())
+    async fn apply_step(&self, user: &User, step: &Step) -> Result<Applied> {
+        self.apply_step_impl(user, step).await
     }
 
     async fn others(&self, user: &User) -> Result<Vec<Other>> {
@@ -391,40 +205,11 @@ impl Store for PgStore {
         providers::read(&self.pool, &STORE_PROVIDERS, user.as_str()).await
     }
 
-    async fn set_providers(
-        &self,
-        user: &User,
-        providers: &Providers,
-        expect: Option<Version>,
-    ) -> Result<Version> {
-        providers::write(
-            &self.pool,
-            &STORE_PROVIDERS,
-            user.as_str(),
-            providers,
-            expect,
-        )
-        .await
-    }
-
-    async fn mark_provider(&self, user: &User, uid: &Uid, present: bool) -> Result<bool> {
-        providers::mark(&self.pool, &STORE_PROVIDERS, user.as_str(), uid, present).await
-    }
-
     async fn preferences(&self, user: &User) -> Result<BTreeMap<PrefName, String>> {
         self.preferences_impl(user).await
     }
 
     async fn preference(&self, user: &User, name: &PrefName) -> Result<Option<String>> {
         self.preference_impl(user, name).await
-    }
-
-    async fn set_preference(
-        &self,
-        user: &User,
-        name: &PrefName,
-        value: Option<&str>,
-    ) -> Result<()> {
-        self.set_preference_impl(user, name, value).await
     }
 }

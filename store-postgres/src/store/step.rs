@@ -1,8 +1,11 @@
-//! [`Store::apply_step`](calstore::Store::apply_step) on PostgreSQL: every change of the step in
-//! one transaction under the user's advisory lock, committed once. An error (a busy
+//! [`Store::apply_step`](calstore::Store::apply_step) on PostgreSQL, the store's one write.
+//! A step that is one write (with at most a condition on the table it writes) runs as that
+//! operation alone ([`PgStore::single`]), each one statement or one transaction of its own. A
+//! step of several changes runs every change in one transaction under the user's advisory lock,
+//! committed once ([`PgStore::change_locked`]): an error (a failed condition, a busy
 //! reservation, a failed statement) or a client killed before the commit rolls back all of it.
 
-use calstore::{Change, Error, Result, Step, Table, User, Version};
+use calstore::{Applied, Change, Error, EventStatus, Outcome, Result, Step, Table, User, Version};
 use deadpool_postgres::Transaction;
 
 use super::requests::queue_on;
@@ -13,21 +16,21 @@ use crate::providers::{self, STORE_PROVIDERS};
 use crate::versions::{self, STORE};
 
 impl PgStore {
-    /// Applies a step in one transaction; returns the version of the user's `freebusy` after
-    /// its last write there, if the step wrote it.
-    pub(super) async fn apply_step_impl(
-        &self,
-        user: &User,
-        step: &Step,
-    ) -> Result<Option<Version>> {
+    /// Applies a step: one write on its own, several in one transaction.
+    pub(super) async fn apply_step_impl(&self, user: &User, step: &Step) -> Result<Applied> {
         step.check()?;
+        if let Some((write, expect)) = step.single_write() {
+            if let Some(outcome) = self.single(user, write, expect).await? {
+                return Ok(Applied::single(step, outcome));
+            }
+        }
         let owner = user.as_str();
         let doing = format!("applying a scheduling step for user {owner}");
         if self.pool.is_read_only() {
             return Err(Error::read_only(format!("{doing}: the store is read-only")));
         }
         if step.is_empty() {
-            return Ok(None);
+            return Ok(Applied::default());
         }
         let pool = &self.pool;
         let mut client = pool.writer(&doing).await?;
@@ -38,15 +41,93 @@ impl PgStore {
         // The user's lock first, as every writer takes it, so that writers never deadlock; the
         // period writes below rely on holding it.
         versions::lock(pool, &tx, STORE, owner).await?;
-        let mut freebusy = None;
+        let mut outcomes = Vec::with_capacity(step.changes.len());
         for change in &step.changes {
-            if let Some(v) = self.change_locked(&tx, user, change).await? {
-                freebusy = Some(v);
-            }
+            outcomes.push(self.change_locked(&tx, user, change).await?);
         }
         // Any error above returned early and dropped the transaction, rolling back everything.
         tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
-        Ok(freebusy)
+        Ok(Applied { outcomes })
+    }
+
+    /// A one-write step through the write's own statement or transaction, which checks
+    /// `expect` itself; `None` for a write that only a transaction of several statements does
+    /// (a cancellation with its text).
+    async fn single(
+        &self,
+        user: &User,
+        change: &Change,
+        expect: Option<Version>,
+    ) -> Result<Option<Outcome>> {
+        let (pool, owner) = (&self.pool, user.as_str());
+        let table = |t| target(user, t);
+        let (active, cancelled) = (EventStatus::Active, EventStatus::Cancelled);
+        Ok(Some(match change {
+            Change::PutEvent { uid, rid, text } => {
+                objects::put(pool, &STORE_OBJECTS, owner, uid, rid.as_ref(), text).await?;
+                Outcome::Done
+            }
+            Change::RemoveEvent { uid, rid } => Outcome::Changed(
+                objects::remove(pool, &STORE_OBJECTS, owner, uid, rid.as_ref()).await?,
+            ),
+            Change::CancelStored { uid, rid } | Change::Uncancel { uid, rid } => {
+                let cancel = matches!(change, Change::CancelStored { .. });
+                let (from, to) = if cancel {
+                    (active, cancelled)
+                } else {
+                    (cancelled, active)
+                };
+                let rid = rid.as_ref();
+                objects::set_status(pool, &STORE_OBJECTS, owner, uid, rid, from, to).await?;
+                Outcome::Done
+            }
+            Change::Queue(r) => Outcome::Changed(
+                self.queue_request_impl(user, &r.uid, r.rid.as_ref(), r.method)
+                    .await?,
+            ),
+            Change::Dequeue { uid, rid } => {
+                Outcome::Changed(self.dequeue_request_impl(user, uid, rid.as_ref()).await?)
+            }
+            Change::SetRequests(requests) => {
+                self.set_requests_impl(user, requests).await?;
+                Outcome::Done
+            }
+            Change::PutCounter {
+                other,
+                uid,
+                rid,
+                text,
+            } => {
+                self.put_counter_impl(user, other, uid, rid.as_ref(), text)
+                    .await?;
+                Outcome::Done
+            }
+            Change::RemoveCounter { other, uid, rid } => Outcome::Changed(
+                self.remove_counter_impl(user, other, uid, rid.as_ref())
+                    .await?,
+            ),
+            Change::RemoveCounters { uid, rid, only } => Outcome::Count(
+                self.remove_counters_impl(user, uid, rid.as_ref(), only.as_ref())
+                    .await?,
+            ),
+            Change::SetProviders(p) => {
+                Outcome::Version(providers::write(pool, &STORE_PROVIDERS, owner, p, expect).await?)
+            }
+            Change::MarkProvider { uid, present } => Outcome::Changed(
+                providers::mark(pool, &STORE_PROVIDERS, owner, uid, *present).await?,
+            ),
+            Change::SetPreference { name, value } => {
+                self.set_preference_impl(user, name, value.as_deref())
+                    .await?;
+                Outcome::Done
+            }
+            _ => match (change.table(), table_op(change)) {
+                (Some(t), Some(op)) => {
+                    Outcome::Version(periods::write(pool, &table(t), expect, op).await?)
+                }
+                _ => return Ok(None),
+            },
+        }))
     }
 
     /// A period-table write inside the step's transaction.
@@ -56,34 +137,65 @@ impl PgStore {
         user: &User,
         table: &Table,
         op: Op<'_>,
-    ) -> Result<Option<Version>> {
+    ) -> Result<Outcome> {
         let op = periods::prepare(op)?;
         let t = target(user, table);
         let v = periods::write_locked(&self.pool, tx, &t, None, op).await?;
-        Ok((*table == Table::FreeBusy).then_some(v))
+        Ok(Outcome::Version(v))
     }
 
-    /// One change inside the step's transaction; the new version when it wrote `freebusy`.
+    /// A condition inside the step's transaction, under the user's lock.
+    async fn check_locked(
+        &self,
+        tx: &Transaction<'_>,
+        user: &User,
+        table_name: &str,
+        expect: Version,
+    ) -> Result<Outcome> {
+        let owner = user.as_str();
+        let doing = format!("user {owner}, table {table_name}");
+        let rows = run_on(
+            &self.pool,
+            tx,
+            "SELECT coalesce(max(version), 0) FROM store_versions \
+             WHERE store_user = $1 AND table_name = $2",
+            &[&owner, &table_name],
+            &doing,
+        )
+        .await?;
+        let current = versions::version_of(rows.first().map_or(0, |r| r.get::<_, i64>(0)));
+        if current != expect {
+            return Err(Error::stale(format!(
+                "{doing}: changed since it was read (expected {expect}, found {current}); \
+                 nothing was written"
+            )));
+        }
+        Ok(Outcome::Done)
+    }
+
+    /// One change inside the step's transaction, and its outcome.
     async fn change_locked(
         &self,
         tx: &Transaction<'_>,
         user: &User,
         change: &Change,
-    ) -> Result<Option<Version>> {
+    ) -> Result<Outcome> {
         let pool = &self.pool;
         let owner = user.as_str();
         let doing = || format!("user {owner}: {change}");
+        if let (Some(table), Some(op)) = (change.table(), table_op(change)) {
+            return self.table_locked(tx, user, table, op).await;
+        }
         match change {
-            Change::Reserve {
-                table,
-                periods,
-                capacity,
-            } => {
-                let op = Op::Reserve {
-                    periods: periods.clone(),
-                    capacity: *capacity,
-                };
-                return self.table_locked(tx, user, table, op).await;
+            Change::Expect { table, version } => {
+                return self
+                    .check_locked(tx, user, &table.to_string(), *version)
+                    .await;
+            }
+            Change::ExpectProviders(version) => {
+                return self
+                    .check_locked(tx, user, STORE_PROVIDERS.version_name, *version)
+                    .await;
             }
             Change::PutEvent { uid, rid, text } => {
                 objects::upsert(pool, tx, &STORE_OBJECTS, owner, uid, rid.as_ref(), text).await?;
@@ -104,46 +216,28 @@ impl PgStore {
                 };
                 run_on(pool, tx, sql, &[&owner, &uid.as_str(), &r], &doing()).await?;
             }
-            Change::ReplaceUidPeriods {
-                table,
-                uid,
-                periods,
-            } => {
-                let op = Op::ReplaceUids {
-                    uids: std::slice::from_ref(uid),
-                    periods: periods.clone(),
-                };
-                return self.table_locked(tx, user, table, op).await;
-            }
-            Change::ReplaceEventPeriods {
-                table,
-                uid,
-                rid,
-                periods,
-            } => {
-                let op = Op::ReplaceEvent {
-                    uid,
-                    rid: rid.as_ref(),
-                    periods: periods.clone(),
-                };
-                return self.table_locked(tx, user, table, op).await;
-            }
             Change::MarkProvider { uid, present } => {
-                providers::mark_locked(pool, tx, &STORE_PROVIDERS, owner, uid, *present).await?;
+                return Ok(Outcome::Changed(
+                    providers::mark_locked(pool, tx, &STORE_PROVIDERS, owner, uid, *present)
+                        .await?,
+                ));
             }
             Change::Queue(r) => {
-                queue_on(pool, tx, user, &r.uid, r.rid.as_ref(), r.method).await?;
+                return Ok(Outcome::Changed(
+                    queue_on(pool, tx, user, &r.uid, r.rid.as_ref(), r.method).await?,
+                ));
             }
             Change::Dequeue { uid, rid } => {
-                run_on(
+                let rows = run_on(
                     pool,
                     tx,
                     "DELETE FROM requests WHERE store_user = $1 AND object_uid = $2 \
-                     AND object_recurrenceid = $3",
+                     AND object_recurrenceid = $3 RETURNING 1",
                     &[&owner, &uid.as_str(), &rid_param(rid.as_ref())],
                     &doing(),
                 )
                 .await?;
+                return Ok(Outcome::Changed(!rows.is_empty()));
             }
             Change::PutCounter {
                 other,
@@ -184,9 +278,9 @@ impl PgStore {
             }
             Change::RemoveCounters { uid, rid, only } => {
                 let (u, only) = (uid.as_str(), only.as_ref().map(|o| o.as_str()));
-                match rid {
+                let removed = match rid {
                     None => {
-                        run_on(
+                        let rows = run_on(
                             pool,
                             tx,
                             "WITH p AS (DELETE FROM countered_objects WHERE store_user = $1 \
@@ -200,28 +294,70 @@ impl PgStore {
                             &doing(),
                         )
                         .await?;
+                        rows.first().map_or(0, |r| r.get::<_, i64>(0))
                     }
                     Some(r) => {
-                        run_on(
+                        let rows = run_on(
                             pool,
                             tx,
                             "DELETE FROM countered_recurrences WHERE store_user = $1 \
                              AND object_uid = $2 AND object_recurrenceid = $4 \
-                             AND ($3::text IS NULL OR other = $3)",
+                             AND ($3::text IS NULL OR other = $3) RETURNING 1",
                             &[&owner, &u, &only, &r.as_str()],
                             &doing(),
                         )
                         .await?;
+                        i64::try_from(rows.len()).unwrap_or(i64::MAX)
                     }
-                }
+                };
+                return Ok(Outcome::Count(usize::try_from(removed).unwrap_or(0)));
             }
+            // The other writes run on their own (one-write steps); inside a step of several they
+            // are refused until they have a form on the step's transaction.
             _ => {
                 return Err(Error::invalid(format!(
-                    "{}: PostgreSQL does not know this change",
+                    "{}: PostgreSQL cannot apply this change inside a step of several",
                     doing()
                 )))
             }
         }
-        Ok(None)
+        Ok(Outcome::Done)
     }
+}
+
+/// The period-table operation of a table write (every change with a [`Change::table`]).
+fn table_op(change: &Change) -> Option<Op<'_>> {
+    Some(match change {
+        Change::Reserve {
+            periods, capacity, ..
+        } => Op::Reserve {
+            periods: periods.clone(),
+            capacity: *capacity,
+        },
+        Change::SetFreeBusy { periods, .. } => Op::SetAll(periods.clone()),
+        Change::ReplaceUidPeriods { uid, periods, .. } => Op::ReplaceUids {
+            uids: std::slice::from_ref(uid),
+            periods: periods.clone(),
+        },
+        Change::ReplaceUidsPeriods { uids, periods, .. } => Op::ReplaceUids {
+            uids,
+            periods: periods.clone(),
+        },
+        Change::ReplaceEventPeriods {
+            uid, rid, periods, ..
+        } => Op::ReplaceEvent {
+            uid,
+            rid: rid.as_ref(),
+            periods: periods.clone(),
+        },
+        Change::RemoveEventPeriods { uid, rid, .. } => Op::RemoveEvent {
+            uid,
+            rid: rid.as_ref(),
+        },
+        Change::RemoveAdditionalPeriods { uid, keep, .. } => Op::RemoveAdditional { uid, keep },
+        Change::RemoveAffectedPeriod { uid, start, .. } => {
+            Op::RemoveAffected { uid, start: *start }
+        }
+        _ => return None,
+    })
 }
