@@ -34,6 +34,7 @@
 pub mod agent_steps;
 pub mod booking;
 pub mod bulk;
+pub mod contract;
 pub mod data;
 pub mod fixture;
 pub mod freebusy;
@@ -84,6 +85,10 @@ macro_rules! conformance_suite {
             bulk {
                 load_events_matches_single_reads, table_version_follows_writes, mark_provider_changes_one_entry,
                 store_incoming_is_the_agents_step, replace_uids_periods_replaces_exactly_those_uids
+            }
+            contract {
+                provided_reads_answer_as_the_defaults, a_step_does_what_its_changes_do_one_by_one,
+                a_failed_step_writes_nothing
             }
             import { import_batches_match_per_event_refresh, import_batch_limits, extending_the_window_writes_only_what_changes }
             hostile { hostile_keys_round_trip, invalid_keys_are_refused, nul_in_objects_is_refused_alike }

@@ -270,7 +270,7 @@ impl Store for MemoryStore {
         let mut data = lock(&self.data, WHAT)?;
         let StoreData { users, versions } = &mut *data;
         let entry = users.entry(user.clone()).or_default();
-        let before = (step.changes.len() > 1).then(|| entry.clone());
+        let before = (step.changes.len() > 1).then(|| (entry.clone(), versions.clone()));
         let mut outcomes = Vec::with_capacity(step.changes.len());
         let mut failed = None;
         for change in &step.changes {
@@ -282,8 +282,10 @@ impl Store for MemoryStore {
                 }
             }
         }
-        if let (Some(_), Some(before)) = (&failed, before) {
-            *entry = before;
+        if let (Some(_), Some((data, counter))) = (&failed, before) {
+            // As if the step had never run: the data and the versions issued.
+            *entry = data;
+            *versions = counter;
         }
         if entry.is_empty() {
             users.remove(user);

@@ -155,3 +155,34 @@ impl<J: Journal> Journal for Probe<J> {
 
     crate::journal_forwarding!(probe_journal);
 }
+
+/// `S` with only its required methods: every provided method of `Defaults(s)` is the trait's
+/// default built on `s`'s reads and `apply_step`, so a backend's override can be compared with
+/// it (what [`contract`](super::contract) does).
+#[derive(Clone)]
+pub struct Defaults<S>(pub S);
+
+/// One forwarded required method.
+macro_rules! required {
+    ($name:ident($($arg:ident: $ty:ty),*) -> $out:ty) => {
+        async fn $name(&self, $($arg: $ty),*) -> $crate::Result<$out> {
+            self.0.$name($($arg),*).await
+        }
+    };
+}
+
+impl<S: Store> Store for Defaults<S> {
+    fn is_read_only(&self) -> bool {
+        Store::is_read_only(&self.0)
+    }
+
+    crate::store_forwarding!(required, required);
+}
+
+impl<J: Journal> Journal for Defaults<J> {
+    fn is_read_only(&self) -> bool {
+        Journal::is_read_only(&self.0)
+    }
+
+    crate::journal_forwarding!(required, required);
+}

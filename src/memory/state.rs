@@ -55,7 +55,7 @@ pub(super) fn refused(message: String) -> Error {
 
 /// The source of versions: one counter per store, so that a version is never issued twice (a
 /// table removed and written again does not get its old version back).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(super) struct Versions(u64);
 
 impl Versions {

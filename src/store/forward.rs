@@ -6,12 +6,20 @@
 //!
 //! Each macro calls `$forward!(name(arg: Type, …) -> Output)` once per async method, `Output`
 //! being what the method's `Result` holds; `is_read_only` (not async) is left to the wrapper.
+//! `store_forwarding!(m, required)` lists only the required methods (what a backend must
+//! write, and what [`Defaults`](crate::conformance::wrap::Defaults) forwards so that every
+//! provided method is the trait's default), `store_forwarding!(m, faster)` only the provided
+//! reads a backend may override.
 
 /// Calls `$forward!(name(arg: Type, …) -> Output)` for every async [`Store`](crate::Store)
 /// method a wrapper forwards (see the [module](crate::store::forward)).
 #[macro_export]
 macro_rules! store_forwarding {
     ($forward:ident) => {
+        $crate::store_forwarding!($forward, required);
+        $crate::store_forwarding!($forward, faster);
+    };
+    ($forward:ident, required) => {
         $forward!(users() -> ::std::vec::Vec<$crate::User>);
         $forward!(get_event(user: &$crate::User, uid: &$crate::Uid, rid: ::std::option::Option<&$crate::Rid>) -> ::std::option::Option<$crate::StoredEvent>);
         $forward!(list_events(user: &$crate::User) -> $crate::EventList);
@@ -24,6 +32,8 @@ macro_rules! store_forwarding {
         $forward!(providers(user: &$crate::User) -> $crate::Versioned<$crate::Providers>);
         $forward!(preferences(user: &$crate::User) -> ::std::collections::BTreeMap<$crate::PrefName, ::std::string::String>);
         $forward!(apply_step(user: &$crate::User, step: &$crate::Step) -> $crate::Applied);
+    };
+    ($forward:ident, faster) => {
         $forward!(unlisted_users() -> ::std::vec::Vec<$crate::Error>);
         $forward!(load_events(user: &$crate::User, uids: &[$crate::Uid]) -> ::std::vec::Vec<$crate::EventFamily>);
         $forward!(have_request(user: &$crate::User, uid: &$crate::Uid, rid: ::std::option::Option<&$crate::Rid>, method: ::std::option::Option<$crate::Method>) -> bool);
@@ -41,6 +51,10 @@ macro_rules! store_forwarding {
 #[macro_export]
 macro_rules! journal_forwarding {
     ($forward:ident) => {
+        $crate::journal_forwarding!($forward, required);
+        $crate::journal_forwarding!($forward, faster);
+    };
+    ($forward:ident, required) => {
         $forward!(quotas() -> ::std::vec::Vec<$crate::Quota>);
         $forward!(limits(quota: &$crate::Quota) -> $crate::Versioned<$crate::Limits>);
         $forward!(groups(quota: &$crate::Quota) -> ::std::collections::BTreeMap<$crate::User, $crate::Group>);
@@ -51,6 +65,8 @@ macro_rules! journal_forwarding {
         $forward!(get_event(quota: &$crate::Quota, uid: &$crate::Uid, rid: ::std::option::Option<&$crate::Rid>) -> ::std::option::Option<$crate::StoredEvent>);
         $forward!(list_events(quota: &$crate::Quota) -> $crate::EventList);
         $forward!(apply(quota: &$crate::Quota, change: &$crate::JournalChange) -> $crate::Outcome);
+    };
+    ($forward:ident, faster) => {
         $forward!(unlisted_quotas() -> ::std::vec::Vec<$crate::Error>);
         $forward!(usage_in(quota: &$crate::Quota, table: &$crate::UsageTable, start: $crate::store::Instant, end: $crate::store::Instant) -> $crate::Versioned<::std::vec::Vec<$crate::Period>>);
         $forward!(load_events(quota: &$crate::Quota, uids: &[$crate::Uid]) -> ::std::vec::Vec<$crate::EventFamily>);

@@ -55,6 +55,9 @@ impl StoreInner {
         let writes = Step {
             changes: writes.into_iter().cloned().collect(),
         };
+        for change in &writes.changes {
+            refuse_in_record(user, change)?;
+        }
         let record = dir.join(STEP_FILE);
         atomic::write_file(
             &record,
@@ -83,6 +86,10 @@ impl StoreInner {
     }
 
     /// A condition, under the user's lock.
+    ///
+    /// # Errors
+    ///
+    /// Stale when the table is not at the version the condition names.
     fn check_condition(&self, user: &User, condition: &Change) -> Result<()> {
         match condition {
             Change::Expect { table, version } => {
@@ -301,5 +308,26 @@ impl StoreInner {
         let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
         version::check(Some(version), self.table(user, table).version()?, &what)?;
         write().map(Outcome::Version)
+    }
+}
+
+/// Refuses, before anything is written, a change that could fail half-way through a step of
+/// several on what is stored, leaving a redo record that could never be finished: moving a copy
+/// that may not be there (`CancelStored`, `Uncancel`; a step cancels with
+/// [`Change::CancelEvent`], which carries the text) and a preference value the file cannot hold.
+fn refuse_in_record(user: &User, change: &Change) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(Error::invalid(format!(
+            "user {user}: {change}: {why} in a step of several on the file store"
+        )))
+    };
+    match change {
+        Change::CancelStored { .. } | Change::Uncancel { .. } => {
+            refuse("a move of a stored copy is a write of its own, not a change")
+        }
+        Change::SetPreference { value: Some(v), .. } if v.ends_with(['\n', '\r']) => {
+            refuse("a preference value must not end with a line break")
+        }
+        _ => Ok(()),
     }
 }

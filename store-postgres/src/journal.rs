@@ -9,7 +9,7 @@ use calstore::{
 use chrono::{DateTime, Utc};
 
 use crate::cluster::ClusterOptions;
-use crate::objects::{self, JOURNAL_OBJECTS};
+use crate::objects::{self, On, JOURNAL_OBJECTS};
 use crate::periods::{self, Op, Target, QUOTA_FREEBUSY, USER_FREEBUSY};
 use crate::pool::{PgOptions, PgPool};
 use crate::providers::{self, JOURNAL_PROVIDERS};
@@ -200,7 +200,7 @@ impl Journal for PgJournal {
                 Outcome::Done
             }
             JournalChange::RemoveEvent { uid, rid } => Outcome::Changed(
-                objects::remove(pool, &JOURNAL_OBJECTS, q, uid, rid.as_ref()).await?,
+                objects::remove(pool, On::Own, &JOURNAL_OBJECTS, q, uid, rid.as_ref()).await?,
             ),
             _ => {
                 return Err(calstore::Error::invalid(format!(

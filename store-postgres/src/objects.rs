@@ -7,7 +7,7 @@ use calstore::object::EventObject;
 use std::collections::HashMap;
 
 use calstore::{Error, EventFamily, EventList, EventStatus, Result, Rid, StoredEvent, Uid};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 use tokio_postgres::types::ToSql;
 
 use crate::pool::{Access, PgPool};
@@ -69,6 +69,30 @@ async fn run(
     }
     let client = pool.writer(doing).await?;
     run_on(pool, &client, sql, params, doing).await
+}
+
+/// Where a write runs: on a pooled connection of its own (a write alone), or inside the
+/// transaction of a step of several, which holds the owner's lock.
+#[derive(Clone, Copy)]
+pub(crate) enum On<'a, 'b> {
+    /// Its own connection.
+    Own,
+    /// The step's transaction.
+    Tx(&'a Transaction<'b>),
+}
+
+/// Runs one writing statement [`On`] its connection or the step's transaction.
+pub(crate) async fn write_on(
+    pool: &PgPool,
+    on: On<'_, '_>,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    doing: &str,
+) -> Result<Vec<tokio_postgres::Row>> {
+    match on {
+        On::Own => run(pool, Access::Write, sql, params, doing).await,
+        On::Tx(tx) => run_on(pool, tx, sql, params, doing).await,
+    }
 }
 
 /// Runs one statement on the primary through `client` (a pooled connection or a transaction).
@@ -206,6 +230,7 @@ pub(crate) async fn get(
 /// Removes an event (a parent with its instances); returns whether anything was removed.
 pub(crate) async fn remove(
     pool: &PgPool,
+    on: On<'_, '_>,
     ot: &ObjectTables,
     owner: &str,
     uid: &Uid,
@@ -230,7 +255,7 @@ pub(crate) async fn remove(
                 i = ot.instances,
                 o = ot.owner_col
             );
-            run(pool, Access::Write, &sql, &[&owner, &u], &doing).await?
+            write_on(pool, on, &sql, &[&owner, &u], &doing).await?
         }
         Some(r) => {
             let sql = format!(
@@ -240,7 +265,7 @@ pub(crate) async fn remove(
                 o = ot.owner_col
             );
             let r = r.as_str();
-            run(pool, Access::Write, &sql, &[&owner, &u, &r], &doing).await?
+            write_on(pool, on, &sql, &[&owner, &u, &r], &doing).await?
         }
     };
     let removed: i64 = rows.first().map_or(0, |r| r.get(0));
@@ -250,6 +275,7 @@ pub(crate) async fn remove(
 /// Moves an event from status `from` to `to`.
 pub(crate) async fn set_status(
     pool: &PgPool,
+    on: On<'_, '_>,
     ot: &ObjectTables,
     owner: &str,
     uid: &Uid,
@@ -278,12 +304,12 @@ pub(crate) async fn set_status(
                  AND object_uid = $2 AND status = $4 RETURNING 1) SELECT count(*) FROM u",
                 ot.parents, ot.owner_col
             );
-            run(pool, Access::Write, &sql, &[&owner, &u, &t, &f], &doing).await?
+            write_on(pool, on, &sql, &[&owner, &u, &t, &f], &doing).await?
         }
         Some(r) => {
             let sql = format!("WITH u AS ({sql} RETURNING 1) SELECT count(*) FROM u");
             let r = r.as_str();
-            run(pool, Access::Write, &sql, &[&owner, &u, &t, &f, &r], &doing).await?
+            write_on(pool, on, &sql, &[&owner, &u, &t, &f, &r], &doing).await?
         }
     };
     let changed: i64 = rows.first().map_or(0, |r| r.get(0));

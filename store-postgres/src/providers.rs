@@ -91,7 +91,22 @@ pub(crate) async fn write(
         .await
         .map_err(|e| pool.error(&e, &doing))?;
     versions::lock(pool, &tx, pt.vt, owner).await?;
-    let version = versions::bump(pool, &tx, pt.vt, owner, pt.version_name, expect).await?;
+    let version = write_locked(pool, &tx, pt, owner, providers, expect).await?;
+    tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
+    Ok(version)
+}
+
+/// [`write`] inside the caller's transaction, which holds the owner's lock (a step's).
+pub(crate) async fn write_locked(
+    pool: &PgPool,
+    tx: &Transaction<'_>,
+    pt: &ProviderTables,
+    owner: &str,
+    providers: &Providers,
+    expect: Option<Version>,
+) -> Result<Version> {
+    let doing = format!("writing the providers of {} {owner}", pt.vt.owner_word);
+    let version = versions::bump(pool, tx, pt.vt, owner, pt.version_name, expect).await?;
     let o = pt.vt.owner_col;
     let mut events = providers.events.clone();
     events.sort();
@@ -122,7 +137,6 @@ pub(crate) async fn write(
     tx.execute(&stmt, &[&owner, &uids, &rids, &providers.window_end])
         .await
         .map_err(|e| pool.error(&e, &doing))?;
-    tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
     Ok(version)
 }
 

@@ -5,7 +5,7 @@ use calstore::object::EventObject;
 use calstore::{Error, Other, Result, Rid, Uid, User};
 
 use super::PgStore;
-use crate::objects::{key_from, query};
+use crate::objects::{key_from, query, write_on, On};
 use crate::pool::Access;
 
 fn what(uid: &Uid, rid: Option<&Rid>, user: &User) -> String {
@@ -18,6 +18,7 @@ fn what(uid: &Uid, rid: Option<&Rid>, user: &User) -> String {
 impl PgStore {
     pub(super) async fn put_counter_impl(
         &self,
+        on: On<'_, '_>,
         user: &User,
         other: &Other,
         uid: &Uid,
@@ -44,9 +45,9 @@ impl PgStore {
         let (u, o) = (uid.as_str(), other.as_str());
         match rid {
             None => {
-                query(
+                write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "INSERT INTO countered_objects (store_user, other, object_uid, object_text, \
                      updated_at) VALUES ($1, $2, $3, $4, now()) \
                      ON CONFLICT (store_user, object_uid, other) DO UPDATE \
@@ -57,9 +58,9 @@ impl PgStore {
                 .await?;
             }
             Some(r) => {
-                query(
+                write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "INSERT INTO countered_recurrences (store_user, other, object_uid, \
                      object_recurrenceid, object_text, updated_at) \
                      VALUES ($1, $2, $3, $4, $5, now()) \
@@ -203,6 +204,7 @@ impl PgStore {
 
     pub(super) async fn remove_counter_impl(
         &self,
+        on: On<'_, '_>,
         user: &User,
         other: &Other,
         uid: &Uid,
@@ -217,9 +219,9 @@ impl PgStore {
         let rows =
             match rid {
                 None => {
-                    query(
+                    write_on(
                         &self.pool,
-                        Access::Write,
+                        on,
                         "DELETE FROM countered_objects WHERE store_user = $1 AND object_uid = $2 \
                      AND other = $3 RETURNING 1",
                         &[&user.as_str(), &u, &o],
@@ -227,9 +229,9 @@ impl PgStore {
                     )
                     .await?
                 }
-                Some(r) => query(
+                Some(r) => write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "DELETE FROM countered_recurrences WHERE store_user = $1 AND object_uid = $2 \
                      AND object_recurrenceid = $3 AND other = $4 RETURNING 1",
                     &[&user.as_str(), &u, &r.as_str(), &o],
@@ -242,6 +244,7 @@ impl PgStore {
 
     pub(super) async fn remove_counters_impl(
         &self,
+        on: On<'_, '_>,
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
@@ -256,9 +259,9 @@ impl PgStore {
         let rows = match rid {
             // The parent's proposals go with those of every instance.
             None => {
-                query(
+                write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "WITH p AS (DELETE FROM countered_objects WHERE store_user = $1 \
                        AND object_uid = $2 AND ($3::text IS NULL OR other = $3) RETURNING 1), \
                      i AS (DELETE FROM countered_recurrences WHERE store_user = $1 \
@@ -270,9 +273,9 @@ impl PgStore {
                 .await?
             }
             Some(r) => {
-                query(
+                write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "WITH i AS (DELETE FROM countered_recurrences WHERE store_user = $1 \
                        AND object_uid = $2 AND object_recurrenceid = $4 \
                        AND ($3::text IS NULL OR other = $3) RETURNING 1) \

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use calstore::{Error, Other, PrefName, Result, User};
 
 use super::PgStore;
-use crate::objects::{key_from, query};
+use crate::objects::{key_from, query, write_on, On};
 use crate::pool::Access;
 
 impl PgStore {
@@ -84,6 +84,7 @@ impl PgStore {
 
     pub(super) async fn set_preference_impl(
         &self,
+        on: On<'_, '_>,
         user: &User,
         name: &PrefName,
         value: Option<&str>,
@@ -97,9 +98,9 @@ impl PgStore {
                 "{doing}: a value must not contain a NUL character"
             ))),
             Some(v) => {
-                query(
+                write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "INSERT INTO preferences (store_user, name, value) VALUES ($1, $2, $3) \
                      ON CONFLICT (store_user, name) DO UPDATE SET value = EXCLUDED.value",
                     &[&user.as_str(), &name.as_str(), &v],
@@ -109,9 +110,9 @@ impl PgStore {
                 Ok(())
             }
             None => {
-                query(
+                write_on(
                     &self.pool,
-                    Access::Write,
+                    on,
                     "DELETE FROM preferences WHERE store_user = $1 AND name = $2",
                     &[&user.as_str(), &name.as_str()],
                     &doing,

@@ -2,10 +2,10 @@
 
 use calstore::id::parse_rid_text;
 use calstore::{Error, Method, Request, Result, Rid, Uid, User};
-use deadpool_postgres::GenericClient;
+use deadpool_postgres::{GenericClient, Transaction};
 
 use super::PgStore;
-use crate::objects::{key_from, query, rid_param, run_on};
+use crate::objects::{key_from, query, rid_param, run_on, write_on, On};
 use crate::pool::{Access, PgPool};
 use crate::versions::{self, STORE};
 
@@ -48,13 +48,14 @@ impl PgStore {
 
     pub(super) async fn dequeue_request_impl(
         &self,
+        on: On<'_, '_>,
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
     ) -> Result<bool> {
-        let rows = query(
+        let rows = write_on(
             &self.pool,
-            Access::Write,
+            on,
             "DELETE FROM requests WHERE store_user = $1 AND object_uid = $2 \
              AND object_recurrenceid = $3 RETURNING 1",
             &[&user.as_str(), &uid.as_str(), &rid_param(rid)],
@@ -64,44 +65,24 @@ impl PgStore {
         Ok(!rows.is_empty())
     }
 
-    pub(super) async fn set_requests_impl(&self, user: &User, requests: &[Request]) -> Result<()> {
+    pub(super) async fn set_requests_impl(
+        &self,
+        on: On<'_, '_>,
+        user: &User,
+        requests: &[Request],
+    ) -> Result<()> {
         let doing = format!("replacing the request queue of user {user}");
-        // Repeated entries are kept once, at their first place.
-        let mut seen = std::collections::HashSet::new();
-        let unique: Vec<&Request> = requests.iter().filter(|r| seen.insert(*r)).collect();
-        let uids: Vec<&str> = unique.iter().map(|r| r.uid.as_str()).collect();
-        let rids: Vec<&str> = unique.iter().map(|r| rid_param(r.rid.as_ref())).collect();
-        let methods: Vec<&str> = unique.iter().map(|r| r.method.as_str()).collect();
         let pool = &self.pool;
+        if let On::Tx(tx) = on {
+            return set_requests_locked(pool, tx, user, requests, &doing).await;
+        }
         let mut client = pool.writer(&doing).await?;
         let tx = client
             .transaction()
             .await
             .map_err(|e| pool.error(&e, &doing))?;
         versions::lock(pool, &tx, STORE, user.as_str()).await?;
-        let delete = tx
-            .prepare_cached("DELETE FROM requests WHERE store_user = $1")
-            .await
-            .map_err(|e| pool.error(&e, &doing))?;
-        tx.execute(&delete, &[&user.as_str()])
-            .await
-            .map_err(|e| pool.error(&e, &doing))?;
-        if !uids.is_empty() {
-            // The sorted subquery feeds the identity column in queue order.
-            let insert = tx
-                .prepare_cached(
-                    "INSERT INTO requests (store_user, object_uid, object_recurrenceid, \
-                     request_type) SELECT $1::text, q.u, q.r, q.m FROM \
-                     (SELECT u, r, m FROM unnest($2::text[], $3::text[], $4::text[]) \
-                      WITH ORDINALITY AS x(u, r, m, n) ORDER BY n) AS q \
-                     ON CONFLICT DO NOTHING",
-                )
-                .await
-                .map_err(|e| pool.error(&e, &doing))?;
-            tx.execute(&insert, &[&user.as_str(), &uids, &rids, &methods])
-                .await
-                .map_err(|e| pool.error(&e, &doing))?;
-        }
+        set_requests_locked(pool, &tx, user, requests, &doing).await?;
         tx.commit().await.map_err(|e| pool.error(&e, &doing))
     }
 
@@ -157,4 +138,44 @@ pub(super) async fn queue_on<C: GenericClient>(
     )
     .await?;
     Ok(!rows.is_empty())
+}
+
+/// Replaces the queue inside a transaction that holds the user's lock.
+async fn set_requests_locked(
+    pool: &PgPool,
+    tx: &Transaction<'_>,
+    user: &User,
+    requests: &[Request],
+    doing: &str,
+) -> Result<()> {
+    // Repeated entries are kept once, at their first place.
+    let mut seen = std::collections::HashSet::new();
+    let unique: Vec<&Request> = requests.iter().filter(|r| seen.insert(*r)).collect();
+    let uids: Vec<&str> = unique.iter().map(|r| r.uid.as_str()).collect();
+    let rids: Vec<&str> = unique.iter().map(|r| rid_param(r.rid.as_ref())).collect();
+    let methods: Vec<&str> = unique.iter().map(|r| r.method.as_str()).collect();
+    let delete = tx
+        .prepare_cached("DELETE FROM requests WHERE store_user = $1")
+        .await
+        .map_err(|e| pool.error(&e, doing))?;
+    tx.execute(&delete, &[&user.as_str()])
+        .await
+        .map_err(|e| pool.error(&e, doing))?;
+    if !uids.is_empty() {
+        // The sorted subquery feeds the identity column in queue order.
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO requests (store_user, object_uid, object_recurrenceid, \
+                 request_type) SELECT $1::text, q.u, q.r, q.m FROM \
+                 (SELECT u, r, m FROM unnest($2::text[], $3::text[], $4::text[]) \
+                  WITH ORDINALITY AS x(u, r, m, n) ORDER BY n) AS q \
+                 ON CONFLICT DO NOTHING",
+            )
+            .await
+            .map_err(|e| pool.error(&e, doing))?;
+        tx.execute(&insert, &[&user.as_str(), &uids, &rids, &methods])
+            .await
+            .map_err(|e| pool.error(&e, doing))?;
+    }
+    Ok(())
 }

@@ -10,7 +10,7 @@ use deadpool_postgres::Transaction;
 
 use super::requests::queue_on;
 use super::{target, PgStore};
-use crate::objects::{self, rid_param, run_on, STORE_OBJECTS};
+use crate::objects::{self, run_on, On, STORE_OBJECTS};
 use crate::periods::{self, Op};
 use crate::providers::{self, STORE_PROVIDERS};
 use crate::versions::{self, STORE};
@@ -68,7 +68,7 @@ impl PgStore {
                 Outcome::Done
             }
             Change::RemoveEvent { uid, rid } => Outcome::Changed(
-                objects::remove(pool, &STORE_OBJECTS, owner, uid, rid.as_ref()).await?,
+                objects::remove(pool, On::Own, &STORE_OBJECTS, owner, uid, rid.as_ref()).await?,
             ),
             Change::CancelStored { uid, rid } | Change::Uncancel { uid, rid } => {
                 let cancel = matches!(change, Change::CancelStored { .. });
@@ -78,18 +78,20 @@ impl PgStore {
                     (cancelled, active)
                 };
                 let rid = rid.as_ref();
-                objects::set_status(pool, &STORE_OBJECTS, owner, uid, rid, from, to).await?;
+                objects::set_status(pool, On::Own, &STORE_OBJECTS, owner, uid, rid, from, to)
+                    .await?;
                 Outcome::Done
             }
             Change::Queue(r) => Outcome::Changed(
                 self.queue_request_impl(user, &r.uid, r.rid.as_ref(), r.method)
                     .await?,
             ),
-            Change::Dequeue { uid, rid } => {
-                Outcome::Changed(self.dequeue_request_impl(user, uid, rid.as_ref()).await?)
-            }
+            Change::Dequeue { uid, rid } => Outcome::Changed(
+                self.dequeue_request_impl(On::Own, user, uid, rid.as_ref())
+                    .await?,
+            ),
             Change::SetRequests(requests) => {
-                self.set_requests_impl(user, requests).await?;
+                self.set_requests_impl(On::Own, user, requests).await?;
                 Outcome::Done
             }
             Change::PutCounter {
@@ -98,16 +100,16 @@ impl PgStore {
                 rid,
                 text,
             } => {
-                self.put_counter_impl(user, other, uid, rid.as_ref(), text)
+                self.put_counter_impl(On::Own, user, other, uid, rid.as_ref(), text)
                     .await?;
                 Outcome::Done
             }
             Change::RemoveCounter { other, uid, rid } => Outcome::Changed(
-                self.remove_counter_impl(user, other, uid, rid.as_ref())
+                self.remove_counter_impl(On::Own, user, other, uid, rid.as_ref())
                     .await?,
             ),
             Change::RemoveCounters { uid, rid, only } => Outcome::Count(
-                self.remove_counters_impl(user, uid, rid.as_ref(), only.as_ref())
+                self.remove_counters_impl(On::Own, user, uid, rid.as_ref(), only.as_ref())
                     .await?,
             ),
             Change::SetProviders(p) => {
@@ -117,7 +119,7 @@ impl PgStore {
                 providers::mark(pool, &STORE_PROVIDERS, owner, uid, *present).await?,
             ),
             Change::SetPreference { name, value } => {
-                self.set_preference_impl(user, name, value.as_deref())
+                self.set_preference_impl(On::Own, user, name, value.as_deref())
                     .await?;
                 Outcome::Done
             }
@@ -183,6 +185,7 @@ impl PgStore {
         let pool = &self.pool;
         let owner = user.as_str();
         let doing = || format!("user {owner}: {change}");
+        let on = On::Tx(tx);
         if let (Some(table), Some(op)) = (change.table(), table_op(change)) {
             return self.table_locked(tx, user, table, op).await;
         }
@@ -228,95 +231,59 @@ impl PgStore {
                 ));
             }
             Change::Dequeue { uid, rid } => {
-                let rows = run_on(
-                    pool,
-                    tx,
-                    "DELETE FROM requests WHERE store_user = $1 AND object_uid = $2 \
-                     AND object_recurrenceid = $3 RETURNING 1",
-                    &[&owner, &uid.as_str(), &rid_param(rid.as_ref())],
-                    &doing(),
-                )
-                .await?;
-                return Ok(Outcome::Changed(!rows.is_empty()));
+                return Ok(Outcome::Changed(
+                    self.dequeue_request_impl(on, user, uid, rid.as_ref())
+                        .await?,
+                ));
             }
+            Change::SetRequests(requests) => self.set_requests_impl(on, user, requests).await?,
             Change::PutCounter {
                 other,
                 uid,
                 rid,
                 text,
             } => {
-                let (u, o) = (uid.as_str(), other.as_str());
-                match rid {
-                    None => {
-                        run_on(
-                            pool,
-                            tx,
-                            "INSERT INTO countered_objects (store_user, other, object_uid, \
-                             object_text, updated_at) VALUES ($1, $2, $3, $4, now()) \
-                             ON CONFLICT (store_user, object_uid, other) DO UPDATE \
-                             SET object_text = EXCLUDED.object_text, updated_at = now()",
-                            &[&owner, &o, &u, text],
-                            &doing(),
-                        )
-                        .await?;
-                    }
-                    Some(r) => {
-                        run_on(
-                            pool,
-                            tx,
-                            "INSERT INTO countered_recurrences (store_user, other, object_uid, \
-                             object_recurrenceid, object_text, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, now()) \
-                             ON CONFLICT (store_user, object_uid, object_recurrenceid, other) \
-                             DO UPDATE SET object_text = EXCLUDED.object_text, updated_at = now()",
-                            &[&owner, &o, &u, &r.as_str(), text],
-                            &doing(),
-                        )
-                        .await?;
-                    }
-                }
+                self.put_counter_impl(on, user, other, uid, rid.as_ref(), text)
+                    .await?;
+            }
+            Change::RemoveCounter { other, uid, rid } => {
+                return Ok(Outcome::Changed(
+                    self.remove_counter_impl(on, user, other, uid, rid.as_ref())
+                        .await?,
+                ));
             }
             Change::RemoveCounters { uid, rid, only } => {
-                let (u, only) = (uid.as_str(), only.as_ref().map(|o| o.as_str()));
-                let removed = match rid {
-                    None => {
-                        let rows = run_on(
-                            pool,
-                            tx,
-                            "WITH p AS (DELETE FROM countered_objects WHERE store_user = $1 \
-                               AND object_uid = $2 AND ($3::text IS NULL OR other = $3) \
-                               RETURNING 1), \
-                             i AS (DELETE FROM countered_recurrences WHERE store_user = $1 \
-                               AND object_uid = $2 AND ($3::text IS NULL OR other = $3) \
-                               RETURNING 1) \
-                             SELECT (SELECT count(*) FROM p) + (SELECT count(*) FROM i)",
-                            &[&owner, &u, &only],
-                            &doing(),
-                        )
-                        .await?;
-                        rows.first().map_or(0, |r| r.get::<_, i64>(0))
-                    }
-                    Some(r) => {
-                        let rows = run_on(
-                            pool,
-                            tx,
-                            "DELETE FROM countered_recurrences WHERE store_user = $1 \
-                             AND object_uid = $2 AND object_recurrenceid = $4 \
-                             AND ($3::text IS NULL OR other = $3) RETURNING 1",
-                            &[&owner, &u, &only, &r.as_str()],
-                            &doing(),
-                        )
-                        .await?;
-                        i64::try_from(rows.len()).unwrap_or(i64::MAX)
-                    }
-                };
-                return Ok(Outcome::Count(usize::try_from(removed).unwrap_or(0)));
+                return Ok(Outcome::Count(
+                    self.remove_counters_impl(on, user, uid, rid.as_ref(), only.as_ref())
+                        .await?,
+                ));
             }
-            // The other writes run on their own (one-write steps); inside a step of several they
-            // are refused until they have a form on the step's transaction.
+            Change::RemoveEvent { uid, rid } => {
+                return Ok(Outcome::Changed(
+                    objects::remove(pool, on, &STORE_OBJECTS, owner, uid, rid.as_ref()).await?,
+                ));
+            }
+            Change::CancelStored { uid, rid } | Change::Uncancel { uid, rid } => {
+                let (from, to) = if matches!(change, Change::CancelStored { .. }) {
+                    (EventStatus::Active, EventStatus::Cancelled)
+                } else {
+                    (EventStatus::Cancelled, EventStatus::Active)
+                };
+                let rid = rid.as_ref();
+                objects::set_status(pool, on, &STORE_OBJECTS, owner, uid, rid, from, to).await?;
+            }
+            Change::SetProviders(p) => {
+                return Ok(Outcome::Version(
+                    providers::write_locked(pool, tx, &STORE_PROVIDERS, owner, p, None).await?,
+                ));
+            }
+            Change::SetPreference { name, value } => {
+                self.set_preference_impl(on, user, name, value.as_deref())
+                    .await?;
+            }
             _ => {
                 return Err(Error::invalid(format!(
-                    "{}: PostgreSQL cannot apply this change inside a step of several",
+                    "{}: PostgreSQL does not know this change",
                     doing()
                 )))
             }
