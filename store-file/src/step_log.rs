@@ -440,9 +440,67 @@ mod tests {
                     text,
                 },
                 Change::RemoveCounters {
-                    uid: u,
+                    uid: u.clone(),
                     rid: None,
-                    only: Some(other),
+                    only: Some(other.clone()),
+                },
+                Change::RemoveEvent {
+                    uid: u.clone(),
+                    rid: r.clone(),
+                },
+                Change::CancelStored {
+                    uid: u.clone(),
+                    rid: None,
+                },
+                Change::Uncancel {
+                    uid: u.clone(),
+                    rid: r.clone(),
+                },
+                Change::ReplaceUidsPeriods {
+                    table: Table::FreeBusy,
+                    uids: vec![u.clone(), Uid::new("second\nline").unwrap()],
+                    periods: vec![],
+                },
+                Change::SetFreeBusy {
+                    table: Table::Offers,
+                    periods: vec![],
+                },
+                Change::RemoveEventPeriods {
+                    table: Table::FreeBusy,
+                    uid: u.clone(),
+                    rid: r.clone(),
+                },
+                Change::RemoveAdditionalPeriods {
+                    table: Table::FreeBusy,
+                    uid: u.clone(),
+                    keep: vec![r.clone().unwrap()],
+                },
+                Change::RemoveAffectedPeriod {
+                    table: Table::FreeBusy,
+                    uid: u.clone(),
+                    start: calstore::period::parse_instant("20260105T090000Z").unwrap(),
+                },
+                Change::SetProviders(calstore::Providers {
+                    window_end: Some(calstore::period::parse_instant("20260105T090000Z").unwrap()),
+                    events: vec![(u.clone(), None), (u.clone(), r.clone())],
+                }),
+                Change::SetRequests(vec![Request {
+                    uid: u.clone(),
+                    rid: r.clone(),
+                    method: Method::Request,
+                }]),
+                Change::RemoveCounter {
+                    other,
+                    uid: u,
+                    rid: r,
+                },
+                Change::SetPreference {
+                    name: PrefName::new("TZID").unwrap(),
+                    value: Some("Europe/Berlin".into()),
+                },
+                Change::SetPreference {
+                    name: PrefName::new("TZID").unwrap(),
+                    value: None,
                 },
             ],
         };
