@@ -13,6 +13,9 @@ use crate::store::{Change, Method, Outcome, Request, Table, Version};
 use super::state::{check_version, refused, Versions};
 use super::{kind_of, what_table, UserData, WHAT};
 
+/// How a table write changes the table's rows.
+type Edit<'a> = Box<dyn FnOnce(&mut Vec<Period>) + 'a>;
+
 impl UserData {
     /// Applies one change; on an error the caller restores the data as it was before the step.
     pub(super) fn apply(
@@ -160,7 +163,7 @@ impl UserData {
             )));
         };
         let what = what_table(user, table);
-        let (always, edit): (bool, Box<dyn FnOnce(&mut Vec<Period>) + '_>) = match change {
+        let (always, edit): (bool, Edit<'_>) = match change {
             Change::SetFreeBusy { periods, .. } => {
                 let periods = period::normalise(periods.clone());
                 (!periods.is_empty(), Box::new(move |rows| *rows = periods))

@@ -272,7 +272,7 @@ pub(crate) async fn remove(
     Ok(removed > 0)
 }
 
-/// Moves an event from status `from` to `to`.
+/// Moves an event to status `to` from the other status.
 pub(crate) async fn set_status(
     pool: &PgPool,
     on: On<'_, '_>,
@@ -280,9 +280,12 @@ pub(crate) async fn set_status(
     owner: &str,
     uid: &Uid,
     rid: Option<&Rid>,
-    from: EventStatus,
     to: EventStatus,
 ) -> Result<()> {
+    let from = match to {
+        EventStatus::Active => EventStatus::Cancelled,
+        EventStatus::Cancelled => EventStatus::Active,
+    };
     let what = describe(ot, owner, uid, rid);
     if pool.is_read_only() {
         return Err(Error::read_only(format!(

@@ -61,7 +61,6 @@ impl PgStore {
     ) -> Result<Option<Outcome>> {
         let (pool, owner) = (&self.pool, user.as_str());
         let table = |t| target(user, t);
-        let (active, cancelled) = (EventStatus::Active, EventStatus::Cancelled);
         Ok(Some(match change {
             Change::PutEvent { uid, rid, text } => {
                 objects::put(pool, &STORE_OBJECTS, owner, uid, rid.as_ref(), text).await?;
@@ -71,15 +70,13 @@ impl PgStore {
                 objects::remove(pool, On::Own, &STORE_OBJECTS, owner, uid, rid.as_ref()).await?,
             ),
             Change::CancelStored { uid, rid } | Change::Uncancel { uid, rid } => {
-                let cancel = matches!(change, Change::CancelStored { .. });
-                let (from, to) = if cancel {
-                    (active, cancelled)
+                let to = if matches!(change, Change::CancelStored { .. }) {
+                    EventStatus::Cancelled
                 } else {
-                    (cancelled, active)
+                    EventStatus::Active
                 };
                 let rid = rid.as_ref();
-                objects::set_status(pool, On::Own, &STORE_OBJECTS, owner, uid, rid, from, to)
-                    .await?;
+                objects::set_status(pool, On::Own, &STORE_OBJECTS, owner, uid, rid, to).await?;
                 Outcome::Done
             }
             Change::Queue(r) => Outcome::Changed(
@@ -264,13 +261,13 @@ impl PgStore {
                 ));
             }
             Change::CancelStored { uid, rid } | Change::Uncancel { uid, rid } => {
-                let (from, to) = if matches!(change, Change::CancelStored { .. }) {
-                    (EventStatus::Active, EventStatus::Cancelled)
+                let to = if matches!(change, Change::CancelStored { .. }) {
+                    EventStatus::Cancelled
                 } else {
-                    (EventStatus::Cancelled, EventStatus::Active)
+                    EventStatus::Active
                 };
                 let rid = rid.as_ref();
-                objects::set_status(pool, on, &STORE_OBJECTS, owner, uid, rid, from, to).await?;
+                objects::set_status(pool, on, &STORE_OBJECTS, owner, uid, rid, to).await?;
             }
             Change::SetProviders(p) => {
                 return Ok(Outcome::Version(
