@@ -29,8 +29,9 @@ use crate::version;
 const STEP_FILE: &str = ".step";
 
 impl StoreInner {
-    /// Applies a checked step: one write on its own, several under the user's lock with a redo
-    /// record.
+    /// Applies a step: one write on its own (the operation checks its input, as it always
+    /// has), several checked ([`Step::check`]) and then applied under the user's lock with a
+    /// redo record.
     pub(crate) fn apply_step(&self, user: &User, step: &Step) -> Result<Applied> {
         if let Some((write, expect)) = step.single_write() {
             // A cancellation with its text is two operations: it needs the record.
@@ -39,6 +40,7 @@ impl StoreInner {
                 return Ok(Applied::single(step, outcome));
             }
         }
+        step.check()?;
         let what = format!("user {user}");
         self.store.writable(&what, "applying a scheduling step")?;
         if step.is_empty() {

@@ -16,14 +16,15 @@ use crate::providers::{self, STORE_PROVIDERS};
 use crate::versions::{self, STORE};
 
 impl PgStore {
-    /// Applies a step: one write on its own, several in one transaction.
+    /// Applies a step: one write on its own (its statement checks its input, as it always has),
+    /// several checked ([`Step::check`]) and then applied in one transaction.
     pub(super) async fn apply_step_impl(&self, user: &User, step: &Step) -> Result<Applied> {
-        step.check()?;
         if let Some((write, expect)) = step.single_write() {
             if let Some(outcome) = self.single(user, write, expect).await? {
                 return Ok(Applied::single(step, outcome));
             }
         }
+        step.check()?;
         let owner = user.as_str();
         let doing = format!("applying a scheduling step for user {owner}");
         if self.pool.is_read_only() {
