@@ -177,8 +177,9 @@ impl UserData {
                     period::merge(rows, periods.clone());
                 }),
             ),
+            // As the whole-table write these were before: a new version even when unchanged.
             Change::ReplaceUidPeriods { uid, periods, .. } => (
-                false,
+                true,
                 Box::new(move |rows| {
                     rows.retain(|p| &p.uid != uid);
                     period::merge(rows, periods.clone());
@@ -187,7 +188,7 @@ impl UserData {
             Change::ReplaceUidsPeriods { uids, periods, .. } => {
                 let uids: HashSet<&Uid> = uids.iter().collect();
                 (
-                    false,
+                    true,
                     Box::new(move |rows| {
                         rows.retain(|p| !uids.contains(&p.uid));
                         period::merge(rows, periods.clone());
