@@ -92,8 +92,53 @@ fn validate_key(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+/// The one spelling of a calendar address, used for user keys ([`User::new`]) and for matching
+/// ORGANIZER/ATTENDEE addresses alike ([`crate::object::same_address`]): surrounding blanks are
+/// dropped; a `mailto:` address (any case of the scheme) is lower-cased whole, as mail systems
+/// treat addresses case-insensitively in practice; a bare `user@host` is read as `mailto:`;
+/// any other scheme is lower-cased and the rest kept exactly (an `http:` path is
+/// case-sensitive); anything else is kept as it is.
+///
+/// ```
+/// use calstore::id::normalise_address;
+/// assert_eq!(normalise_address("MAILTO:Alice@Example.com"), "mailto:alice@example.com");
+/// assert_eq!(normalise_address("alice@example.com"), "mailto:alice@example.com");
+/// assert_eq!(normalise_address("HTTP://x/A"), "http://x/A");
+/// ```
+pub fn normalise_address(address: &str) -> String {
+    let s = address.trim();
+    match s.split_once(':') {
+        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mailto") => {
+            format!("mailto:{}", rest.trim().to_lowercase())
+        }
+        Some((scheme, rest)) if !scheme.is_empty() && !scheme.contains('@') => {
+            format!("{}:{rest}", scheme.to_ascii_lowercase())
+        }
+        _ if s.contains('@') => format!("mailto:{}", s.to_lowercase()),
+        _ => s.to_owned(),
+    }
+}
+
+/// The identity normalisation of keys that are compared exactly.
+fn as_given(value: String) -> String {
+    value
+}
+
+/// [`normalise_address`] for an owned value, keeping the allocation when nothing changes.
+fn address_key(value: String) -> String {
+    let normal = normalise_address(&value);
+    if normal == value {
+        value
+    } else {
+        normal
+    }
+}
+
 macro_rules! key_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        key_type!($(#[$doc])* $name, $what, as_given);
+    };
+    ($(#[$doc:meta])* $name:ident, $what:literal, $normalise:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
@@ -105,9 +150,25 @@ macro_rules! key_type {
             ///
             /// Invalid input when the value is empty, holds a NUL, or encodes to more than 255 bytes.
             pub fn new(value: impl Into<String>) -> Result<Self> {
+                Self::stored($normalise(value.into()))
+            }
+
+            /// Validates and wraps a key exactly as a store holds it, without normalising it:
+            /// for reading keys back (a store written before normalisation may hold another
+            /// spelling, which `check` reports).
+            ///
+            /// # Errors
+            ///
+            /// Invalid input when the value is empty, holds a NUL, or encodes to more than 255 bytes.
+            pub fn stored(value: impl Into<String>) -> Result<Self> {
                 let value = value.into();
                 validate_key($what, &value)?;
                 Ok($name(value))
+            }
+
+            /// Whether the key is spelled as [`Self::new`] would spell it.
+            pub fn is_normal(&self) -> bool {
+                $normalise(self.0.clone()) == self.0
             }
 
             /// The key as given.
@@ -126,7 +187,7 @@ macro_rules! key_type {
             ///
             /// Invalid input when the name is not a valid encoding of a valid key.
             pub fn from_file_name(name: &str) -> Result<Self> {
-                Self::new(decode_component(name)?)
+                Self::stored(decode_component(name)?)
             }
         }
 
@@ -152,8 +213,10 @@ macro_rules! key_type {
 }
 
 key_type!(
-    /// A store owner's calendar address, such as `mailto:alice@example.com`.
-    User, "user"
+    /// A store owner's calendar address, such as `mailto:alice@example.com`, in the one
+    /// spelling of [`normalise_address`]: `User::new("Alice@Example.com")` is
+    /// `mailto:alice@example.com`, so every spelling of one address finds the same data.
+    User, "user", address_key
 );
 key_type!(
     /// The iCalendar UID of an event: arbitrary text.
@@ -387,6 +450,32 @@ mod tests {
         ] {
             assert_eq!(decode_component(&encode_component(key)).unwrap(), key);
         }
+    }
+
+    #[test]
+    fn every_spelling_of_a_user_is_one_key() {
+        for spelling in [
+            "mailto:alice@example.com",
+            "MAILTO:Alice@Example.com",
+            "alice@example.com",
+            " Mailto:ALICE@example.COM ",
+        ] {
+            let user = User::new(spelling).unwrap();
+            assert_eq!(user.as_str(), "mailto:alice@example.com", "{spelling:?}");
+            assert!(user.is_normal());
+            assert!(crate::object::same_address(spelling, user.as_str()));
+        }
+        // Other schemes keep their case-sensitive rest; names without a scheme stay as given.
+        assert_eq!(User::new("HTTP://x/A").unwrap().as_str(), "http://x/A");
+        assert_eq!(User::new("room-1").unwrap().as_str(), "room-1");
+        // Keys read back from a store keep the spelling found there.
+        let stored = User::stored("MAILTO:Alice@Example.com").unwrap();
+        assert_eq!(stored.as_str(), "MAILTO:Alice@Example.com");
+        assert!(!stored.is_normal());
+        assert_eq!(
+            User::from_file_name("MAILTO:Alice@Example.com").unwrap(),
+            stored
+        );
     }
 
     #[test]
