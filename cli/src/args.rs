@@ -103,8 +103,9 @@ pub struct MakeFreebusyArgs {
     /// Rebuild from every object instead of extending the window of the providers.
     #[arg(long)]
     pub reset: bool,
-    /// The window for rules without end, in days (default: each user's window_size, else 100).
-    #[arg(long)]
+    /// The window for rules without end, in days, 1 to 36500 (default: each user's
+    /// window_size, else 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub window_days: Option<u32>,
     /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
     #[arg(long)]
@@ -141,8 +142,9 @@ pub struct ImportArgs {
     /// The user's time zone for this run (default: the user's TZID preference, else UTC).
     #[arg(long)]
     pub tz: Option<String>,
-    /// The window for rules without end, in days (default: the user's window_size, else 100).
-    #[arg(long)]
+    /// The window for rules without end, in days, 1 to 36500 (default: the user's
+    /// window_size, else 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub window_days: Option<u32>,
     /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
     #[arg(long)]

@@ -114,12 +114,16 @@ async fn users<S: Store + Clone + 'static>(
     let names = if args.all {
         None
     } else {
-        Some(
-            args.names
-                .iter()
-                .map(|u| super::parse_user(u))
-                .collect::<Result<Vec<_>>>()?,
-        )
+        let named = args
+            .names
+            .iter()
+            .map(|u| super::parse_user(u))
+            .collect::<Result<Vec<_>>>()?;
+        // Regenerating a name the store does not hold would create that user.
+        for user in &named {
+            super::known_user(&store, user).await?;
+        }
+        Some(named)
     };
     let refresh::CronUsers { users, unlisted } = refresh::cron_users(&store, names).await?;
     // An entry of the store the listing cannot read as a user is reported and fails the run:
