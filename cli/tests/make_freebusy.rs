@@ -345,6 +345,8 @@ print(cal['METHOD'], str(fbs[0]['ORGANIZER']), len(periods))
 #[test]
 fn expire_quotas_drops_usage_that_ended() {
     let dir = tempfile::tempdir().unwrap();
+    // A store that is not there is an error (issue 22): the store is made first.
+    ok(&run(dir.path(), &["init"]));
     let journal = dir
         .path()
         .join("calstore-data/journal/mailto:rooms@example.com/journal");
@@ -390,6 +392,7 @@ fn expire_quotas_drops_usage_that_ended() {
 #[test]
 fn quotas_are_regenerated_from_reservations_without_end() {
     let dir = tempfile::tempdir().unwrap();
+    ok(&run(dir.path(), &["init"]));
     let quota = dir
         .path()
         .join("calstore-data/journal/mailto:rooms@example.com");

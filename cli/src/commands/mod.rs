@@ -44,7 +44,9 @@ pub fn parse_user(value: &str) -> Result<User> {
 /// hold would otherwise answer "free". Names another spelling the store holds, if any.
 pub async fn known_user<S: Store>(store: &S, user: &User) -> Result<()> {
     let users = store.users().await?;
-    if users.contains(user) {
+    // An entry the listing could not read (a link, a stray file) may be this user: the read
+    // itself then reports it, rather than a confident "unknown".
+    if users.contains(user) || !store.unlisted_users().await?.is_empty() {
         return Ok(());
     }
     let spelled: Vec<&str> = users
