@@ -113,12 +113,24 @@ pub struct MakeFreebusyArgs {
     /// Write each user's busy time to `DIR/<user>/freebusy` (METHOD:PUBLISH).
     #[arg(long, value_name = "DIR")]
     pub publish: Option<std::path::PathBuf>,
+    /// The mode of published files, in octal (directories get search permission where it
+    /// gives read: 644 → 755); the owner must keep read and write.
+    #[arg(long, value_name = "OCTAL", default_value = "644", value_parser = parse_mode, requires = "publish")]
+    pub publish_mode: u32,
     /// Print what would be written (tsv, the user first) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// How many users (or quotas) to regenerate at once; output stays in their order.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+}
+
+/// Parses an octal file mode such as `644` or `0640` (owner read and write required).
+fn parse_mode(value: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(value, 8)
+        .map_err(|_| format!("{value:?} is not an octal mode such as 644"))?;
+    calstore_any::publish::check_mode(mode).map_err(|e| e.message().to_owned())?;
+    Ok(mode)
 }
 
 #[derive(Debug, Args)]

@@ -38,6 +38,7 @@ mod copy;
 mod delegate;
 pub mod dump;
 mod open;
+pub mod publish;
 mod spellings;
 
 pub use any::{leftovers, AnyJournal, AnyStore};
