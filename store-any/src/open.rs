@@ -194,13 +194,17 @@ impl Plan {
                 }
             }
         }
+        for location in [&self.store, &self.journal, &self.preferences] {
+            if let Location::File(dir) = location {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::new(
+                        calstore::ErrorKind::Unavailable,
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+            }
+        }
         if let Location::File(root) = &self.store {
-            std::fs::create_dir_all(root).map_err(|e| {
-                Error::new(
-                    calstore::ErrorKind::Unavailable,
-                    format!("cannot create {}: {e}", root.display()),
-                )
-            })?;
             if StoreLayout::recorded(root)?.is_none() {
                 if let (Location::File(p), Location::File(j)) = (&self.preferences, &self.journal) {
                     StoreLayout {

@@ -57,6 +57,10 @@ impl StoreLayout {
     ///
     /// Corrupt data when the record cannot be read or does not name both parts.
     pub fn recorded(store_root: &Path) -> Result<Option<StoreLayout>> {
+        if !store_root.is_dir() {
+            // No store there (or a file): nothing recorded; opening says what is wrong.
+            return Ok(None);
+        }
         let path = store_root.join(LAYOUT_FILE);
         let text = match std::fs::read_to_string(&path) {
             Ok(text) => text,
