@@ -444,3 +444,34 @@ fn an_imip_agent_store_opens_as_before() {
     expect(&out, 0, "e1", "imip-agent layout, objects");
     assert!(!dir.join("store/.calstore-layout").exists(), "a read wrote");
 }
+
+#[test]
+fn a_time_in_a_dst_gap_is_warned_with_file_line_and_uid() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    std::fs::write(
+        dir.join("gap.ics"),
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:gap\r\n\
+         DTSTART;TZID=Europe/Oslo:20260329T023000\r\n\
+         DTEND;TZID=Europe/Oslo:20260329T040000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let out = run(
+        dir,
+        &["--store", "store", "import", "--user", ALICE, "gap.ics"],
+    );
+    expect(
+        &out,
+        0,
+        "gap.ics: line 5: uid \"gap\": warning: DTSTART 2026-03-29 02:30:00 does not exist in Europe/Oslo",
+        "import",
+    );
+    // The reading chosen: 03:30 CEST (01:30Z) to 04:00 CEST.
+    let out = run(dir, &["--store", "store", "freebusy", "--user", ALICE]);
+    expect(
+        &out,
+        0,
+        "20260329T013000Z\t20260329T020000Z\tgap",
+        "freebusy",
+    );
+}
