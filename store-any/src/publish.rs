@@ -67,6 +67,15 @@ pub fn check_mode(mode: u32) -> Result<()> {
 /// removed then).
 pub fn publish(dir: &Path, user: &User, text: &str, mode: u32) -> Result<()> {
     check_mode(mode)?;
+    // DIR itself is the administrator's path: made if missing, as before.
+    if !dir.exists() {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(dir_mode_for(mode))
+            .create(dir)
+            .map_err(|e| failed(dir, "create the publish directory", e))?;
+    }
     let base = rfs::openat(
         CWD,
         dir,
