@@ -56,6 +56,9 @@ fn existing(global: &Global) -> Result<Plan> {
     let plan = plan(global)?;
     plan.check_apart().map_err(paths)?;
     plan.require_store().map_err(paths)?;
+    if let Some(problem) = plan.unrecorded_layout_problem() {
+        return Err(crate::exit::exit(crate::exit::USAGE, problem));
+    }
     Ok(plan)
 }
 

@@ -475,3 +475,46 @@ fn a_time_in_a_dst_gap_is_warned_with_file_line_and_uid() {
         "freebusy",
     );
 }
+
+#[test]
+fn a_store_of_the_old_default_layout_is_not_opened_with_the_new_one() {
+    let d = tempfile::tempdir().unwrap();
+    let dir = d.path();
+    // An older calstore's store `x/tenant` kept its settings in `x/preferences`.
+    std::fs::create_dir_all(dir.join("x/tenant").join(ALICE).join("objects")).unwrap();
+    std::fs::write(
+        dir.join("x/tenant").join(ALICE).join("objects/e1"),
+        ics("e1"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.join("x/preferences").join(ALICE)).unwrap();
+    std::fs::write(
+        dir.join("x/preferences").join(ALICE).join("TZID"),
+        "Europe/Oslo",
+    )
+    .unwrap();
+    let read = [
+        "--store",
+        "x/tenant",
+        "preferences",
+        "--user",
+        ALICE,
+        "TZID",
+    ];
+    case(dir, &read, 64, "records no layout");
+    case(
+        dir,
+        &[
+            "--store",
+            "x/tenant",
+            "--preferences",
+            "x/preferences",
+            "--journal",
+            "x/journal",
+            "init",
+        ],
+        0,
+        "initialised",
+    );
+    case(dir, &read, 0, "Europe/Oslo");
+}

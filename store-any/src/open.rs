@@ -43,6 +43,9 @@ pub struct Plan {
     store_cluster: Option<ClusterOptions>,
     /// The journal's servers when they come from the configured instance.
     journal_cluster: Option<ClusterOptions>,
+    /// A file store's journal or preferences taken from the default layout (neither named nor
+    /// recorded in the store).
+    defaulted: bool,
 }
 
 impl Plan {
@@ -87,10 +90,14 @@ impl Plan {
             (None, None) => (Location::File(format!("{DEFAULT_ROOT}/store").into()), None),
         };
         // A file store's parts: as recorded in it, else its default layout.
+        let mut defaulted = false;
         let layout = match &store {
             Location::File(root) => Some(match StoreLayout::recorded(root)? {
                 Some(recorded) => recorded,
-                None => StoreLayout::default_for(root),
+                None => {
+                    defaulted = locations.journal.is_none() || locations.preferences.is_none();
+                    StoreLayout::default_for(root)
+                }
             }),
             Location::Postgres(_) => None,
         };
@@ -119,7 +126,41 @@ impl Plan {
             preferences,
             store_cluster,
             journal_cluster,
+            defaulted,
         })
+    }
+
+    /// Why an existing file store without a recorded layout cannot be trusted with the default
+    /// one: it is not named `store`, its default parts do not exist, and `journal` or
+    /// `preferences` does beside it (the default before layouts were recorded, possibly shared
+    /// with a sibling store). Opening it with the new default would silently lose its settings.
+    pub fn unrecorded_layout_problem(&self) -> Option<String> {
+        let (Location::File(root), true) = (&self.store, self.defaulted) else {
+            return None;
+        };
+        let real = calstore_file::clean_path(root);
+        if !real.is_dir() || real.file_name().is_some_and(|n| n == "store") {
+            return None;
+        }
+        let parent = real.parent()?;
+        let parts_missing = [&self.journal, &self.preferences]
+            .iter()
+            .all(|l| matches!(l, Location::File(p) if !p.exists()));
+        let old: Vec<String> = ["preferences", "journal"]
+            .iter()
+            .map(|n| parent.join(n))
+            .filter(|p| p.is_dir())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !parts_missing || old.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "the store {} records no layout and {} lies beside it (where an older calstore kept the parts of every store there): name its parts once with `calstore --store {} --preferences PATH --journal PATH init`, which records them",
+            root.display(),
+            old.join(" and "),
+            root.display()
+        ))
     }
 
     /// Refuses file roots that collide: the store, its preferences and its journal each need a
