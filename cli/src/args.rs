@@ -62,6 +62,19 @@ pub enum Command {
     ExpireQuotas(ExpireQuotasArgs),
     /// Copy everything from one store (and journal) to another of either kind.
     Copy(CopyArgs),
+    /// Move what the store holds under another spelling of a user (as `check` reports it) to
+    /// the user's one spelling.
+    MergeUser(MergeUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeUserArgs {
+    /// The odd spelling, exactly as stored (e.g. MAILTO:Alice@Example.com).
+    #[arg(long)]
+    pub from: String,
+    /// The user to merge into (default: the normal spelling of --from).
+    #[arg(long)]
+    pub into: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -124,6 +124,23 @@ fn two_spellings_are_reported(place: &Place) {
         "{}",
         text(&out)
     );
+    // merge-user takes the spelling exactly as stored; afterwards one user, all sound.
+    let out = place.calstore(&["merge-user", "--from", "MAILTO:Alice@Example.com"]);
+    expect(
+        &out,
+        0,
+        "merged MAILTO:Alice@Example.com into mailto:alice@example.com",
+        "merge",
+    );
+    let out = place.calstore(&["check"]);
+    expect(&out, 0, "all sound", place.name());
+    let out = place.calstore(&["merge-user", "--from", "MAILTO:Alice@Example.com"]);
+    expect(
+        &out,
+        67,
+        "unknown user MAILTO:Alice@Example.com",
+        "merge again",
+    );
 }
 
 #[test]

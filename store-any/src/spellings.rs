@@ -29,14 +29,14 @@ pub async fn user_spellings<S: Store>(store: &S) -> Result<Vec<String>> {
         let names: Vec<&str> = spellings.iter().map(User::as_str).collect();
         problems.push(if names.len() > 1 {
             format!(
-                "user {normal}: the store holds {} spellings of it ({}); queries for one miss the data of the others (docs/operations.md, \"One spelling per user\")",
+                "user {normal}: the store holds {} spellings of it ({}); queries for one miss the data of the others; merge with `calstore merge-user --from SPELLING`",
                 names.len(),
                 names.join(", ")
             )
         } else {
             format!(
-                "user {normal}: the store holds it spelled {}, which no command names (docs/operations.md, \"One spelling per user\")",
-                names[0]
+                "user {normal}: the store holds it spelled {}, which no command names; merge with `calstore merge-user --from {}`",
+                names[0], names[0]
             )
         });
     }

@@ -8,6 +8,7 @@ mod import;
 mod init;
 mod list;
 mod make_freebusy;
+mod merge_user;
 mod preferences;
 mod quota_freebusy;
 mod schema;
@@ -32,6 +33,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::MakeFreebusy(a) => make_freebusy::run(g, a).await,
         Command::ExpireQuotas(a) => expire_quotas::run(g, a).await,
         Command::Copy(a) => copy::run(g, a).await,
+        Command::MergeUser(a) => merge_user::run(g, a).await,
     }
 }
 
