@@ -92,47 +92,15 @@ fn validate_key(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
-/// The one spelling of a calendar address, used for user keys ([`User::new`]) and for matching
-/// ORGANIZER/ATTENDEE addresses alike ([`crate::object::same_address`]): surrounding blanks are
-/// dropped; a `mailto:` address (any case of the scheme) is lower-cased whole, as mail systems
-/// treat addresses case-insensitively in practice; a bare `user@host` is read as `mailto:`;
-/// any other scheme is lower-cased and the rest kept exactly (an `http:` path is
-/// case-sensitive); anything else is kept as it is.
-///
-/// ```
-/// use calstore::id::normalise_address;
-/// assert_eq!(normalise_address("MAILTO:Alice@Example.com"), "mailto:alice@example.com");
-/// assert_eq!(normalise_address("alice@example.com"), "mailto:alice@example.com");
-/// assert_eq!(normalise_address("HTTP://x/A"), "http://x/A");
-/// ```
-pub fn normalise_address(address: &str) -> String {
-    let s = address.trim();
-    match s.split_once(':') {
-        Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mailto") => {
-            format!("mailto:{}", rest.trim().to_lowercase())
-        }
-        Some((scheme, rest)) if !scheme.is_empty() && !scheme.contains('@') => {
-            format!("{}:{rest}", scheme.to_ascii_lowercase())
-        }
-        _ if s.contains('@') => format!("mailto:{}", s.to_lowercase()),
-        _ => s.to_owned(),
-    }
-}
+mod address;
+pub use address::normalise_address;
 
 /// The identity normalisation of keys that are compared exactly.
 fn as_given(value: String) -> String {
     value
 }
 
-/// [`normalise_address`] for an owned value, keeping the allocation when nothing changes.
-fn address_key(value: String) -> String {
-    let normal = normalise_address(&value);
-    if normal == value {
-        value
-    } else {
-        normal
-    }
-}
+use address::address_key;
 
 macro_rules! key_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
@@ -450,32 +418,6 @@ mod tests {
         ] {
             assert_eq!(decode_component(&encode_component(key)).unwrap(), key);
         }
-    }
-
-    #[test]
-    fn every_spelling_of_a_user_is_one_key() {
-        for spelling in [
-            "mailto:alice@example.com",
-            "MAILTO:Alice@Example.com",
-            "alice@example.com",
-            " Mailto:ALICE@example.COM ",
-        ] {
-            let user = User::new(spelling).unwrap();
-            assert_eq!(user.as_str(), "mailto:alice@example.com", "{spelling:?}");
-            assert!(user.is_normal());
-            assert!(crate::object::same_address(spelling, user.as_str()));
-        }
-        // Other schemes keep their case-sensitive rest; names without a scheme stay as given.
-        assert_eq!(User::new("HTTP://x/A").unwrap().as_str(), "http://x/A");
-        assert_eq!(User::new("room-1").unwrap().as_str(), "room-1");
-        // Keys read back from a store keep the spelling found there.
-        let stored = User::stored("MAILTO:Alice@Example.com").unwrap();
-        assert_eq!(stored.as_str(), "MAILTO:Alice@Example.com");
-        assert!(!stored.is_normal());
-        assert_eq!(
-            User::from_file_name("MAILTO:Alice@Example.com").unwrap(),
-            stored
-        );
     }
 
     #[test]
