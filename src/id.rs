@@ -92,8 +92,21 @@ fn validate_key(what: &str, value: &str) -> Result<()> {
     Ok(())
 }
 
+mod address;
+pub use address::normalise_address;
+
+/// The identity normalisation of keys that are compared exactly.
+fn as_given(value: String) -> String {
+    value
+}
+
+use address::address_key;
+
 macro_rules! key_type {
     ($(#[$doc:meta])* $name:ident, $what:literal) => {
+        key_type!($(#[$doc])* $name, $what, as_given);
+    };
+    ($(#[$doc:meta])* $name:ident, $what:literal, $normalise:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(String);
@@ -105,9 +118,25 @@ macro_rules! key_type {
             ///
             /// Invalid input when the value is empty, holds a NUL, or encodes to more than 255 bytes.
             pub fn new(value: impl Into<String>) -> Result<Self> {
+                Self::stored($normalise(value.into()))
+            }
+
+            /// Validates and wraps a key exactly as a store holds it, without normalising it:
+            /// for reading keys back (a store written before normalisation may hold another
+            /// spelling, which `check` reports).
+            ///
+            /// # Errors
+            ///
+            /// Invalid input when the value is empty, holds a NUL, or encodes to more than 255 bytes.
+            pub fn stored(value: impl Into<String>) -> Result<Self> {
                 let value = value.into();
                 validate_key($what, &value)?;
                 Ok($name(value))
+            }
+
+            /// Whether the key is spelled as [`Self::new`] would spell it.
+            pub fn is_normal(&self) -> bool {
+                $normalise(self.0.clone()) == self.0
             }
 
             /// The key as given.
@@ -126,7 +155,7 @@ macro_rules! key_type {
             ///
             /// Invalid input when the name is not a valid encoding of a valid key.
             pub fn from_file_name(name: &str) -> Result<Self> {
-                Self::new(decode_component(name)?)
+                Self::stored(decode_component(name)?)
             }
         }
 
@@ -152,8 +181,10 @@ macro_rules! key_type {
 }
 
 key_type!(
-    /// A store owner's calendar address, such as `mailto:alice@example.com`.
-    User, "user"
+    /// A store owner's calendar address, such as `mailto:alice@example.com`, in the one
+    /// spelling of [`normalise_address`]: `User::new("Alice@Example.com")` is
+    /// `mailto:alice@example.com`, so every spelling of one address finds the same data.
+    User, "user", address_key
 );
 key_type!(
     /// The iCalendar UID of an event: arbitrary text.

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use calstore::object::split_families;
 
 fn icalendar_tests() -> Option<PathBuf> {
-    let out = std::process::Command::new("python3")
+    let out = std::process::Command::new(python())
         .args([
             "-c",
             "import icalendar, os; print(os.path.dirname(icalendar.__file__))",
@@ -114,4 +114,10 @@ fn every_icalendar_test_calendar_imports_or_is_documented_as_refused() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     assert!(imported >= 100, "only {imported} files imported");
     eprintln!("{imported} files import, {} refused", refused.len());
+}
+
+/// The Python with the pinned iCalendar tools: `CALSTORE_PYTHON` (scripts/test sets it to the
+/// virtual environment it makes under target/), else `python3` from the PATH.
+fn python() -> std::ffi::OsString {
+    std::env::var_os("CALSTORE_PYTHON").unwrap_or_else(|| "python3".into())
 }

@@ -62,6 +62,19 @@ pub enum Command {
     ExpireQuotas(ExpireQuotasArgs),
     /// Copy everything from one store (and journal) to another of either kind.
     Copy(CopyArgs),
+    /// Move what the store holds under another spelling of a user (as `check` reports it) to
+    /// the user's one spelling.
+    MergeUser(MergeUserArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MergeUserArgs {
+    /// The odd spelling, exactly as stored (e.g. MAILTO:Alice@Example.com).
+    #[arg(long)]
+    pub from: String,
+    /// The user to merge into (default: the normal spelling of --from).
+    #[arg(long)]
+    pub into: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -103,8 +116,9 @@ pub struct MakeFreebusyArgs {
     /// Rebuild from every object instead of extending the window of the providers.
     #[arg(long)]
     pub reset: bool,
-    /// The window for rules without end, in days (default: each user's window_size, else 100).
-    #[arg(long)]
+    /// The window for rules without end, in days, 1 to 36500 (default: each user's
+    /// window_size, else 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub window_days: Option<u32>,
     /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
     #[arg(long)]
@@ -112,12 +126,24 @@ pub struct MakeFreebusyArgs {
     /// Write each user's busy time to `DIR/<user>/freebusy` (METHOD:PUBLISH).
     #[arg(long, value_name = "DIR")]
     pub publish: Option<std::path::PathBuf>,
+    /// The mode of published files, in octal (directories get search permission where it
+    /// gives read: 644 → 755); the owner must keep read and write.
+    #[arg(long, value_name = "OCTAL", default_value = "644", value_parser = parse_mode, requires = "publish")]
+    pub publish_mode: u32,
     /// Print what would be written (tsv, the user first) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// How many users (or quotas) to regenerate at once; output stays in their order.
     #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
+}
+
+/// Parses an octal file mode such as `644` or `0640` (owner read and write required).
+fn parse_mode(value: &str) -> Result<u32, String> {
+    let mode = u32::from_str_radix(value, 8)
+        .map_err(|_| format!("{value:?} is not an octal mode such as 644"))?;
+    calstore_any::publish::check_mode(mode).map_err(|e| e.message().to_owned())?;
+    Ok(mode)
 }
 
 #[derive(Debug, Args)]
@@ -141,8 +167,9 @@ pub struct ImportArgs {
     /// The user's time zone for this run (default: the user's TZID preference, else UTC).
     #[arg(long)]
     pub tz: Option<String>,
-    /// The window for rules without end, in days (default: the user's window_size, else 100).
-    #[arg(long)]
+    /// The window for rules without end, in days, 1 to 36500 (default: the user's
+    /// window_size, else 100).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=36500))]
     pub window_days: Option<u32>,
     /// Count events still awaiting the user's answer (NEEDS-ACTION) as busy.
     #[arg(long)]

@@ -41,18 +41,53 @@ pub fn locations(global: &Global) -> Result<(Location, Location, Location)> {
     Ok((plan.store, plan.journal, plan.preferences))
 }
 
-/// Opens the store.
-pub async fn open_store(global: &Global) -> Result<AnyStore> {
+/// A problem with the paths named (colliding roots, a store that is a file) is a usage error
+/// (64); anything else keeps its own code (a missing store is unavailable, 69).
+fn paths(e: calstore::Error) -> anyhow::Error {
+    if e.kind() == calstore::ErrorKind::InvalidInput {
+        crate::exit::exit(crate::exit::USAGE, e.message().to_owned())
+    } else {
+        e.into()
+    }
+}
+
+/// The plan of an existing store: its roots apart, and a file store's root there.
+fn existing(global: &Global) -> Result<Plan> {
     let plan = plan(global)?;
+    plan.check_apart().map_err(paths)?;
+    plan.require_store().map_err(paths)?;
+    if let Some(problem) = plan.unrecorded_layout_problem() {
+        return Err(crate::exit::exit(crate::exit::USAGE, problem));
+    }
+    Ok(plan)
+}
+
+/// Opens the store, which must exist (`no store at …; run calstore init`, exit 69).
+pub async fn open_store(global: &Global) -> Result<AnyStore> {
+    let plan = existing(global)?;
     if let Some(problem) = plan.preferences_mismatch() {
         return Err(crate::exit::exit(2, problem));
     }
     Ok(plan.open_store(global.read_only).await?)
 }
 
-/// Opens the journal.
+/// Opens the store, creating a file store's missing roots and recording its layout first
+/// (`init` and `import`; read-only, it must exist).
+pub async fn open_store_creating(global: &Global) -> Result<AnyStore> {
+    let plan = plan(global)?;
+    if global.read_only {
+        return open_store(global).await;
+    }
+    if let Some(problem) = plan.preferences_mismatch() {
+        return Err(crate::exit::exit(2, problem));
+    }
+    plan.create_file_roots().map_err(paths)?;
+    Ok(plan.open_store(false).await?)
+}
+
+/// Opens the journal of an existing store.
 pub async fn open_journal(global: &Global) -> Result<AnyJournal> {
-    Ok(plan(global)?.open_journal(global.read_only).await?)
+    Ok(existing(global)?.open_journal(global.read_only).await?)
 }
 
 /// The temporary files that killed writes left under the file roots (see

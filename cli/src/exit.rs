@@ -6,8 +6,15 @@ use calstore::ErrorKind;
 pub const OK: u8 = 0;
 /// An operation failed.
 pub const FAILURE: u8 = 1;
+/// A usage error the parser cannot see: the arguments name something unusable (a store path
+/// that is a file, roots that collide). Mistakes in the command line itself stay clap's 2.
+pub const USAGE: u8 = 64;
 /// Bad input data (an iCalendar file that does not parse, a corrupt line).
 pub const DATA: u8 = 65;
+/// An input file is missing, unreadable or a directory (EX_NOINPUT).
+pub const NO_INPUT: u8 = 66;
+/// The user named is not in the store (EX_NOUSER).
+pub const NO_USER: u8 = 67;
 /// The store or database is unavailable.
 pub const UNAVAILABLE: u8 = 69;
 /// The target of `copy` is not empty.

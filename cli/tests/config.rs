@@ -136,13 +136,15 @@ fn instances_are_chosen_by_flag_or_environment_and_kept_apart() {
     let oslo = ok(&run(&list, &env("oslo")));
     assert!(oslo.contains("standup-2027@example.com"), "{oslo}");
     // bergen sees nothing of oslo's; the flag wins over the environment.
-    assert_eq!(ok(&run(&list, &env("bergen"))), "");
+    // (An unknown user is an error since issue 22: exit 67, nothing printed.)
+    let unknown = |out: &std::process::Output| (out.status.code(), out.stdout.is_empty());
+    assert_eq!(unknown(&run(&list, &env("bergen"))), (Some(67), true));
     assert_eq!(
-        ok(&run(
+        unknown(&run(
             &[&["--instance", "bergen"][..], &list].concat(),
             &env("oslo")
         )),
-        ""
+        (Some(67), true)
     );
     // Unknown and missing names are clear errors.
     let e = failed(&run(&list, &env("tromso")), 2);
@@ -170,7 +172,7 @@ fn instances_are_chosen_by_flag_or_environment_and_kept_apart() {
         &env(""),
     ));
     assert!(dir.path().join("files/store").is_dir());
-    assert_eq!(ok(&run(&list, &env("bergen"))), "");
+    assert_eq!(unknown(&run(&list, &env("bergen"))), (Some(67), true));
 }
 
 #[test]

@@ -359,6 +359,8 @@ fn hostile_users_and_uids_stay_inside_the_root() {
 #[test]
 fn preferences_are_validated_and_used() {
     let dir = tempfile::tempdir().unwrap();
+    // A store that is not there is an error (issue 22): the store is made first.
+    ok(&run(dir.path(), &["init"]));
     ok(&run(
         dir.path(),
         &["preferences", "--user", ALICE, "TZID", "America/New_York"],

@@ -567,7 +567,18 @@ fn a_bad_event_is_left_out_and_the_rest_stored() {
     };
     let out = import(&["--strict", bad]);
     assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
-    assert!(!freebusy().contains("\"uid\""), "--strict stored nothing");
+    // --strict stored nothing: not even the user is known (exit 67 since issue 22).
+    let out = run(
+        dir.path(),
+        &["--store", db.url(), "freebusy", "--user", ALICE],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(67),
+        "--strict stored nothing: {}",
+        stderr(&out)
+    );
+    assert!(out.stdout.is_empty());
     for _ in 0..2 {
         let out = import(&[bad]);
         assert_eq!(out.status.code(), Some(65), "{}", stderr(&out));
@@ -645,8 +656,18 @@ fn copy_into_postgres_reports_a_nul_object_and_force_leaves_exactly_the_source()
         all.contains("\"nul\"") && !all.contains("every table verified"),
         "{all}"
     );
+    // A user with nothing in a store is unknown there (exit 67 since issue 22) and lists
+    // nothing, as it used to list nothing with exit 0.
+    let listed = |out: std::process::Output| {
+        assert!(
+            matches!(out.status.code(), Some(0 | 67)),
+            "{}",
+            stderr(&out)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
     let objects = |store: &str, user: &str| {
-        ok(&run(
+        listed(run(
             dir.path(),
             &["--store", store, "list", "--user", user, "objects"],
         ))
@@ -667,7 +688,7 @@ fn copy_into_postgres_reports_a_nul_object_and_force_leaves_exactly_the_source()
     for table in ["objects", "freebusy", "freebusy-providers", "requests"] {
         for user in [ALICE, bob] {
             let list = |store: &str| {
-                ok(&run(
+                listed(run(
                     dir.path(),
                     &["--store", store, "list", "--user", user, table],
                 ))

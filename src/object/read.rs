@@ -26,6 +26,14 @@ pub(super) struct Surroundings<'a> {
     pub warnings: Vec<Warning>,
 }
 
+/// The warning for a zoned time in a gap of its zone ([`Zone::gap_warning`]).
+fn gap_warning(what: &str, value: &TimeValue, line: usize) -> Option<Warning> {
+    match value {
+        TimeValue::Zoned(local, zone) => zone.gap_warning(what, *local).map(|m| warn(line, m)),
+        _ => None,
+    }
+}
+
 fn warn(line: usize, message: impl Into<String>) -> Warning {
     Warning {
         line,
@@ -129,6 +137,10 @@ impl EventObject {
             Some(p) => Some(cx.time(p, "DTSTART")?),
             None => None,
         };
+        // A zoned DTSTART/DTEND in a DST gap is read by RFC 5545's rule, with a warning.
+        if let (Some(value), Some(p)) = (&dtstart, first(ev, "DTSTART", &mut Vec::new())) {
+            cx.warnings.extend(gap_warning("DTSTART", value, p.line));
+        }
         let mut duration = match first(ev, "DURATION", &mut cx.warnings) {
             Some(p) => {
                 let d = NominalDuration::parse(&p.value)
@@ -146,6 +158,7 @@ impl EventObject {
         let dtend = match first(ev, "DTEND", &mut cx.warnings) {
             Some(p) => {
                 let end = cx.time(p, "DTEND")?;
+                cx.warnings.extend(gap_warning("DTEND", &end, p.line));
                 let start = dtstart
                     .clone()
                     .ok_or_else(|| line_error(p.line, "DTEND without DTSTART"))?;

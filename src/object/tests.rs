@@ -301,3 +301,34 @@ fn objects_can_cross_threads() {
     send_sync::<EventObject>();
     send_sync::<Zone>();
 }
+
+#[test]
+fn a_dtstart_in_a_dst_gap_is_warned_with_the_reading_chosen() {
+    // The issue's meeting: 02:30 to 03:30 on Oslo's spring-forward night. 02:30 does not
+    // exist; read with the offset before the gap (+01:00) it is 01:30Z, the same instant as
+    // 03:30 CEST: a period of no length, which must not pass silently.
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nUID:gap\r\n\
+                DTSTART;TZID=Europe/Oslo:20260329T023000\r\n\
+                DTEND;TZID=Europe/Oslo:20260329T033000\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+    let obj = EventObject::parse(text).unwrap();
+    let warnings: Vec<String> = obj.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]
+            .starts_with("line 5: DTSTART 2026-03-29 02:30:00 does not exist in Europe/Oslo")
+            && warnings[0].contains("03:30:00 local, 20260329T013000Z")
+            && warnings[0].contains("RFC 5545 §3.3.5"),
+        "{}",
+        warnings[0]
+    );
+    // An end in the gap is warned too; a time outside any gap is not.
+    let end_in_gap = text
+        .replace("T023000", "T010000")
+        .replace("T033000", "T021500");
+    let obj = EventObject::parse(&end_in_gap).unwrap();
+    let warnings: Vec<String> = obj.warnings().iter().map(ToString::to_string).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(warnings[0].starts_with("line 6: DTEND"), "{}", warnings[0]);
+    let fine = text.replace("20260329", "20260330");
+    assert!(EventObject::parse(&fine).unwrap().warnings().is_empty());
+}

@@ -276,21 +276,9 @@ pub struct Attendee {
     pub delegated_to: Vec<String>,
 }
 
-/// Whether two calendar addresses are the same: the scheme is compared case-insensitively, and a
-/// `mailto:` address (or a bare `user@host`) wholly so; other schemes exactly.
+/// Whether two calendar addresses are the same: their [`normalise_address`](crate::id::normalise_address)
+/// spellings are equal (the scheme is compared case-insensitively, and a `mailto:` address, or a
+/// bare `user@host`, wholly so; other schemes exactly). User keys are spelled the same way.
 pub fn same_address(a: &str, b: &str) -> bool {
-    fn norm(s: &str) -> String {
-        let s = s.trim();
-        match s.split_once(':') {
-            Some((scheme, rest)) if scheme.eq_ignore_ascii_case("mailto") => {
-                format!("mailto:{}", rest.trim().to_lowercase())
-            }
-            Some((scheme, rest)) if !scheme.is_empty() && !scheme.contains('@') => {
-                format!("{}:{rest}", scheme.to_ascii_lowercase())
-            }
-            _ if s.contains('@') => format!("mailto:{}", s.to_lowercase()),
-            _ => s.to_owned(),
-        }
-    }
-    norm(a) == norm(b)
+    crate::id::normalise_address(a) == crate::id::normalise_address(b)
 }

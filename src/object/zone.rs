@@ -81,6 +81,31 @@ impl Zone {
         }
     }
 
+    /// Whether `local` is a wall-clock time this zone skips (a gap: clocks going forward).
+    pub fn in_gap(&self, local: NaiveDateTime) -> bool {
+        self.to_utc(local)
+            .is_none_or(|instant| self.to_local(instant) != local)
+    }
+
+    /// The warning for a DTSTART or DTEND (`what`) written at `local`, a time in a gap of this
+    /// zone: which reading was chosen (RFC 5545 §3.3.5, as §3.3.10 also says for recurrence
+    /// instances: the offset in force before the gap), so a producer's slip does not pass
+    /// silently, for instance a meeting from 02:30 to 03:30 on a spring-forward night, which
+    /// becomes a period of no length that blocks nothing.
+    pub fn gap_warning(&self, what: &str, local: NaiveDateTime) -> Option<String> {
+        if !self.in_gap(local) {
+            return None;
+        }
+        let instant = self.to_utc(local)?;
+        Some(format!(
+            "{what} {} does not exist in {} (the clocks go forward over it); read with the offset before the gap, as RFC 5545 §3.3.5 says: {} local, {}",
+            local.format("%Y-%m-%d %H:%M:%S"),
+            self.name(),
+            self.to_local(instant).format("%H:%M:%S"),
+            crate::period::format_instant(instant)
+        ))
+    }
+
     /// The local time of an instant in this zone.
     pub fn to_local(&self, instant: DateTime<Utc>) -> NaiveDateTime {
         match &self.kind {

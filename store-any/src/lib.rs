@@ -37,9 +37,14 @@ mod check;
 mod copy;
 mod delegate;
 pub mod dump;
+mod merge;
 mod open;
+pub mod publish;
+mod spellings;
 
 pub use any::{leftovers, AnyJournal, AnyStore};
 pub use check::{check, check_journal, check_store, Findings};
 pub use copy::{copy, target_is_empty, CopyCounts, CopyOptions, CopyProgress, CopyReport};
+pub use merge::{merge_user, MergeReport};
 pub use open::{pg_options, Locations, Plan, DEFAULT_ROOT};
+pub use spellings::user_spellings;

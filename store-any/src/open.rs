@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use calstore::config::Location;
 use calstore::{Error, Result};
-use calstore_file::{FileJournal, FileJournalOptions, FileStore, FileStoreOptions};
+use calstore_file::{FileJournal, FileJournalOptions, FileStore, FileStoreOptions, StoreLayout};
 use calstore_postgres::{ClusterOptions, Config, InstanceConfig, PgJournal, PgOptions, PgStore};
 
 use crate::{AnyJournal, AnyStore};
@@ -43,6 +43,9 @@ pub struct Plan {
     store_cluster: Option<ClusterOptions>,
     /// The journal's servers when they come from the configured instance.
     journal_cluster: Option<ClusterOptions>,
+    /// A file store's journal or preferences taken from the default layout (neither named nor
+    /// recorded in the store).
+    defaulted: bool,
 }
 
 impl Plan {
@@ -86,6 +89,18 @@ impl Plan {
             ),
             (None, None) => (Location::File(format!("{DEFAULT_ROOT}/store").into()), None),
         };
+        // A file store's parts: as recorded in it, else its default layout.
+        let mut defaulted = false;
+        let layout = match &store {
+            Location::File(root) => Some(match StoreLayout::recorded(root)? {
+                Some(recorded) => recorded,
+                None => {
+                    defaulted = locations.journal.is_none() || locations.preferences.is_none();
+                    StoreLayout::default_for(root)
+                }
+            }),
+            Location::Postgres(_) => None,
+        };
         let (journal, journal_cluster) = match (&locations.journal, from_instance) {
             (Some(j), _) => (j.clone(), None),
             (None, Some(i)) => {
@@ -95,11 +110,15 @@ impl Plan {
                     Some(j.clone()),
                 )
             }
-            (None, None) => (store.sibling("journal"), None),
+            (None, None) => match &layout {
+                Some(l) => (Location::File(l.journal.clone()), None),
+                None => (store.sibling("journal"), None),
+            },
         };
-        let preferences = match &locations.preferences {
-            Some(p) => p.clone(),
-            None => store.sibling("preferences"),
+        let preferences = match (&locations.preferences, &layout) {
+            (Some(p), _) => p.clone(),
+            (None, Some(l)) => Location::File(l.preferences.clone()),
+            (None, None) => store.sibling("preferences"),
         };
         Ok(Plan {
             store,
@@ -107,7 +126,137 @@ impl Plan {
             preferences,
             store_cluster,
             journal_cluster,
+            defaulted,
         })
+    }
+
+    /// Why an existing file store without a recorded layout cannot be trusted with the default
+    /// one: it is not named `store`, its default parts do not exist, and `journal` or
+    /// `preferences` does beside it (the default before layouts were recorded, possibly shared
+    /// with a sibling store). Opening it with the new default would silently lose its settings.
+    pub fn unrecorded_layout_problem(&self) -> Option<String> {
+        let (Location::File(root), true) = (&self.store, self.defaulted) else {
+            return None;
+        };
+        let real = calstore_file::clean_path(root);
+        if !real.is_dir() || real.file_name().is_some_and(|n| n == "store") {
+            return None;
+        }
+        let parent = real.parent()?;
+        let parts_missing = [&self.journal, &self.preferences]
+            .iter()
+            .all(|l| matches!(l, Location::File(p) if !p.exists()));
+        let old: Vec<String> = ["preferences", "journal"]
+            .iter()
+            .map(|n| parent.join(n))
+            .filter(|p| p.is_dir())
+            .map(|p| p.display().to_string())
+            .collect();
+        if !parts_missing || old.is_empty() {
+            return None;
+        }
+        Some(format!(
+            "the store {} records no layout and {} lies beside it (where an older calstore kept the parts of every store there): name its parts once with `calstore --store {} --preferences PATH --journal PATH init`, which records them",
+            root.display(),
+            old.join(" and "),
+            root.display()
+        ))
+    }
+
+    /// Refuses file roots that collide: the store, its preferences and its journal each need a
+    /// directory of their own, none inside another.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input naming the two roots.
+    pub fn check_apart(&self) -> Result<()> {
+        let mut roots = Vec::new();
+        for (name, location) in [
+            ("store", &self.store),
+            ("preferences", &self.preferences),
+            ("journal", &self.journal),
+        ] {
+            if let Location::File(path) = location {
+                roots.push((name, path.as_path()));
+            }
+        }
+        calstore_file::check_apart(&roots)
+    }
+
+    /// The file store's root, if the store is a file store.
+    pub fn store_root(&self) -> Option<&std::path::Path> {
+        match &self.store {
+            Location::File(root) => Some(root),
+            Location::Postgres(_) => None,
+        }
+    }
+
+    /// Fails unless the file store's root exists (a PostgreSQL store reports a missing schema
+    /// itself when opened): a mistyped path must not read as an empty store.
+    ///
+    /// # Errors
+    ///
+    /// Unavailable ("no store at …; run `calstore init`") when the root is missing; invalid
+    /// input when it is not a directory.
+    pub fn require_store(&self) -> Result<()> {
+        let Some(root) = self.store_root() else {
+            return Ok(());
+        };
+        match std::fs::metadata(root) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(Error::invalid(format!(
+                "{} is not a directory, so it is no store",
+                root.display()
+            ))),
+            Err(_) => Err(Error::new(
+                calstore::ErrorKind::Unavailable,
+                format!("no store at {}; run `calstore init`", root.display()),
+            )),
+        }
+    }
+
+    /// Creates the file roots that are missing and records the layout in a store root that
+    /// has none yet (PostgreSQL locations are left alone): what `init`, `import` and the
+    /// target of `copy` do before opening.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for colliding roots; unavailable when a directory or the record cannot be
+    /// written.
+    pub fn create_file_roots(&self) -> Result<()> {
+        self.check_apart()?;
+        for location in [&self.store, &self.journal, &self.preferences] {
+            if let Location::File(dir) = location {
+                if std::fs::metadata(dir).is_ok_and(|m| !m.is_dir()) {
+                    return Err(Error::invalid(format!(
+                        "{} is not a directory",
+                        dir.display()
+                    )));
+                }
+            }
+        }
+        for location in [&self.store, &self.journal, &self.preferences] {
+            if let Location::File(dir) = location {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    Error::new(
+                        calstore::ErrorKind::Unavailable,
+                        format!("cannot create {}: {e}", dir.display()),
+                    )
+                })?;
+            }
+        }
+        if let Location::File(root) = &self.store {
+            if StoreLayout::recorded(root)?.is_none() {
+                if let (Location::File(p), Location::File(j)) = (&self.preferences, &self.journal) {
+                    StoreLayout {
+                        preferences: p.clone(),
+                        journal: j.clone(),
+                    }
+                    .record(root)?;
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Why the store and its preferences cannot be opened together, if they cannot: they must

@@ -75,6 +75,7 @@ mod providers;
 mod queue;
 mod quota;
 mod range;
+mod roots;
 mod step;
 mod step_log;
 mod store;
@@ -87,4 +88,5 @@ pub use leftovers::{Leftovers, LEFTOVER_AGE};
 pub use options::{
     FileJournalOptions, FileStoreOptions, DEFAULT_DIR_MODE, DEFAULT_FILE_MODE, DEFAULT_LOCK_TIMEOUT,
 };
+pub use roots::{check_apart, clean as clean_path, StoreLayout, LAYOUT_FILE};
 pub use store::FileStore;

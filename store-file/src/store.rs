@@ -35,14 +35,19 @@ impl FileStore {
     ///
     /// # Errors
     ///
-    /// Invalid input for modes that would lock the owner out or an empty path; unavailable when
-    /// a root exists but is not a directory.
+    /// Invalid input for modes that would lock the owner out, an empty path, or a store root
+    /// that is, holds or lies inside its preferences root; unavailable when a root exists but
+    /// is not a directory.
     pub fn open(options: FileStoreOptions) -> Result<Self> {
         options::check(
             &[&options.store_root, &options.preferences_root],
             options.dir_mode,
             options.file_mode,
         )?;
+        crate::roots::check_apart(&[
+            ("store", &options.store_root),
+            ("preferences", &options.preferences_root),
+        ])?;
         let modes = Modes {
             dir: options.dir_mode,
             file: options.file_mode,

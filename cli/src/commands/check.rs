@@ -9,8 +9,11 @@ use crate::backend;
 pub async fn run(global: &Global) -> Result<u8> {
     let store = backend::open_store(global).await?;
     let journal = backend::open_journal(global).await?;
+    let (s, j, p) = backend::locations(global)?;
+    println!("store {s}, journal {j}, preferences {p}");
+    let spellings = calstore_any::user_spellings(&store).await?;
     let f = calstore_any::check(&store, &journal).await;
-    for p in &f.problems {
+    for p in f.problems.iter().chain(&spellings) {
         eprintln!("{p}");
     }
     // Read leniently, not wrong (docs/compatibility.md): listed, and the exit code stays 0.
@@ -25,11 +28,12 @@ pub async fn run(global: &Global) -> Result<u8> {
             left.files, left.bytes
         );
     }
-    if f.sound() {
+    if f.sound() && spellings.is_empty() {
         println!("checked {} items: all sound", f.checked);
         Ok(crate::exit::OK)
     } else {
-        println!("checked {} items: {} problems", f.checked, f.problems.len());
+        let problems = f.problems.len() + spellings.len();
+        println!("checked {} items: {problems} problems", f.checked);
         Ok(crate::exit::DATA)
     }
 }

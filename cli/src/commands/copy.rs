@@ -41,12 +41,17 @@ pub async fn run(global: &Global, args: &CopyArgs) -> Result<u8> {
         &args.to_preferences,
         global.read_only,
     );
+    same_store(&from, &to)?;
     let (src, src_j) = (
         backend::open_store(&from).await.context("--from")?,
         backend::open_journal(&from).await.context("--from")?,
     );
+    if global.read_only {
+        return rehearse(&src, &src_j, args).await;
+    }
+    // The target is the one store `copy` may create (and record the layout of).
     let (dst, dst_j) = (
-        backend::open_store(&to).await.context("--to")?,
+        backend::open_store_creating(&to).await.context("--to")?,
         backend::open_journal(&to).await.context("--to")?,
     );
     if !args.force && !calstore_any::target_is_empty(&dst, &dst_j).await? {
@@ -95,4 +100,61 @@ pub async fn run(global: &Global, args: &CopyArgs) -> Result<u8> {
             Ok(crate::exit::code_for(first.kind()))
         }
     }
+}
+
+/// Refuses a copy of a store onto itself (or onto a part of itself), which would "verify"
+/// every table it just rewrote from itself: a usage error (64).
+fn same_store(from: &Global, to: &Global) -> Result<()> {
+    let (from_plan, to_plan) = (backend::plan(from)?, backend::plan(to)?);
+    let overlap = match (from_plan.store_root(), to_plan.store_root()) {
+        (Some(a), Some(b)) => {
+            calstore_file::check_apart(&[("source store", a), ("target store", b)]).is_err()
+        }
+        (None, None) => from_plan.store == to_plan.store,
+        _ => false,
+    };
+    if overlap {
+        return Err(crate::exit::exit(
+            crate::exit::USAGE,
+            format!(
+                "--from {} and --to {} are the same store: nothing to copy",
+                from_plan.store, to_plan.store
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `copy --read-only`: copies into memory to count what would be copied (reading every table
+/// as a real copy does), writes nothing, and says so.
+async fn rehearse(
+    src: &backend::AnyStore,
+    src_j: &backend::AnyJournal,
+    args: &CopyArgs,
+) -> Result<u8> {
+    let (dst, dst_j) = (
+        calstore::memory::MemoryStore::new(),
+        calstore::memory::MemoryJournal::new(),
+    );
+    let options = CopyOptions { force: args.force };
+    let report = calstore_any::copy(src, &dst, src_j, &dst_j, options, |step| {
+        if let CopyProgress::Problem(e) = step {
+            eprintln!("calstore: {}", e.message());
+        }
+    })
+    .await?;
+    println!(
+        "read-only: nothing written to {}; a copy would copy {}{}",
+        args.to,
+        report.counts,
+        if report.problems.is_empty() {
+            String::new()
+        } else {
+            format!(" and leave out {} entries (above)", report.problems.len())
+        }
+    );
+    Ok(match report.problems.first() {
+        None => crate::exit::OK,
+        Some(first) => crate::exit::code_for(first.kind()),
+    })
 }

@@ -30,7 +30,14 @@ async fn expire<J: Journal>(
     named: Vec<Quota>,
     before: chrono::DateTime<Utc>,
 ) -> Result<u8> {
-    let quotas = if all { journal.quotas().await? } else { named };
+    let quotas = if all {
+        journal.quotas().await?
+    } else {
+        for q in &named {
+            super::known_quota(journal, q).await?;
+        }
+        named
+    };
     let mut removed = 0;
     for q in &quotas {
         removed += journal

@@ -36,6 +36,7 @@ pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
         }
     }
     let store = backend::open_store(global).await?;
+    super::known_user(&store, &user).await?;
     let now = Utc::now();
     let answer = calstore::query::freebusy(&store, &user, &table, start, end, now).await?;
     let range = start.zip(end);

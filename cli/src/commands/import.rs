@@ -44,7 +44,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
                 .context("cannot read standard input")?;
             b
         } else {
-            std::fs::read(path).with_context(|| format!("cannot read {name}"))?
+            std::fs::read(path).map_err(|e| super::no_input(&name, &e))?
         };
         // Not UTF-8 is bad data (exit 65), not a failure of the run.
         let text = String::from_utf8(bytes).map_err(|e| {
@@ -89,7 +89,8 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
         }
         files.push((name, split.objects));
     }
-    let store = backend::open_store(global).await?;
+    // Import creates a missing file store (and records its layout).
+    let store = backend::open_store_creating(global).await?;
     let code = import(&store, &user, &files, &overrides).await?;
     if left_out > 0 {
         return Err(crate::exit::exit(

@@ -1,6 +1,6 @@
 //! `calstore init`: creates the file store's roots (or installs the PostgreSQL schema).
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use calstore::config::Location;
 
 use crate::args::Global;
@@ -27,15 +27,17 @@ pub async fn run(global: &Global) -> Result<u8> {
         };
         super::schema::install(j, global, &roles, false).await?;
     }
-    for location in [&store, &journal, &preferences] {
-        if let Location::File(dir) = location {
-            std::fs::create_dir_all(dir)
-                .with_context(|| format!("cannot create {}", dir.display()))?;
-        }
-    }
-    // Opening checks the roots are usable.
-    backend::open_store(global).await?;
+    // Creates the missing directories and records where the journal and preferences are in a
+    // new file store, so every later run finds the same ones.
+    backend::open_store_creating(global).await?;
     backend::open_journal(global).await?;
     println!("initialised store {store}, journal {journal}, preferences {preferences}");
+    for (part, location) in [
+        ("store", &store),
+        ("journal", &journal),
+        ("preferences", &preferences),
+    ] {
+        println!("  {part:<12}{location}");
+    }
     Ok(crate::exit::OK)
 }

@@ -4,12 +4,12 @@
 //! skipped without stopping the others. `--all` also removes the temporary files killed writes
 //! left in a file store.
 
-use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 use calstore::refresh::{self, CronOptions, Overrides};
-use calstore::{Journal, Quota, Store, User};
+use calstore::{Journal, Quota, Store};
+use calstore_any::publish::publish;
 use calstore_file::Leftovers;
 use chrono::{DateTime, Utc};
 
@@ -114,12 +114,16 @@ async fn users<S: Store + Clone + 'static>(
     let names = if args.all {
         None
     } else {
-        Some(
-            args.names
-                .iter()
-                .map(|u| super::parse_user(u))
-                .collect::<Result<Vec<_>>>()?,
-        )
+        let named = args
+            .names
+            .iter()
+            .map(|u| super::parse_user(u))
+            .collect::<Result<Vec<_>>>()?;
+        // Regenerating a name the store does not hold would create that user.
+        for user in &named {
+            super::known_user(&store, user).await?;
+        }
+        Some(named)
     };
     let refresh::CronUsers { users, unlisted } = refresh::cron_users(&store, names).await?;
     // An entry of the store the listing cannot read as a user is reported and fails the run:
@@ -176,8 +180,13 @@ async fn users<S: Store + Clone + 'static>(
                     }
                     print!("{out}");
                 } else if let Some(dir) = &args.publish {
-                    publish(dir, user, &report.table, now)
-                        .with_context(|| format!("publishing {user}"))?;
+                    // One user's refused or failed publication (a link planted in the web
+                    // root) must not stop the others: reported, and the run fails (exit 1).
+                    let text = calstore::query::vfreebusy(user, &report.table, None, None, now);
+                    if let Err(e) = publish(dir, user, &text, args.publish_mode) {
+                        totals.failed += 1;
+                        bar.suspend(|| eprintln!("calstore: {user}: {}", e.message()));
+                    }
                 }
             }
             Err(e) => {
@@ -191,30 +200,6 @@ async fn users<S: Store + Clone + 'static>(
     .await?;
     bar.finish_and_clear();
     Ok(totals)
-}
-
-/// Writes `DIR/<user>/freebusy` atomically: a temporary file in the same directory, synced, renamed.
-pub fn publish(
-    dir: &Path,
-    user: &User,
-    periods: &[calstore::Period],
-    now: DateTime<Utc>,
-) -> Result<()> {
-    use std::io::Write;
-    let target_dir = dir.join(user.file_name());
-    std::fs::create_dir_all(&target_dir)
-        .with_context(|| format!("cannot create {}", target_dir.display()))?;
-    let text = calstore::query::vfreebusy(user, periods, None, None, now);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".freebusy")
-        .tempfile_in(&target_dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    let target = target_dir.join("freebusy");
-    tmp.persist(&target)
-        .with_context(|| format!("cannot write {}", target.display()))?;
-    std::fs::File::open(&target_dir)?.sync_all()?;
-    Ok(())
 }
 
 /// Parses quota names.

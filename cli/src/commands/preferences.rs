@@ -24,6 +24,10 @@ pub async fn run(global: &Global, args: &PreferencesArgs) -> Result<u8> {
         }
     }
     let store = backend::open_store(global).await?;
+    // Setting a preference may introduce a user; reading or removing one needs a known user.
+    if args.value.is_none() {
+        super::known_user(&store, &user).await?;
+    }
     apply(&store, &user, name.as_ref(), args).await
 }
 

@@ -17,7 +17,11 @@ pub async fn run<J: Journal>(
     let quotas = if args.all {
         journal.quotas().await?
     } else {
-        quota_names(args)?
+        let named = quota_names(args)?;
+        for q in &named {
+            super::known_quota(journal, q).await?;
+        }
+        named
     };
     let options = QuotaOptions {
         window_days: args.window_days,

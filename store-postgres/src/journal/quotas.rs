@@ -186,7 +186,7 @@ impl PgJournal {
             .map(|r| {
                 let name: String = r.get(1);
                 Ok(if r.get::<_, i32>(0) == 0 {
-                    UsageTable::User(key_from(name, User::new, &doing)?)
+                    UsageTable::User(key_from(name, User::stored, &doing)?)
                 } else {
                     UsageTable::Journal(key_from(name, Group::new, &doing)?)
                 })

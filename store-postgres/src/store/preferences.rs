@@ -30,7 +30,7 @@ impl PgStore {
         .await?;
         let mut users = rows
             .iter()
-            .map(|r| key_from(r.get(0), User::new, doing))
+            .map(|r| key_from(r.get(0), User::stored, doing))
             .collect::<Result<Vec<_>>>()?;
         users.sort();
         Ok(users)
