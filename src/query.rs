@@ -93,11 +93,14 @@ pub async fn freebusy<S: Store>(
         answer.periods = periods;
         return Ok(answer);
     }
-    // What the table vouches for: the window of the last regeneration.
-    // Never regenerated (imports only): the window the imports used is not recorded, so every
-    // query with an end expands the providers.
+    // What the table vouches for: its horizon, the shortest window any writer expanded to since
+    // the last regeneration (`refresh::record_horizon`). None recorded (a table written before
+    // horizons were): every query with an end expands the providers.
     let known = providers.window_end.unwrap_or(DateTime::<Utc>::MIN_UTC);
-    if e <= known {
+    // A query without range asks for the table as it is, which holds everything up to its
+    // recorded horizon: it is answered from the table, silently.
+    let whole_table = start.is_none() && end.is_none() && providers.window_end.is_some();
+    if e <= known || whole_table {
         answer.periods = periods;
         return Ok(answer);
     }

@@ -13,7 +13,9 @@ use crate::id::{PrefName, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{self, Period};
 use crate::recurrence::{self, ExpandOptions, Expansion};
-use crate::store::{change_providers, EventFamily, EventStatus, Providers, Store, Table};
+use crate::store::{
+    change_providers, Change, EventFamily, EventStatus, Providers, Step, Store, Table,
+};
 
 mod audit;
 mod batch;
@@ -233,7 +235,8 @@ pub fn expand_family(user: &User, family: &EventFamily, opts: &ExpandOptions) ->
 }
 
 /// The agent's update after an event changed: recomputes the event's periods in the user's own
-/// `freebusy` table (one atomic replacement for the uid) and its place in the providers table.
+/// `freebusy` table and its place in the providers table, recording the window (see
+/// [`record_horizon`]), in one [`Store::apply_step`].
 /// Returns the number of periods written.
 ///
 /// # Errors
@@ -247,11 +250,33 @@ pub async fn refresh_event<S: Store>(
 ) -> Result<usize> {
     let expansion = expand_stored(store, user, uid, opts).await?;
     let count = expansion.periods.len();
-    store
-        .replace_uid_periods(user, &Table::FreeBusy, uid, expansion.periods)
-        .await?;
-    store.mark_provider(user, uid, expansion.unbounded).await?;
+    // Periods, mark and horizon in one step: all or none of them across a crash.
+    let mut step = Step::default();
+    step.push(Change::ReplaceUidPeriods {
+        table: Table::FreeBusy,
+        uid: uid.clone(),
+        periods: expansion.periods,
+    });
+    step.push(Change::MarkProviders {
+        marks: vec![(uid.clone(), expansion.unbounded)],
+        horizon: Some(opts.window_end),
+    });
+    store.apply_step(user, &step).await?;
     Ok(count)
+}
+
+/// Records in `step` how far its writer expanded the user's events without end: the providers
+/// table's window end (the table's horizon, which [`crate::query::freebusy`] trusts) becomes
+/// `opts.window_end` when none is recorded or the recorded one is later. A writer with a shorter
+/// window thus lowers the horizon, and queries past it expand on demand instead of answering
+/// "free" (issue 21, item 3); only the cron job ([`regenerate`]) raises it, since it expands
+/// every provider to its window. Every writer of the user's own `freebusy` table that expands
+/// events calls this in its step: the import's batches, the agent's steps ([`crate::agent`]).
+pub fn record_horizon(step: &mut Step, opts: &ExpandOptions) {
+    step.push(Change::MarkProviders {
+        marks: Vec::new(),
+        horizon: Some(opts.window_end),
+    });
 }
 
 /// How [`regenerate`] went for one user.

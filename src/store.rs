@@ -15,7 +15,7 @@ pub(crate) use defaults::change_providers;
 mod step;
 mod types;
 
-pub use step::{apply_change, Change, Step};
+pub use step::{apply_change, providers_after, Change, Step};
 
 pub use types::{
     EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,

@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 use crate::error::{Error, Result};
 use crate::id::{Other, Rid, Uid, User};
 use crate::object::EventObject;
@@ -65,6 +67,26 @@ pub enum Change {
         rid: Option<Rid>,
         /// The new periods, all of (uid, rid).
         periods: Vec<Period>,
+    },
+    /// Replace every period of each uid in `uids` in `table` ([`Store::replace_uids_periods`]):
+    /// an import batch's one table write.
+    ReplaceUidsPeriods {
+        /// The table.
+        table: Table,
+        /// The events' UIDs.
+        uids: Vec<Uid>,
+        /// The new periods, all of `uids`.
+        periods: Vec<Period>,
+    },
+    /// Mark or unmark many events in the providers table and record how far the table is
+    /// expanded: the window end becomes `horizon` when none is recorded or the recorded one is
+    /// later (a writer with a shorter window lowers it; see
+    /// [`crate::refresh::record_horizon`]). One providers write for an import batch.
+    MarkProviders {
+        /// (uid, whether it recurs without end), as [`Change::MarkProvider`] each.
+        marks: Vec<(Uid, bool)>,
+        /// The window end the writer expanded its events to.
+        horizon: Option<DateTime<Utc>>,
     },
     /// Add `uid` to the providers table or remove it ([`Store::mark_provider`]).
     MarkProvider {
@@ -148,6 +170,23 @@ impl fmt::Display for Change {
                 periods.len(),
                 key(uid, rid.as_ref())
             ),
+            Change::ReplaceUidsPeriods {
+                table,
+                uids,
+                periods,
+            } => write!(
+                f,
+                "{table}: {} period(s) of {} event(s)",
+                periods.len(),
+                uids.len()
+            ),
+            Change::MarkProviders { marks, horizon } => {
+                write!(f, "providers: {} mark(s)", marks.len())?;
+                match horizon {
+                    Some(h) => write!(f, ", horizon at most {}", crate::period::format_instant(*h)),
+                    None => Ok(()),
+                }
+            }
             Change::MarkProvider { uid, present } => write!(
                 f,
                 "providers: {} {}",
@@ -204,6 +243,7 @@ impl Step {
             let at = |e: Error| e.context(format!("change {} ({change})", i + 1));
             if let Change::Reserve { periods, .. }
             | Change::ReplaceUidPeriods { periods, .. }
+            | Change::ReplaceUidsPeriods { periods, .. }
             | Change::ReplaceEventPeriods { periods, .. } = change
             {
                 for p in periods {
@@ -227,6 +267,9 @@ impl Step {
                 Change::ReplaceUidPeriods { uid, periods, .. } => {
                     check_uids(std::slice::from_ref(uid), periods).map_err(at)?;
                 }
+                Change::ReplaceUidsPeriods { uids, periods, .. } => {
+                    check_uids(uids, periods).map_err(at)?;
+                }
                 Change::ReplaceEventPeriods {
                     uid, rid, periods, ..
                 } => check_event(uid, rid.as_ref(), periods).map_err(at)?,
@@ -241,6 +284,7 @@ impl Step {
                     }
                 }
                 Change::MarkProvider { .. }
+                | Change::MarkProviders { .. }
                 | Change::Queue(_)
                 | Change::Dequeue { .. }
                 | Change::RemoveCounters { .. } => {}
@@ -308,6 +352,18 @@ pub async fn apply_change<S: Store + ?Sized>(
                 .replace_event_periods(user, table, uid, rid.as_ref(), periods.clone(), None)
                 .await?;
         }
+        Change::ReplaceUidsPeriods {
+            table,
+            uids,
+            periods,
+        } => {
+            store
+                .replace_uids_periods(user, table, uids, periods.clone())
+                .await?;
+        }
+        Change::MarkProviders { marks, horizon } => {
+            super::change_providers(store, user, |p| providers_after(p, marks, *horizon)).await?;
+        }
         Change::MarkProvider { uid, present } => {
             store.mark_provider(user, uid, *present).await?;
         }
@@ -336,6 +392,38 @@ pub async fn apply_change<S: Store + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// The providers table after a [`Change::MarkProviders`]: each mark as
+/// [`Providers::marked`](super::Providers::marked), and the window end lowered to `horizon`
+/// (set when none is recorded). Backends apply this same rule.
+#[must_use]
+pub fn providers_after(
+    current: &super::Providers,
+    marks: &[(Uid, bool)],
+    horizon: Option<DateTime<Utc>>,
+) -> super::Providers {
+    let mut next = current.clone();
+    if !marks.is_empty() {
+        let touched: std::collections::HashSet<&Uid> = marks.iter().map(|(u, _)| u).collect();
+        next.events.retain(|(u, _)| !touched.contains(u));
+        // The last mark of a uid wins, as applying them one by one would.
+        let mut last: std::collections::HashMap<&Uid, bool> = std::collections::HashMap::new();
+        for (u, present) in marks {
+            last.insert(u, *present);
+        }
+        next.events.extend(
+            last.into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(u, _)| (u.clone(), None)),
+        );
+        next.events.sort();
+        next.events.dedup();
+    }
+    if let Some(h) = horizon {
+        next.window_end = Some(next.window_end.map_or(h, |w| w.min(h)));
+    }
+    next
 }
 
 /// The default [`Store::apply_step`](super::Store::apply_step): checks the whole step, then

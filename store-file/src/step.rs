@@ -39,7 +39,18 @@ impl StoreInner {
             self.store.modes,
             &what,
         )?;
-        match self.apply_changes(user, step) {
+        // The record is durable: the changes' own fsyncs wait for one sync of the file system
+        // before the record goes (a crash before it replays the record).
+        let deferred = atomic::Deferred::start(&dir);
+        let applied = self.apply_changes(user, step);
+        let applied = match applied {
+            Ok(()) => deferred.sync(&what).map_err(|e| (step.changes.len(), e)),
+            Err(e) => {
+                drop(deferred);
+                Err(e)
+            }
+        };
+        match applied {
             // The first change refused (busy: the reservation comes first): nothing was written.
             Err((0, e)) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::InvalidInput) => {
                 atomic::remove_file(&record, &what)?;
@@ -61,6 +72,10 @@ impl StoreInner {
             self.apply_change(user, change).map_err(|e| (i, e))?;
         }
         Ok(())
+    }
+
+    fn record_dir(&self, user: &User) -> PathBuf {
+        layout::user_dir(&self.store.root, user)
     }
 
     fn record_path(&self, user: &User) -> PathBuf {
@@ -99,7 +114,14 @@ impl StoreInner {
         };
         let step = step_log::decode(&text)
             .map_err(|e| e.context(format!("{what}, {}", record.display())))?;
-        match self.apply_changes(user, &step) {
+        let deferred = atomic::Deferred::start(&self.record_dir(user));
+        let applied = self.apply_changes(user, &step);
+        if applied.is_ok() {
+            deferred.sync(what)?;
+        } else {
+            drop(deferred);
+        }
+        match applied {
             // The reservation was refused before anything else was applied: nothing to finish.
             Err((0, e)) if e.kind() == ErrorKind::Busy => {}
             Err((_, e)) => return Err(e.context(format!("{what}: finishing an interrupted step"))),
@@ -141,6 +163,23 @@ impl StoreInner {
             } => {
                 self.table(user, table)
                     .replace_event(uid, rid.as_ref(), periods.clone(), None)?;
+            }
+            Change::ReplaceUidsPeriods {
+                table,
+                uids,
+                periods,
+            } => {
+                self.table(user, table).replace_uids(uids, periods.clone())?;
+            }
+            Change::MarkProviders { marks, horizon } => {
+                let dir = layout::user_dir(&self.store.root, user);
+                crate::providers::change(
+                    &dir.join("freebusy-providers"),
+                    marks,
+                    *horizon,
+                    &self.store,
+                    &format!("user {user}, table freebusy-providers"),
+                )?;
             }
             Change::MarkProvider { uid, present } => {
                 self.mark_provider(user, uid, *present)?;

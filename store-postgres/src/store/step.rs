@@ -128,6 +128,21 @@ impl PgStore {
                 };
                 return self.table_locked(tx, user, table, op).await;
             }
+            Change::ReplaceUidsPeriods {
+                table,
+                uids,
+                periods,
+            } => {
+                let op = Op::ReplaceUids {
+                    uids,
+                    periods: periods.clone(),
+                };
+                return self.table_locked(tx, user, table, op).await;
+            }
+            Change::MarkProviders { marks, horizon } => {
+                providers::marks_locked(pool, tx, &STORE_PROVIDERS, owner, marks, *horizon)
+                    .await?;
+            }
             Change::MarkProvider { uid, present } => {
                 providers::mark_locked(pool, tx, &STORE_PROVIDERS, owner, uid, *present).await?;
             }
