@@ -371,7 +371,13 @@ pub async fn regenerate<S: Store>(
             // The providers, and the events whose rows disagree with their objects (an import
             // killed before its periods were written, a cancel that did not finish): repaired
             // without `reset` (issue 13, item 8).
-            let gaps = audit::gaps(&store.list_events(user).await?, &kept);
+            let list = store.list_events(user).await?;
+            let gaps = audit::gaps(&list, &kept);
+            // Rows of another version of an object than the stored one (issue 21, item 2),
+            // compared up to the table's horizon.
+            let mut horizon = opts;
+            horizon.window_end = providers.value.window_end.unwrap_or(opts.window_end);
+            let (stale, _) = audit::stale(store, user, &list, &kept, &horizon).await?;
             let mut uids: BTreeSet<Uid> = providers
                 .value
                 .events
@@ -380,6 +386,11 @@ pub async fn regenerate<S: Store>(
                 .collect();
             uids.extend(gaps.without_rows);
             uids.extend(gaps.cancelled_with_rows.into_iter().map(|(u, _)| u));
+            uids.extend(stale.into_iter().filter_map(|f| match f {
+                audit::Finding::StalePeriods { uid, .. }
+                | audit::Finding::MissingPeriods { uid, .. } => Some(uid),
+                audit::Finding::CancelledWithPeriods { .. } => None,
+            }));
             uids.into_iter().collect()
         };
         let redone: std::collections::HashSet<&Uid> = uids.iter().collect();
@@ -439,6 +450,7 @@ pub async fn regenerate<S: Store>(
         };
         let decided = Decided {
             window_end: opts.window_end,
+            read_end: providers.value.window_end,
             expanded: uids.iter().cloned().collect(),
             unbounded,
             stale: if full {
@@ -462,6 +474,9 @@ pub async fn regenerate<S: Store>(
 /// What one run of [`regenerate`] decided about the providers table.
 struct Decided {
     window_end: DateTime<Utc>,
+    /// The window end the run read: another writer that lowered it meanwhile expanded its
+    /// events only that far, so the lower end is kept.
+    read_end: Option<DateTime<Utc>>,
     /// The uids the run expanded: their entries are the run's to decide.
     expanded: BTreeSet<Uid>,
     /// The entries the run found without end.
@@ -489,7 +504,12 @@ impl Decided {
             .collect();
         (
             Providers {
-                window_end: Some(self.window_end),
+                window_end: Some(match now.window_end {
+                    Some(lowered) if now.window_end != self.read_end => {
+                        lowered.min(self.window_end)
+                    }
+                    _ => self.window_end,
+                }),
                 events,
             },
             removed,
