@@ -329,6 +329,11 @@ pub(crate) fn move_file(from: &Path, to: &Path, modes: Modes, what: &str) -> Res
 /// Corrupt data for a link or an entry that is not a regular file; the I/O errors of opening
 /// other than "not found".
 pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
+    Ok(open_with_metadata(path, what)?.map(|(f, _)| f))
+}
+
+/// [`open_optional`] with the metadata it read (one `fstat` per file, reused by the reader).
+fn open_with_metadata(path: &Path, what: &str) -> Result<Option<(File, std::fs::Metadata)>> {
     use std::os::unix::fs::OpenOptionsExt;
     let opened = OpenOptions::new()
         .read(true)
@@ -359,7 +364,7 @@ pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
             "is not a regular file (a directory, FIFO or device where calstore keeps a file); nothing was read",
         ));
     }
-    Ok(Some(file))
+    Ok(Some((file, meta)))
 }
 
 /// Reads a whole UTF-8 file with its version, `None` when it does not exist.
@@ -369,12 +374,9 @@ pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
 /// Corrupt data when the file is not UTF-8; the I/O errors of reading.
 pub(crate) fn read_optional(path: &Path, what: &str) -> Result<Option<(String, Version)>> {
     use std::io::Read;
-    let Some(mut file) = open_optional(path, what)? else {
+    let Some((mut file, meta)) = open_with_metadata(path, what)? else {
         return Ok(None);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| errors::io_error(what, "inspect", path, &e))?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.read_to_end(&mut bytes)
         .map_err(|e| errors::io_error(what, "read", path, &e))?;

@@ -72,12 +72,28 @@ impl Owner<'_> {
     pub(crate) fn load_events(&self, uids: &[Uid]) -> Result<Vec<EventFamily>> {
         let what = format!("{}, objects", self.what);
         let _guard = lock::shared(&self.lock, self.settings, &what)?;
+        // Which uids have instance directories, from one listing of each root, instead of
+        // probing two absent directories per event (issue 21: one open per object).
+        let mut with_instances = std::collections::HashSet::new();
+        for cancelled in [false, true] {
+            let root = self.paths.recurrences_root(cancelled);
+            with_instances.extend(
+                layout::list_dir(&root, &what)?
+                    .into_iter()
+                    .map(|(name, _)| name),
+            );
+        }
         let mut out = Vec::with_capacity(uids.len());
         for uid in uids {
             let what = self.what_event(uid, None);
             let parent = self.read_event(uid, None, &what)?;
             let mut instances = Vec::new();
-            for (rid, _) in self.list_instances(uid, &what)? {
+            let listed = if with_instances.contains(&uid.file_name()) {
+                self.list_instances(uid, &what)?
+            } else {
+                Vec::new()
+            };
+            for (rid, _) in listed {
                 if let Some(stored) = self.read_event(uid, Some(&rid), &what)? {
                     instances.push((rid, stored));
                 }
