@@ -5,7 +5,7 @@
 //! files. A process killed at any instant therefore leaves either the whole batch or none of it,
 //! and the table always says what the stored objects imply (issue 21, item 1).
 //!
-//! Why batches: the agent's update after one object ([`refresh::refresh_event`]) rewrites the
+//! Why batches: the agent's update after one object ([`crate::refresh::refresh_event`]) rewrites the
 //! user's `freebusy` table, and in the file store that table is one file, so importing n objects
 //! that way writes O(n²) bytes; and a durable write per object costs one fsync each. A batch is
 //! written when [`BatchLimits::objects`] objects wait, when the oldest has waited
@@ -18,9 +18,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::id::{Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::Period;
-use crate::recurrence::ExpandOptions;
-use crate::refresh;
-use crate::store::{Change, EventFamily, EventStatus, Step, Store, StoredEvent, Table};
+use crate::recurrence::{self, ExpandOptions, Expansion};
+use crate::store::{Change, EventFamily, EventStatus, Step, Store, Table};
 
 /// When an [`Importer`] writes a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +70,7 @@ pub struct Importer<'a, S> {
 }
 
 impl<'a, S: Store> Importer<'a, S> {
-    /// An importer for `user`, expanding with `opts` (from [`refresh::Settings::expand_options`]),
+    /// An importer for `user`, expanding with `opts` (from [`crate::refresh::Settings::expand_options`]),
     /// with the default [`BatchLimits`].
     pub fn new(store: &'a S, user: User, opts: ExpandOptions) -> Self {
         Importer {
@@ -154,7 +153,7 @@ const LOAD_CHUNK: usize = 256;
 /// ([`Change::PutEvent`], the last of a key winning), the periods of their uids expanded from
 /// what is stored with the objects put over it ([`Change::ReplaceUidsPeriods`]), and the uids'
 /// provider marks with the window end `opts` expands to ([`Change::MarkProviders`], which lowers
-/// a later recorded end: [`refresh::record_horizon`]). Also returns the periods written and the
+/// a later recorded end: [`crate::refresh::record_horizon`]). Also returns the periods written and the
 /// events that did not expand (their objects are in the step, their rows are left as they are).
 ///
 /// # Errors
@@ -191,8 +190,7 @@ pub async fn batch_step<S: Store>(
     let mut marks: Vec<(Uid, bool)> = Vec::with_capacity(uids.len());
     for chunk in uids.chunks(LOAD_CHUNK) {
         for family in load_families(store, user, chunk, &mut report).await? {
-            let family = overlay(family, &latest);
-            match refresh::expand_family(user, &family, opts) {
+            match expand_overlaid(user, &family, &latest, opts) {
                 Ok(exp) => {
                     marks.push((family.uid.clone(), exp.unbounded));
                     written.push(family.uid);
@@ -243,24 +241,64 @@ async fn load_families<S: Store>(
     }
 }
 
-/// `family` as it will be once the batch's objects of its uid are stored (as active).
-fn overlay(
-    mut family: EventFamily,
+/// Expands `family` as it will be once the batch's objects of its uid are stored (as active):
+/// the batch's objects are used as parsed, and only the stored objects they do not replace are
+/// parsed (as [`crate::refresh::expand_family`] would).
+fn expand_overlaid(
+    user: &User,
+    family: &EventFamily,
     latest: &BTreeMap<(Uid, Option<Rid>), &EventObject>,
-) -> EventFamily {
-    let from = (family.uid.clone(), None);
-    for ((_, rid), o) in latest.range(from..).take_while(|((u, _), _)| *u == family.uid) {
-        let stored = StoredEvent {
-            text: o.text().to_owned(),
-            status: EventStatus::Active,
-        };
+    opts: &ExpandOptions,
+) -> Result<Expansion> {
+    let uid = &family.uid;
+    let mut new_parent = None;
+    let mut new_instances: BTreeMap<&Rid, &EventObject> = BTreeMap::new();
+    for ((_, rid), o) in latest
+        .range((uid.clone(), None)..)
+        .take_while(|((u, _), _)| u == uid)
+    {
         match rid {
-            None => family.parent = Some(stored),
-            Some(r) => match family.instances.binary_search_by(|(x, _)| x.cmp(r)) {
-                Ok(i) => family.instances[i].1 = stored,
-                Err(i) => family.instances.insert(i, (r.clone(), stored)),
-            },
+            None => new_parent = Some(*o),
+            Some(r) => {
+                new_instances.insert(r, o);
+            }
         }
     }
-    family
+    let corrupt = |rid: Option<&Rid>, e: Error| {
+        Error::corrupt(format!(
+            "stored object of {user} uid {:?}{} does not parse: {}",
+            uid.as_str(),
+            rid.map(|r| format!(" rid {r}")).unwrap_or_default(),
+            e.message()
+        ))
+    };
+    let parent = match (new_parent, &family.parent) {
+        (Some(o), _) => Some(o.clone()),
+        (None, Some(stored)) if stored.status == EventStatus::Active => {
+            Some(EventObject::parse(&stored.text).map_err(|e| corrupt(None, e))?)
+        }
+        // A cancelled parent contributes nothing, and neither do its instances.
+        (None, Some(_)) => {
+            return Ok(Expansion {
+                periods: Vec::new(),
+                unbounded: false,
+            })
+        }
+        (None, None) => None,
+    };
+    let mut instances = Vec::with_capacity(family.instances.len() + new_instances.len());
+    for (rid, stored) in &family.instances {
+        if !new_instances.contains_key(rid) {
+            let o = EventObject::parse(&stored.text).map_err(|e| corrupt(Some(rid), e))?;
+            instances.push((o, stored.status));
+        }
+    }
+    instances.extend(
+        new_instances
+            .values()
+            .map(|o| ((*o).clone(), EventStatus::Active)),
+    );
+    // In recurrence-id order, as the store lists them.
+    instances.sort_by(|a, b| a.0.rid().cmp(&b.0.rid()));
+    recurrence::expand(user, parent.as_ref(), &instances, opts)
 }

@@ -31,11 +31,27 @@ pub struct Answer {
     pub horizon: Option<DateTime<Utc>>,
     /// Events without end that were expanded on demand for the range.
     pub expanded: usize,
+    /// When events were expanded on demand: the table's horizon they were expanded past (the
+    /// recorded window end, `None` when none is recorded).
+    pub expanded_past: Option<DateTime<Utc>>,
     /// Events without end that could not be expanded, with the reason (the cause of a horizon).
     pub failed: Vec<(Uid, String)>,
 }
 
 impl Answer {
+    /// The sentence that says the answer was expanded on demand past the table's horizon, for a
+    /// note on the terminal (issue 21: a query past the horizon says so).
+    pub fn expansion_note(&self, user: &User) -> Option<String> {
+        (self.expanded > 0).then(|| {
+            format!(
+                "free/busy of {user} is stored up to {}; {} event(s) without end were expanded on demand for the range",
+                self.expanded_past
+                    .map_or_else(|| "no recorded horizon".to_owned(), format_instant),
+                self.expanded
+            )
+        })
+    }
+
     /// The sentence that states the horizon, for a warning on the terminal.
     pub fn horizon_warning(&self, user: &User) -> Option<String> {
         self.horizon.map(|h| {
@@ -145,6 +161,7 @@ pub async fn freebusy<S: Store>(
             }
         }
     }
+    answer.expanded_past = providers.window_end;
     periods.retain(|p| !replaced.contains(&p.uid));
     periods.extend(fresh);
     answer.periods = period::normalise(periods);

@@ -118,7 +118,12 @@ fn table_matches_a_rebuild(place: &Place, what: &str) -> usize {
 fn command(place: &Place, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_calstore"));
     cmd.args(["--store", &place.store_arg()]).args(args);
-    for var in ["CALSTORE_STORE", "CALSTORE_JOURNAL", "CALSTORE_PREFERENCES", "CALSTORE_CONFIG"] {
+    for var in [
+        "CALSTORE_STORE",
+        "CALSTORE_JOURNAL",
+        "CALSTORE_PREFERENCES",
+        "CALSTORE_CONFIG",
+    ] {
         cmd.env_remove(var);
     }
     cmd.stdin(Stdio::null())
@@ -158,7 +163,11 @@ fn killed_imports_leave_no_stale_rows(place: &Place) {
     // How long a whole import takes here: kills land anywhere within it.
     let started = Instant::now();
     let out = place.calstore(&["import", "--user", ALICE, &versions[0]]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let span = started.elapsed().max(Duration::from_millis(50));
     table_matches_a_rebuild(place, "after a whole import");
     let (mut landed, mut fresh) = (0, 0);
@@ -168,11 +177,17 @@ fn killed_imports_leave_no_stale_rows(place: &Place) {
             0 => {
                 fresh += 1;
                 let file = path(&format!("fresh{k}.ics"), &calendar(&format!("f{k}-"), 1));
-                ("fresh import", command(place, &["import", "--user", ALICE, &file]))
+                (
+                    "fresh import",
+                    command(place, &["import", "--user", ALICE, &file]),
+                )
             }
             1 | 2 => {
                 let file = &versions[1 + k % 2];
-                ("re-import of changed events", command(place, &["import", "--user", ALICE, file]))
+                (
+                    "re-import of changed events",
+                    command(place, &["import", "--user", ALICE, file]),
+                )
             }
             _ => {
                 let mut args = vec!["make-freebusy", ALICE];
@@ -191,7 +206,10 @@ fn killed_imports_leave_no_stale_rows(place: &Place) {
         "import crash {}: {kills} runs, {landed} killed mid-run, {fresh} fresh imports, import span {span:?}",
         place.name()
     ));
-    assert!(landed * 2 >= kills, "most runs must be killed mid-way: {landed} of {kills}");
+    assert!(
+        landed * 2 >= kills,
+        "most runs must be killed mid-way: {landed} of {kills}"
+    );
 }
 
 #[test]

@@ -50,10 +50,7 @@ fn stale_rows_are_found_and_repaired(place: &Place) {
         "import",
         &place.calstore(&["import", "--user", ALICE, &first]),
     );
-    succeeded(
-        "make-freebusy",
-        &place.calstore(&["make-freebusy", ALICE]),
-    );
+    succeeded("make-freebusy", &place.calstore(&["make-freebusy", ALICE]));
     succeeded("check", &place.calstore(&["check"]));
     runtime().block_on(async {
         let opened = place.open(std::time::Duration::from_secs(5)).await;
@@ -76,15 +73,9 @@ fn stale_rows_are_found_and_repaired(place: &Place) {
         text(&check)
     );
     assert!(text(&check).contains("moving"), "{}", text(&check));
-    succeeded(
-        "make-freebusy",
-        &place.calstore(&["make-freebusy", ALICE]),
-    );
+    succeeded("make-freebusy", &place.calstore(&["make-freebusy", ALICE]));
     succeeded("check after repair", &place.calstore(&["check"]));
-    let fb = succeeded(
-        "freebusy",
-        &place.calstore(&["freebusy", "--user", ALICE]),
-    );
+    let fb = succeeded("freebusy", &place.calstore(&["freebusy", "--user", ALICE]));
     assert!(fb.contains("20300105T150000Z"), "{fb}");
     assert!(!fb.contains("20300105T100000Z"), "{fb}");
 }
@@ -125,10 +116,7 @@ fn horizon_is_recorded_and_lowered(place: &Place) {
         place.name(),
         text(&fb)
     );
-    succeeded(
-        "make-freebusy",
-        &place.calstore(&["make-freebusy", ALICE]),
-    );
+    succeeded("make-freebusy", &place.calstore(&["make-freebusy", ALICE]));
     let other = write(
         tmp.path(),
         "other.ics",
@@ -144,9 +132,15 @@ fn horizon_is_recorded_and_lowered(place: &Place) {
     let end = (today + chrono::Duration::days(60))
         .format("%Y-%m-%dT00:00:00Z")
         .to_string();
-    let fb = succeeded(
-        "freebusy past the short window",
-        &place.calstore(&["freebusy", "--user", ALICE, "--start", &start, "--end", &end]),
+    let out = place.calstore(&[
+        "freebusy", "--user", ALICE, "--start", &start, "--end", &end,
+    ]);
+    let fb = succeeded("freebusy past the short window", &out);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("expanded on demand"),
+        "{}: a query past the horizon says it expanded: {}",
+        place.name(),
+        text(&out)
     );
     let n = fb.lines().filter(|l| l.contains("other-weekly")).count();
     assert!(

@@ -103,7 +103,12 @@ impl Deferred {
         let d = File::open(&self.root)
             .map_err(|e| errors::io_error(what, "open the directory", &self.root, &e))?;
         rustix::fs::syncfs(&d).map_err(|e| {
-            errors::io_error(what, "sync the file system of", &self.root, &io::Error::from(e))
+            errors::io_error(
+                what,
+                "sync the file system of",
+                &self.root,
+                &io::Error::from(e),
+            )
         })
     }
 }

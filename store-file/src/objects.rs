@@ -42,6 +42,14 @@ impl Owner<'_> {
         let what = self.what_event(uid, rid);
         self.settings.writable(&what, "storing an event")?;
         EventObject::parse_for_key(text, uid, rid).map_err(|e| errors::in_context(&what, e))?;
+        self.put_checked_event(uid, rid, text)
+    }
+
+    /// [`Owner::put_event`] of a text already checked against its key (a step's, checked by
+    /// [`calstore::Step::check`] before anything was written): the parse is not repeated.
+    pub(crate) fn put_checked_event(&self, uid: &Uid, rid: Option<&Rid>, text: &str) -> Result<()> {
+        let what = self.what_event(uid, rid);
+        self.settings.writable(&what, "storing an event")?;
         let _guard = lock::exclusive(&self.lock, self.settings, &what)?;
         let active = self.paths.event(uid, rid, false);
         atomic::write_file(&active, text.as_bytes(), None, self.settings.modes, &what)?;

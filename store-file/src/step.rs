@@ -142,7 +142,10 @@ impl StoreInner {
                 self.table(user, table)
                     .reserve(periods.clone(), *capacity, None)?;
             }
-            Change::PutEvent { uid, rid, text } => owner.put_event(uid, rid.as_ref(), text)?,
+            // Checked with the whole step before its record was written.
+            Change::PutEvent { uid, rid, text } => {
+                owner.put_checked_event(uid, rid.as_ref(), text)?;
+            }
             Change::CancelEvent { uid, rid, text } => {
                 owner.put_event(uid, rid.as_ref(), text)?;
                 owner.move_event(uid, rid.as_ref(), true)?;
@@ -169,7 +172,8 @@ impl StoreInner {
                 uids,
                 periods,
             } => {
-                self.table(user, table).replace_uids(uids, periods.clone())?;
+                self.table(user, table)
+                    .replace_uids(uids, periods.clone())?;
             }
             Change::MarkProviders { marks, horizon } => {
                 let dir = layout::user_dir(&self.store.root, user);

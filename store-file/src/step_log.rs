@@ -93,7 +93,9 @@ fn fields(change: &Change) -> Vec<String> {
         } => vec![
             "uids-periods".into(),
             table_text(table),
-            uids.iter().map(|u| escape_field(u.as_str()) + "\n").collect(),
+            uids.iter()
+                .map(|u| escape_field(u.as_str()) + "\n")
+                .collect(),
             periods_text(periods),
         ],
         Change::MarkProviders { marks, horizon } => vec![
@@ -335,9 +337,7 @@ mod tests {
                 },
                 Change::MarkProviders {
                     marks: vec![(u.clone(), true), (Uid::new("e\\f").unwrap(), false)],
-                    horizon: Some(
-                        calstore::period::parse_instant("20260405T000000Z").unwrap(),
-                    ),
+                    horizon: Some(calstore::period::parse_instant("20260405T000000Z").unwrap()),
                 },
                 Change::MarkProviders {
                     marks: vec![],

@@ -130,6 +130,12 @@ impl<S: Store> Store for Timed<S> {
     async fn requests(&self, user: &User) -> Result<Vec<Request>> {
         self.time("requests", self.inner.requests(user)).await
     }
+    // Forwarded, or the trait's default would apply a step change by change through this
+    // wrapper, neither atomic nor batched (an import batch is one step: issue 21).
+    async fn apply_step(&self, user: &User, step: &calstore::Step) -> Result<()> {
+        self.time("apply_step", self.inner.apply_step(user, step))
+            .await
+    }
     async fn store_incoming(&self, user: &User, incoming: &Incoming) -> Result<Version> {
         self.time("store_incoming", self.inner.store_incoming(user, incoming))
             .await
