@@ -31,11 +31,27 @@ pub struct Answer {
     pub horizon: Option<DateTime<Utc>>,
     /// Events without end that were expanded on demand for the range.
     pub expanded: usize,
+    /// When events were expanded on demand: the table's horizon they were expanded past (the
+    /// recorded window end, `None` when none is recorded).
+    pub expanded_past: Option<DateTime<Utc>>,
     /// Events without end that could not be expanded, with the reason (the cause of a horizon).
     pub failed: Vec<(Uid, String)>,
 }
 
 impl Answer {
+    /// The sentence that says the answer was expanded on demand past the table's horizon, for a
+    /// note on the terminal (issue 21: a query past the horizon says so).
+    pub fn expansion_note(&self, user: &User) -> Option<String> {
+        (self.expanded > 0).then(|| {
+            format!(
+                "free/busy of {user} is stored up to {}; {} event(s) without end were expanded on demand for the range",
+                self.expanded_past
+                    .map_or_else(|| "no recorded horizon".to_owned(), format_instant),
+                self.expanded
+            )
+        })
+    }
+
     /// The sentence that states the horizon, for a warning on the terminal.
     pub fn horizon_warning(&self, user: &User) -> Option<String> {
         self.horizon.map(|h| {
@@ -93,11 +109,14 @@ pub async fn freebusy<S: Store>(
         answer.periods = periods;
         return Ok(answer);
     }
-    // What the table vouches for: the window of the last regeneration.
-    // Never regenerated (imports only): the window the imports used is not recorded, so every
-    // query with an end expands the providers.
+    // What the table vouches for: its horizon, the shortest window any writer expanded to since
+    // the last regeneration (`refresh::record_horizon`). None recorded (a table written before
+    // horizons were): every query with an end expands the providers.
     let known = providers.window_end.unwrap_or(DateTime::<Utc>::MIN_UTC);
-    if e <= known {
+    // A query without range asks for the table as it is, which holds everything up to its
+    // recorded horizon: it is answered from the table, silently.
+    let whole_table = start.is_none() && end.is_none() && providers.window_end.is_some();
+    if e <= known || whole_table {
         answer.periods = periods;
         return Ok(answer);
     }
@@ -142,6 +161,7 @@ pub async fn freebusy<S: Store>(
             }
         }
     }
+    answer.expanded_past = providers.window_end;
     periods.retain(|p| !replaced.contains(&p.uid));
     periods.extend(fresh);
     answer.periods = period::normalise(periods);

@@ -13,7 +13,9 @@ use crate::id::{PrefName, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{self, Period};
 use crate::recurrence::{self, ExpandOptions, Expansion};
-use crate::store::{change_providers, EventFamily, EventStatus, Providers, Store, Table};
+use crate::store::{
+    change_providers, Change, EventFamily, EventStatus, Providers, Step, Store, Table,
+};
 
 mod audit;
 mod batch;
@@ -233,7 +235,8 @@ pub fn expand_family(user: &User, family: &EventFamily, opts: &ExpandOptions) ->
 }
 
 /// The agent's update after an event changed: recomputes the event's periods in the user's own
-/// `freebusy` table (one atomic replacement for the uid) and its place in the providers table.
+/// `freebusy` table and its place in the providers table, recording the window (see
+/// [`record_horizon`]), in one [`Store::apply_step`].
 /// Returns the number of periods written.
 ///
 /// # Errors
@@ -247,11 +250,33 @@ pub async fn refresh_event<S: Store>(
 ) -> Result<usize> {
     let expansion = expand_stored(store, user, uid, opts).await?;
     let count = expansion.periods.len();
-    store
-        .replace_uid_periods(user, &Table::FreeBusy, uid, expansion.periods)
-        .await?;
-    store.mark_provider(user, uid, expansion.unbounded).await?;
+    // Periods, mark and horizon in one step: all or none of them across a crash.
+    let mut step = Step::default();
+    step.push(Change::ReplaceUidPeriods {
+        table: Table::FreeBusy,
+        uid: uid.clone(),
+        periods: expansion.periods,
+    });
+    step.push(Change::MarkProviders {
+        marks: vec![(uid.clone(), expansion.unbounded)],
+        horizon: Some(opts.window_end),
+    });
+    store.apply_step(user, &step).await?;
     Ok(count)
+}
+
+/// Records in `step` how far its writer expanded the user's events without end: the providers
+/// table's window end (the table's horizon, which [`crate::query::freebusy`] trusts) becomes
+/// `opts.window_end` when none is recorded or the recorded one is later. A writer with a shorter
+/// window thus lowers the horizon, and queries past it expand on demand instead of answering
+/// "free" (issue 21, item 3); only the cron job ([`regenerate`]) raises it, since it expands
+/// every provider to its window. Every writer of the user's own `freebusy` table that expands
+/// events calls this in its step: the import's batches, the agent's steps ([`crate::agent`]).
+pub fn record_horizon(step: &mut Step, opts: &ExpandOptions) {
+    step.push(Change::MarkProviders {
+        marks: Vec::new(),
+        horizon: Some(opts.window_end),
+    });
 }
 
 /// How [`regenerate`] went for one user.
@@ -346,7 +371,13 @@ pub async fn regenerate<S: Store>(
             // The providers, and the events whose rows disagree with their objects (an import
             // killed before its periods were written, a cancel that did not finish): repaired
             // without `reset` (issue 13, item 8).
-            let gaps = audit::gaps(&store.list_events(user).await?, &kept);
+            let list = store.list_events(user).await?;
+            let gaps = audit::gaps(&list, &kept);
+            // Rows of another version of an object than the stored one (issue 21, item 2),
+            // compared up to the table's horizon.
+            let mut horizon = opts;
+            horizon.window_end = providers.value.window_end.unwrap_or(opts.window_end);
+            let (stale, _) = audit::stale(store, user, &list, &kept, &horizon).await?;
             let mut uids: BTreeSet<Uid> = providers
                 .value
                 .events
@@ -355,6 +386,11 @@ pub async fn regenerate<S: Store>(
                 .collect();
             uids.extend(gaps.without_rows);
             uids.extend(gaps.cancelled_with_rows.into_iter().map(|(u, _)| u));
+            uids.extend(stale.into_iter().filter_map(|f| match f {
+                audit::Finding::StalePeriods { uid, .. }
+                | audit::Finding::MissingPeriods { uid, .. } => Some(uid),
+                audit::Finding::CancelledWithPeriods { .. } => None,
+            }));
             uids.into_iter().collect()
         };
         let redone: std::collections::HashSet<&Uid> = uids.iter().collect();
@@ -414,6 +450,7 @@ pub async fn regenerate<S: Store>(
         };
         let decided = Decided {
             window_end: opts.window_end,
+            read_end: providers.value.window_end,
             expanded: uids.iter().cloned().collect(),
             unbounded,
             stale: if full {
@@ -437,6 +474,9 @@ pub async fn regenerate<S: Store>(
 /// What one run of [`regenerate`] decided about the providers table.
 struct Decided {
     window_end: DateTime<Utc>,
+    /// The window end the run read: another writer that lowered it meanwhile expanded its
+    /// events only that far, so the lower end is kept.
+    read_end: Option<DateTime<Utc>>,
     /// The uids the run expanded: their entries are the run's to decide.
     expanded: BTreeSet<Uid>,
     /// The entries the run found without end.
@@ -464,7 +504,12 @@ impl Decided {
             .collect();
         (
             Providers {
-                window_end: Some(self.window_end),
+                window_end: Some(match now.window_end {
+                    Some(lowered) if now.window_end != self.read_end => {
+                        lowered.min(self.window_end)
+                    }
+                    _ => self.window_end,
+                }),
                 events,
             },
             removed,

@@ -35,7 +35,7 @@ mod step;
 mod types;
 
 pub use change::Change;
-pub use step::{Applied, Outcome, Step};
+pub use step::{providers_after, Applied, Outcome, Step};
 
 pub use types::{
     EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,

@@ -99,6 +99,7 @@ pub async fn book_resource<S: Store, J: Journal>(
         uid: uid.clone(),
         present: expansion.unbounded,
     });
+    crate::refresh::record_horizon(&mut step, &opts);
     let rids = message.objects.iter().map(|o| o.rid().cloned());
     dequeue_queued(store, resource, uid, rids, &mut step).await?;
     step.check()?;

@@ -56,6 +56,7 @@ pub async fn record_event<S: Store>(store: &S, user: &User, text: &str) -> Resul
         uid: uid.clone(),
         present: expansion.unbounded,
     });
+    crate::refresh::record_horizon(&mut step, &opts);
     let rids = message.objects.iter().map(|o| o.rid().cloned());
     dequeue_queued(store, user, uid, rids, &mut step).await?;
     store.apply_step(user, &step).await?;
@@ -140,6 +141,7 @@ pub async fn cancel<S: Store>(store: &S, user: &User, text: &str) -> Result<Step
         uid: uid.clone(),
         present: expansion.unbounded,
     });
+    crate::refresh::record_horizon(&mut step, &opts);
     let rids = message.objects.iter().map(|o| o.rid().cloned());
     dequeue_queued(store, user, uid, rids, &mut step).await?;
     store.apply_step(user, &step).await?;

@@ -120,6 +120,14 @@ impl UserData {
                 self.providers.set(versions, &next, None, &what)?;
                 Outcome::Changed(true)
             }
+            Change::MarkProviders { marks, horizon } => {
+                let next = crate::store::providers_after(&self.providers.value, marks, *horizon);
+                if next != self.providers.value {
+                    let what = format!("{what}, table freebusy-providers");
+                    self.providers.set(versions, &next, None, &what)?;
+                }
+                Outcome::Done
+            }
             Change::SetProviders(p) => {
                 let what = format!("{what}, table freebusy-providers");
                 Outcome::Version(self.providers.set(versions, p, None, &what)?)

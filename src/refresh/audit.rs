@@ -1,22 +1,25 @@
-//! Does a user's own `freebusy` table agree with the stored objects? (issue 13, item 8).
+//! Does a user's own `freebusy` table agree with the stored objects? (issue 13, item 8; issue
+//! 21, item 2).
 //!
-//! An import killed between storing its objects and writing their periods, or stopped by a full
-//! disk, leaves objects without periods: the user looks free where they are busy. [`audit`] finds
-//! them for `check`, and the cron job ([`super::regenerate`], even without `reset`) expands them
-//! again, using the same [`gaps`].
+//! Every active event is expanded again and its rows compared with the expansion, period by
+//! period (every field): an event without rows, a cancelled event with rows, and rows of another
+//! version of an object than the stored one (an event that moved while its rows stayed) are
+//! findings; `check` fails on them and the cron job ([`super::regenerate`], even without
+//! `reset`) expands those events again, using the same [`stale`].
 //!
-//! The comparison is by event (uid), not period by period: what an event expands to depends on
-//! the window of the run that wrote it, so only "an event that has busy time has no row at all"
-//! and "a cancelled event still has rows" are certain. Rows of a uid with no stored object are
-//! legitimate (bookings made with [`Store::reserve`]) and only counted.
+//! What an event without end expands to depends on the window of the writer, so for those
+//! events only the rows before the table's horizon (the providers' window end, which every writer
+//! lowers to its own window) are compared. Rows of a uid with no stored object are legitimate
+//! (bookings made with [`Store::reserve`]) and only counted.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::id::{Uid, User};
 use crate::period::Period;
+use crate::recurrence::ExpandOptions;
 use crate::store::{EventList, Store, Table};
 
 use super::{expand_chunk, settings, Overrides, LOAD_CHUNK};
@@ -30,6 +33,16 @@ pub enum Finding {
         uid: Uid,
         /// How many periods it expands to.
         expected: usize,
+    },
+    /// The event's rows are not what its stored objects expand to: rows of another version of
+    /// the object (an import or an update killed half-way on an older store, a hand edit).
+    StalePeriods {
+        /// The event.
+        uid: Uid,
+        /// How many periods it expands to (before the horizon, for an event without end).
+        expected: usize,
+        /// How many rows it has there.
+        rows: usize,
     },
     /// A cancelled event (no active parent or instance) still has rows.
     CancelledWithPeriods {
@@ -46,6 +59,11 @@ impl std::fmt::Display for Finding {
             Finding::MissingPeriods { uid, expected } => write!(
                 f,
                 "object {:?} has no periods in freebusy (it expands to {expected}); `make-freebusy` repairs it",
+                uid.as_str()
+            ),
+            Finding::StalePeriods { uid, expected, rows } => write!(
+                f,
+                "object {:?} has {rows} periods in freebusy that are not what it expands to ({expected} periods): rows of another version of the object; `make-freebusy` repairs it",
                 uid.as_str()
             ),
             Finding::CancelledWithPeriods { uid, rows } => write!(
@@ -116,9 +134,91 @@ pub(super) fn gaps(list: &EventList, rows: &[Period]) -> Gaps {
     gaps
 }
 
-/// Compares the user's objects with their own `freebusy` table: an active event whose expansion
-/// (with the user's settings and the window of the last regeneration) has periods but that has
-/// no row, and a cancelled event that still has rows, are findings.
+/// The events whose rows disagree with what their stored objects expand to with `opts` (whose
+/// window end is the table's horizon), each as a finding, and the events that could not be
+/// expanded. An event without rows that expands to nothing is no finding.
+pub(super) async fn stale<S: Store>(
+    store: &S,
+    user: &User,
+    list: &EventList,
+    rows: &[Period],
+    opts: &ExpandOptions,
+) -> Result<(Vec<Finding>, Vec<(Uid, String)>)> {
+    let mut per_uid: HashMap<&Uid, Vec<&Period>> = HashMap::new();
+    for p in rows {
+        per_uid.entry(&p.uid).or_default().push(p);
+    }
+    let uids: Vec<Uid> = list
+        .active
+        .iter()
+        .chain(list.active_instances.iter().map(|(u, _)| u))
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut findings = Vec::new();
+    let mut unreadable = Vec::new();
+    for chunk in uids.chunks(LOAD_CHUNK) {
+        for (uid, expanded) in expand_chunk(store, user, chunk, opts).await? {
+            let exp = match expanded {
+                Ok(exp) => exp,
+                Err(e) => {
+                    unreadable.push((uid, e.message().to_owned()));
+                    continue;
+                }
+            };
+            let have = per_uid.get(&uid).map(Vec::as_slice).unwrap_or_default();
+            if have.is_empty() {
+                if !exp.periods.is_empty() {
+                    findings.push(Finding::MissingPeriods {
+                        uid,
+                        expected: exp.periods.len(),
+                    });
+                }
+                continue;
+            }
+            // At the occurrence cap, which occurrences are kept depends on the window: no
+            // certain answer.
+            if exp.periods.len() >= crate::recurrence::MAX_OCCURRENCES {
+                continue;
+            }
+            let before = |p: &Period| !exp.unbounded || p.start < opts.window_end;
+            let mut want: Vec<&Period> = exp.periods.iter().filter(|p| before(p)).collect();
+            let mut got: Vec<&Period> = have.iter().copied().filter(|p| before(p)).collect();
+            want.sort();
+            got.sort();
+            let same =
+                want.len() == got.len() && want.iter().zip(&got).all(|(a, b)| a.same_details(b));
+            if !same {
+                findings.push(Finding::StalePeriods {
+                    uid,
+                    expected: want.len(),
+                    rows: got.len(),
+                });
+            }
+        }
+    }
+    Ok((findings, unreadable))
+}
+
+/// The expansion options of the audit: the user's settings, with the table's horizon as the
+/// window end when one is recorded.
+async fn audit_options<S: Store>(
+    store: &S,
+    user: &User,
+    now: DateTime<Utc>,
+) -> Result<ExpandOptions> {
+    let settings = settings(store, user, &Overrides::default()).await?;
+    let mut opts = settings.expand_options(now);
+    if let Some(end) = store.providers(user).await?.value.window_end {
+        opts.window_end = end;
+    }
+    Ok(opts)
+}
+
+/// Compares the user's objects with their own `freebusy` table (see the module): an active event
+/// whose rows are missing or are not what it expands to (with the user's settings, up to the
+/// table's horizon), and a cancelled event that still has rows, are findings.
 ///
 /// # Errors
 ///
@@ -127,31 +227,14 @@ pub async fn audit<S: Store>(store: &S, user: &User, now: DateTime<Utc>) -> Resu
     let list = store.list_events(user).await?;
     let table = store.freebusy(user, &Table::FreeBusy).await?.value;
     let gaps = gaps(&list, &table);
-    let settings = settings(store, user, &Overrides::default()).await?;
-    let mut opts = settings.expand_options(now);
-    if let Some(end) = store.providers(user).await?.value.window_end {
-        opts.window_end = end;
-    }
+    let opts = audit_options(store, user, now).await?;
+    let (findings, unreadable) = stale(store, user, &list, &table, &opts).await?;
     let mut report = Audit {
         events: list.active.len() + list.active_instances.len(),
         without_object: gaps.without_object,
-        ..Audit::default()
+        findings,
+        unreadable,
     };
-    for chunk in gaps.without_rows.chunks(LOAD_CHUNK) {
-        for (uid, expanded) in expand_chunk(store, user, chunk, &opts).await? {
-            match expanded {
-                Ok(exp) => {
-                    let expected = exp.periods.len();
-                    if expected > 0 {
-                        report
-                            .findings
-                            .push(Finding::MissingPeriods { uid, expected });
-                    }
-                }
-                Err(e) => report.unreadable.push((uid, e.message().to_owned())),
-            }
-        }
-    }
     report.findings.extend(
         gaps.cancelled_with_rows
             .into_iter()

@@ -10,7 +10,7 @@
 //! | request queue | `Queue`, `Dequeue`, `SetRequests` | `Changed`; `SetRequests`: `Done` |
 //! | counter-proposals | `PutCounter`, `RemoveCounter`, `RemoveCounters` | `Done`, `Changed`, `Count` |
 //! | free/busy tables | `Reserve`, `SetFreeBusy`, `ReplaceEventPeriods`, `ReplaceUidPeriods`, `ReplaceUidsPeriods`, `RemoveEventPeriods`, `RemoveAdditionalPeriods`, `RemoveAffectedPeriod` | `Version` (the table's new version) |
-//! | providers | `SetProviders`, `MarkProvider` | `Version`, `Changed` |
+//! | providers | `SetProviders`, `MarkProvider`, `MarkProviders` (with the horizon) | `Version`, `Changed`, `Done` |
 //! | preferences | `SetPreference` | `Done` |
 //! | conditions | `Expect`, `ExpectProviders` | `Done` (or the whole step fails as stale) |
 //!
@@ -165,6 +165,17 @@ pub enum Change {
         /// Whether it recurs without end.
         present: bool,
     },
+    /// Mark or unmark many events in the providers table and record how far the table is
+    /// expanded: the window end becomes `horizon` when none is recorded or the recorded one is
+    /// later (a writer with a shorter window lowers it; see
+    /// [`crate::refresh::record_horizon`]). One providers write for an import batch; the rule
+    /// is [`providers_after`](super::providers_after). Outcome: `Done`.
+    MarkProviders {
+        /// (uid, whether it recurs without end), as [`Change::MarkProvider`] each.
+        marks: Vec<(Uid, bool)>,
+        /// The window end the writer expanded its events to.
+        horizon: Option<DateTime<Utc>>,
+    },
     /// Replace the providers table ([`Store::set_providers`](super::Store::set_providers)).
     SetProviders(Providers),
     /// Queue a request unless the same (uid, rid, method) is queued
@@ -256,6 +267,7 @@ impl Change {
             Change::RemoveAdditionalPeriods { .. } => "remove_additional_periods",
             Change::RemoveAffectedPeriod { .. } => "remove_affected_period",
             Change::MarkProvider { .. } => "mark_provider",
+            Change::MarkProviders { .. } => "store_step",
             Change::SetProviders(_) => "set_providers",
             Change::Queue(_) => "queue_request",
             Change::Dequeue { .. } => "dequeue_request",

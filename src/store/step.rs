@@ -96,6 +96,13 @@ impl fmt::Display for Change {
                 if *present { "marked" } else { "unmarked" },
                 key(uid, None)
             ),
+            Change::MarkProviders { marks, horizon } => {
+                write!(f, "providers: {} mark(s)", marks.len())?;
+                match horizon {
+                    Some(h) => write!(f, ", horizon at most {}", crate::period::format_instant(*h)),
+                    None => Ok(()),
+                }
+            }
             Change::SetProviders(p) => {
                 write!(f, "providers: replaced ({} event(s))", p.events.len())
             }
@@ -339,4 +346,36 @@ pub(crate) fn request(uid: &Uid, rid: Option<&Rid>, method: Method) -> Request {
         rid: rid.cloned(),
         method,
     }
+}
+
+/// The providers table after a [`Change::MarkProviders`]: each mark as
+/// [`Providers::marked`](super::Providers::marked), and the window end lowered to `horizon`
+/// (set when none is recorded). Every backend applies this same rule.
+#[must_use]
+pub fn providers_after(
+    current: &super::Providers,
+    marks: &[(Uid, bool)],
+    horizon: Option<chrono::DateTime<chrono::Utc>>,
+) -> super::Providers {
+    let mut next = current.clone();
+    if !marks.is_empty() {
+        let touched: std::collections::HashSet<&Uid> = marks.iter().map(|(u, _)| u).collect();
+        next.events.retain(|(u, _)| !touched.contains(u));
+        // The last mark of a uid wins, as applying them one by one would.
+        let mut last: std::collections::HashMap<&Uid, bool> = std::collections::HashMap::new();
+        for (u, present) in marks {
+            last.insert(u, *present);
+        }
+        next.events.extend(
+            last.into_iter()
+                .filter(|(_, present)| *present)
+                .map(|(u, _)| (u.clone(), None)),
+        );
+        next.events.sort();
+        next.events.dedup();
+    }
+    if let Some(h) = horizon {
+        next.window_end = Some(next.window_end.map_or(h, |w| w.min(h)));
+    }
+    next
 }

@@ -4,7 +4,8 @@
 //! and fsyncing it, renaming it over the old name and fsyncing the directory: a crash leaves the
 //! old or the new file, never a torn one. Moves are one rename; removals an unlink; each followed
 //! by an fsync of the directories involved. Directories and files get the configured modes
-//! explicitly (`chmod` after creation), so the process umask does not matter.
+//! explicitly (`chmod` after creation), so the process umask does not matter. Inside a
+//! [`Deferred`] section (a step covered by its redo record) the fsyncs wait for one `syncfs`.
 
 use std::fs::{DirBuilder, File, OpenOptions, Permissions};
 use std::io::{self, BufWriter, Write};
@@ -66,12 +67,68 @@ fn create_dir(dir: &Path, modes: Modes, what: &str) -> Result<()> {
     }
 }
 
-/// Makes a directory's entries (new, renamed or removed names) durable.
+thread_local! {
+    /// Whether this thread is inside a [`Deferred`] section: its writes skip their own fsyncs.
+    static DEFERRED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn deferred() -> bool {
+    DEFERRED.with(std::cell::Cell::get)
+}
+
+/// A section of writes whose durability is grouped: while it lives, this thread's replacements,
+/// moves and removals skip their fsyncs, and [`Deferred::sync`] makes all of them durable with
+/// one `syncfs` of the file system. Only for writes that a durable redo record covers (a step,
+/// [`crate::step_log`]): a crash before the sync loses nothing the record cannot write again.
+pub(crate) struct Deferred {
+    root: PathBuf,
+}
+
+impl Deferred {
+    /// Starts a section; `root` is any directory on the file system written to.
+    pub(crate) fn start(root: &Path) -> Deferred {
+        DEFERRED.with(|d| d.set(true));
+        Deferred {
+            root: root.to_path_buf(),
+        }
+    }
+
+    /// Ends the section and makes its writes durable (one `syncfs`).
+    ///
+    /// # Errors
+    ///
+    /// The I/O errors of opening the root or of the sync.
+    pub(crate) fn sync(self, what: &str) -> Result<()> {
+        DEFERRED.with(|d| d.set(false));
+        let d = File::open(&self.root)
+            .map_err(|e| errors::io_error(what, "open the directory", &self.root, &e))?;
+        rustix::fs::syncfs(&d).map_err(|e| {
+            errors::io_error(
+                what,
+                "sync the file system of",
+                &self.root,
+                &io::Error::from(e),
+            )
+        })
+    }
+}
+
+impl Drop for Deferred {
+    fn drop(&mut self) {
+        DEFERRED.with(|d| d.set(false));
+    }
+}
+
+/// Makes a directory's entries (new, renamed or removed names) durable (later, inside a
+/// [`Deferred`] section).
 ///
 /// # Errors
 ///
 /// The I/O errors of opening or syncing the directory.
 pub(crate) fn fsync_dir(dir: &Path, what: &str) -> Result<()> {
+    if deferred() {
+        return Ok(());
+    }
     let d = File::open(dir).map_err(|e| errors::io_error(what, "open the directory", dir, &e))?;
     d.sync_all()
         .map_err(|e| errors::io_error(what, "sync the directory", dir, &e))
@@ -130,8 +187,10 @@ impl Replacement {
             Some(old) => Some(version::stamp(file, old, what, target)?),
             None => None,
         };
-        file.sync_all()
-            .map_err(|e| errors::io_error(what, "sync a new", target, &e))?;
+        if !deferred() {
+            file.sync_all()
+                .map_err(|e| errors::io_error(what, "sync a new", target, &e))?;
+        }
         let meta = file
             .metadata()
             .map_err(|e| errors::io_error(what, "inspect a new", target, &e))?;
@@ -275,6 +334,11 @@ pub(crate) fn move_file(from: &Path, to: &Path, modes: Modes, what: &str) -> Res
 /// Corrupt data for a link or an entry that is not a regular file; the I/O errors of opening
 /// other than "not found".
 pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
+    Ok(open_with_metadata(path, what)?.map(|(f, _)| f))
+}
+
+/// [`open_optional`] with the metadata it read (one `fstat` per file, reused by the reader).
+fn open_with_metadata(path: &Path, what: &str) -> Result<Option<(File, std::fs::Metadata)>> {
     use std::os::unix::fs::OpenOptionsExt;
     let opened = OpenOptions::new()
         .read(true)
@@ -305,7 +369,7 @@ pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
             "is not a regular file (a directory, FIFO or device where calstore keeps a file); nothing was read",
         ));
     }
-    Ok(Some(file))
+    Ok(Some((file, meta)))
 }
 
 /// Reads a whole UTF-8 file with its version, `None` when it does not exist.
@@ -315,12 +379,9 @@ pub(crate) fn open_optional(path: &Path, what: &str) -> Result<Option<File>> {
 /// Corrupt data when the file is not UTF-8; the I/O errors of reading.
 pub(crate) fn read_optional(path: &Path, what: &str) -> Result<Option<(String, Version)>> {
     use std::io::Read;
-    let Some(mut file) = open_optional(path, what)? else {
+    let Some((mut file, meta)) = open_with_metadata(path, what)? else {
         return Ok(None);
     };
-    let meta = file
-        .metadata()
-        .map_err(|e| errors::io_error(what, "inspect", path, &e))?;
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
     file.read_to_end(&mut bytes)
         .map_err(|e| errors::io_error(what, "read", path, &e))?;

@@ -42,6 +42,14 @@ impl Owner<'_> {
         let what = self.what_event(uid, rid);
         self.settings.writable(&what, "storing an event")?;
         EventObject::parse_for_key(text, uid, rid).map_err(|e| errors::in_context(&what, e))?;
+        self.put_checked_event(uid, rid, text)
+    }
+
+    /// [`Owner::put_event`] of a text already checked against its key (a step's, checked by
+    /// [`calstore::Step::check`] before anything was written): the parse is not repeated.
+    pub(crate) fn put_checked_event(&self, uid: &Uid, rid: Option<&Rid>, text: &str) -> Result<()> {
+        let what = self.what_event(uid, rid);
+        self.settings.writable(&what, "storing an event")?;
         let _guard = lock::exclusive(&self.lock, self.settings, &what)?;
         let active = self.paths.event(uid, rid, false);
         atomic::write_file(&active, text.as_bytes(), None, self.settings.modes, &what)?;
@@ -72,12 +80,28 @@ impl Owner<'_> {
     pub(crate) fn load_events(&self, uids: &[Uid]) -> Result<Vec<EventFamily>> {
         let what = format!("{}, objects", self.what);
         let _guard = lock::shared(&self.lock, self.settings, &what)?;
+        // Which uids have instance directories, from one listing of each root, instead of
+        // probing two absent directories per event (issue 21: one open per object).
+        let mut with_instances = std::collections::HashSet::new();
+        for cancelled in [false, true] {
+            let root = self.paths.recurrences_root(cancelled);
+            with_instances.extend(
+                layout::list_dir(&root, &what)?
+                    .into_iter()
+                    .map(|(name, _)| name),
+            );
+        }
         let mut out = Vec::with_capacity(uids.len());
         for uid in uids {
             let what = self.what_event(uid, None);
             let parent = self.read_event(uid, None, &what)?;
             let mut instances = Vec::new();
-            for (rid, _) in self.list_instances(uid, &what)? {
+            let listed = if with_instances.contains(&uid.file_name()) {
+                self.list_instances(uid, &what)?
+            } else {
+                Vec::new()
+            };
+            for (rid, _) in listed {
                 if let Some(stored) = self.read_event(uid, Some(&rid), &what)? {
                     instances.push((rid, stored));
                 }

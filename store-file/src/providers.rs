@@ -115,6 +115,30 @@ pub(crate) fn write(
     )
 }
 
+/// Applies a [`calstore::Change::MarkProviders`] (marks and a lowered window end, by
+/// [`calstore::store::providers_after`]), rewriting the file only when it changes; the caller
+/// holds the exclusive lock. Returns whether it changed.
+///
+/// # Errors
+///
+/// Corrupt data; the I/O errors.
+pub(crate) fn change(
+    path: &Path,
+    marks: &[(Uid, bool)],
+    horizon: Option<chrono::DateTime<chrono::Utc>>,
+    settings: &Settings,
+    what: &str,
+) -> Result<bool> {
+    settings.writable(what, "changing the providers")?;
+    let current = read(path, what)?;
+    let next = calstore::store::providers_after(&current.value, marks, horizon);
+    if next == current.value {
+        return Ok(false);
+    }
+    write(path, &next, Some(current.version), settings, what)?;
+    Ok(true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -36,7 +36,7 @@ impl StoreInner {
         if let Some((write, expect)) = step.single_write() {
             // A cancellation with its text is two operations: it needs the record.
             if !matches!(write, Change::CancelEvent { .. }) {
-                let outcome = self.change(user, write, expect)?;
+                let outcome = self.change(user, write, expect, false)?;
                 return Ok(Applied::single(step, outcome));
             }
         }
@@ -68,7 +68,20 @@ impl StoreInner {
             self.store.modes,
             &what,
         )?;
-        match self.apply_changes(user, &writes) {
+        // The record is durable: the changes' own fsyncs wait for one sync of the file system
+        // before the record goes (a crash before it replays the record).
+        let deferred = atomic::Deferred::start(&dir);
+        let applied = match self.apply_changes(user, &writes) {
+            Ok(outcomes) => deferred
+                .sync(&what)
+                .map(|()| outcomes)
+                .map_err(|e| (writes.changes.len(), e)),
+            Err(e) => {
+                drop(deferred);
+                Err(e)
+            }
+        };
+        match applied {
             // The first change refused (busy: the reservation comes first): nothing was written.
             Err((0, e)) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::InvalidInput) => {
                 atomic::remove_file(&record, &what)?;
@@ -118,9 +131,13 @@ impl StoreInner {
     fn apply_changes(&self, user: &User, step: &Step) -> Result<Vec<Outcome>, (usize, Error)> {
         let mut outcomes = Vec::with_capacity(step.changes.len());
         for (i, change) in step.changes.iter().enumerate() {
-            outcomes.push(self.change(user, change, None).map_err(|e| (i, e))?);
+            outcomes.push(self.change(user, change, None, true).map_err(|e| (i, e))?);
         }
         Ok(outcomes)
+    }
+
+    fn record_dir(&self, user: &User) -> PathBuf {
+        layout::user_dir(&self.store.root, user)
     }
 
     fn record_path(&self, user: &User) -> PathBuf {
@@ -159,7 +176,14 @@ impl StoreInner {
         };
         let step = step_log::decode(&text)
             .map_err(|e| e.context(format!("{what}, {}", record.display())))?;
-        match self.apply_changes(user, &step) {
+        let deferred = atomic::Deferred::start(&self.record_dir(user));
+        let applied = self.apply_changes(user, &step);
+        if applied.is_ok() {
+            deferred.sync(what)?;
+        } else {
+            drop(deferred);
+        }
+        match applied {
             // The reservation was refused before anything else was applied: nothing to finish.
             Err((0, e)) if e.kind() == ErrorKind::Busy => {}
             Err((_, e)) => return Err(e.context(format!("{what}: finishing an interrupted step"))),
@@ -178,6 +202,7 @@ impl StoreInner {
         user: &User,
         change: &Change,
         expect: Option<Version>,
+        checked: bool,
     ) -> Result<Outcome> {
         let owner = self.owner(user);
         let table = |t| self.table(user, t);
@@ -187,6 +212,11 @@ impl StoreInner {
                 periods,
                 capacity,
             } => Outcome::Version(table(t).reserve(periods.clone(), *capacity, expect)?),
+            // In a step of several, checked with the whole step before its record was written.
+            Change::PutEvent { uid, rid, text } if checked => {
+                owner.put_checked_event(uid, rid.as_ref(), text)?;
+                Outcome::Done
+            }
             Change::PutEvent { uid, rid, text } => {
                 owner.put_event(uid, rid.as_ref(), text)?;
                 Outcome::Done
@@ -248,6 +278,17 @@ impl StoreInner {
                 uid,
                 start,
             } => Outcome::Version(table(t).remove_affected(uid, *start, expect)?),
+            Change::MarkProviders { marks, horizon } => {
+                let dir = layout::user_dir(&self.store.root, user);
+                crate::providers::change(
+                    &dir.join("freebusy-providers"),
+                    marks,
+                    *horizon,
+                    &self.store,
+                    &format!("user {user}, table freebusy-providers"),
+                )?;
+                Outcome::Done
+            }
             Change::MarkProvider { uid, present } => {
                 Outcome::Changed(self.mark_provider(user, uid, *present)?)
             }

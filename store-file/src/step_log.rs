@@ -9,6 +9,7 @@
 //! then each field as a line with its length in bytes followed by the bytes and a newline.
 
 use calstore::id::{parse_rid_text, rid_text};
+use calstore::period::{escape_field, format_instant, parse_instant, unescape};
 use calstore::{
     Change, Error, Method, Other, Period, PrefName, Request, Result, Rid, Step, Table, Uid,
 };
@@ -86,6 +87,14 @@ fn fields(change: &Change) -> Vec<String> {
             uid.to_string(),
             rid(r.as_ref()),
             periods_text(periods),
+        ],
+        Change::MarkProviders { marks, horizon } => vec![
+            "marks".into(),
+            horizon.map(format_instant).unwrap_or_default(),
+            marks
+                .iter()
+                .map(|(u, p)| format!("{}\t{}\n", escape_field(u.as_str()), u8::from(*p)))
+                .collect(),
         ],
         Change::MarkProvider { uid, present } => vec![
             "mark".into(),
@@ -273,6 +282,22 @@ fn change_of(f: &[&str]) -> Result<Change> {
             rid: r(3)?,
             periods: parse_periods(p)?,
         },
+        ["marks", horizon, marks] => Change::MarkProviders {
+            horizon: if horizon.is_empty() {
+                None
+            } else {
+                Some(parse_instant(horizon)?)
+            },
+            marks: marks
+                .lines()
+                .map(|l| {
+                    let (u, p) = l
+                        .split_once('\t')
+                        .ok_or_else(|| Error::corrupt("a provider mark without its flag"))?;
+                    Ok((unescape(u).and_then(Uid::new)?, p == "1"))
+                })
+                .collect::<Result<_>>()?,
+        },
         ["mark", _, present] => Change::MarkProvider {
             uid: uid(1)?,
             present: *present == "1",
@@ -423,6 +448,19 @@ mod tests {
                 Change::MarkProvider {
                     uid: u.clone(),
                     present: true,
+                },
+                Change::ReplaceUidsPeriods {
+                    table: Table::FreeBusy,
+                    uids: vec![u.clone(), Uid::new("c\nd").unwrap()],
+                    periods: vec![],
+                },
+                Change::MarkProviders {
+                    marks: vec![(u.clone(), true), (Uid::new("e\\f").unwrap(), false)],
+                    horizon: Some(calstore::period::parse_instant("20260405T000000Z").unwrap()),
+                },
+                Change::MarkProviders {
+                    marks: vec![],
+                    horizon: None,
                 },
                 Change::Queue(Request {
                     uid: u.clone(),

@@ -238,8 +238,8 @@ fn import_options() -> ExpandOptions {
     }
 }
 
-/// The importer writes periods in batches; an object damaged on disk between its store and its
-/// batch is reported with its uid, keeps the rows it had, and does not hold back the rest.
+/// The importer writes objects and periods in batches; an event with an object damaged on disk
+/// is reported with its uid, keeps the rows it had, and does not hold back the rest.
 #[tokio::test]
 async fn an_object_damaged_before_its_batch_keeps_its_rows_and_is_reported() {
     let env = Env::new();
@@ -276,11 +276,11 @@ async fn an_object_damaged_before_its_batch_keeps_its_rows_and_is_reported() {
     let mut importer = Importer::new(&store, a.clone(), opts).with_limits(limits);
     importer.put(&obj("one", "06")).await.unwrap();
     importer.put(&obj("two", "07")).await.unwrap();
-    std::fs::write(
-        env.user_path(ALICE, "objects/two"),
-        "BEGIN:VCALENDAR\r\ngarbage\r\n",
-    )
-    .unwrap();
+    // Objects are stored with their batch (issue 21), so the damage is to an object of the
+    // event that the batch does not replace: a stored instance of "two".
+    let damaged = env.user_path(ALICE, "recurrences/two/20260108T090000Z");
+    std::fs::create_dir_all(damaged.parent().unwrap()).unwrap();
+    std::fs::write(&damaged, "BEGIN:VCALENDAR\r\ngarbage\r\n").unwrap();
     let done = importer.finish().await.unwrap();
     assert_eq!(done.objects, 2);
     assert_eq!(done.failed.len(), 1, "{:?}", done.failed);

@@ -190,6 +190,68 @@ pub(crate) async fn upsert<C: GenericClient>(
     Ok(())
 }
 
+/// [`upsert`] of many events in two statements (parents, instances) instead of one per event:
+/// an import batch's objects in one round trip each. Of two items with the same key the last
+/// wins, as upserting them in order would leave. The texts are already checked.
+pub(crate) async fn upsert_many<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    ot: &ObjectTables,
+    owner: &str,
+    items: &[(&Uid, Option<&Rid>, &str)],
+) -> Result<()> {
+    let doing = format!(
+        "storing {} objects of {} {owner}",
+        items.len(),
+        ot.owner_word
+    );
+    let mut parents: HashMap<&str, &str> = HashMap::new();
+    let mut instances: HashMap<(&str, &str), &str> = HashMap::new();
+    for (uid, rid, text) in items {
+        match rid {
+            None => {
+                parents.insert(uid.as_str(), text);
+            }
+            Some(r) => {
+                instances.insert((uid.as_str(), r.as_str()), text);
+            }
+        }
+    }
+    if !parents.is_empty() {
+        let (uids, texts): (Vec<&str>, Vec<&str>) = parents.into_iter().unzip();
+        let sql = format!(
+            "INSERT INTO {t} ({o}, object_uid, object_text, status, updated_at) \
+             SELECT $1::text, u, x, 'active', now() FROM unnest($2::text[], $3::text[]) AS n(u, x) \
+             ON CONFLICT ({o}, object_uid) DO UPDATE \
+             SET object_text = EXCLUDED.object_text, status = 'active', updated_at = now()",
+            t = ot.parents,
+            o = ot.owner_col
+        );
+        run_on(pool, client, &sql, &[&owner, &uids, &texts], &doing).await?;
+    }
+    if !instances.is_empty() {
+        let mut uids = Vec::with_capacity(instances.len());
+        let mut rids = Vec::with_capacity(instances.len());
+        let mut texts = Vec::with_capacity(instances.len());
+        for ((u, r), x) in instances {
+            uids.push(u);
+            rids.push(r);
+            texts.push(x);
+        }
+        let sql = format!(
+            "INSERT INTO {t} ({o}, object_uid, object_recurrenceid, object_text, status, \
+             updated_at) SELECT $1::text, u, r, x, 'active', now() \
+             FROM unnest($2::text[], $3::text[], $4::text[]) AS n(u, r, x) \
+             ON CONFLICT ({o}, object_uid, object_recurrenceid) DO UPDATE \
+             SET object_text = EXCLUDED.object_text, status = 'active', updated_at = now()",
+            t = ot.instances,
+            o = ot.owner_col
+        );
+        run_on(pool, client, &sql, &[&owner, &uids, &rids, &texts], &doing).await?;
+    }
+    Ok(())
+}
+
 /// The stored event with its status, or `None`.
 pub(crate) async fn get(
     pool: &PgPool,

@@ -196,6 +196,62 @@ pub(crate) async fn mark_locked(
     .await
 }
 
+/// A [`calstore::Change::MarkProviders`] inside the caller's transaction, which holds the
+/// owner's lock: every mark (the last of a uid winning, each as [`mark`]) and the window end
+/// lowered to `horizon` (set when none is recorded), in one statement; the version is bumped
+/// when a row changed. Returns whether the table changed.
+pub(crate) async fn marks_locked(
+    pool: &PgPool,
+    tx: &Transaction<'_>,
+    pt: &ProviderTables,
+    owner: &str,
+    marks: &[(Uid, bool)],
+    horizon: Option<DateTime<Utc>>,
+) -> Result<bool> {
+    let doing = format!(
+        "marking {} event(s) in the providers of {} {owner}",
+        marks.len(),
+        pt.vt.owner_word
+    );
+    let mut last: std::collections::BTreeMap<&str, bool> = std::collections::BTreeMap::new();
+    for (u, present) in marks {
+        last.insert(u.as_str(), *present);
+    }
+    let uids: Vec<&str> = last.keys().copied().collect();
+    let present: Vec<bool> = last.values().copied().collect();
+    let o = pt.vt.owner_col;
+    // Present: the delete sees only instance rows, the insert only the parent's; absent: every
+    // row of the uid goes. The window end only ever comes down here (the cron job raises it
+    // with `write`).
+    let sql = format!(
+        "WITH m AS (SELECT * FROM unnest($2::text[], $3::bool[]) AS m(uid, present)), \
+         d AS (DELETE FROM {ev} e USING m WHERE e.{o} = $1 AND e.object_uid = m.uid \
+               AND (NOT m.present OR e.object_recurrenceid <> '') RETURNING 1), \
+         i AS (INSERT INTO {ev} ({o}, object_uid, object_recurrenceid) \
+               SELECT $1::text, uid, '' FROM m WHERE present ON CONFLICT DO NOTHING RETURNING 1), \
+         h AS (INSERT INTO {dt} ({o}, \"start\") SELECT $1::text, $4::timestamptz \
+               WHERE $4::timestamptz IS NOT NULL \
+               ON CONFLICT ({o}) DO UPDATE SET \"start\" = EXCLUDED.\"start\" \
+               WHERE {dt}.\"start\" > EXCLUDED.\"start\" RETURNING 1) \
+         SELECT (SELECT count(*) FROM d) + (SELECT count(*) FROM i) + (SELECT count(*) FROM h)",
+        ev = pt.events,
+        dt = pt.datetimes,
+    );
+    let stmt = tx
+        .prepare_cached(&sql)
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    let row = tx
+        .query_one(&stmt, &[&owner, &uids, &present, &horizon])
+        .await
+        .map_err(|e| pool.error(&e, &doing))?;
+    let changed = row.get::<_, i64>(0) > 0;
+    if changed {
+        versions::bump(pool, tx, pt.vt, owner, pt.version_name, None).await?;
+    }
+    Ok(changed)
+}
+
 /// The statement of [`mark`]: one each way, counting the rows it changed. Present: the delete
 /// only sees instance rows and the insert only the parent's, so the two never touch the same
 /// row.

@@ -68,6 +68,47 @@ pub fn replacements(dir: &Path, count: usize, size: usize) -> Result<Duration> {
     Ok(started.elapsed())
 }
 
+/// What the batched raw file baseline does, for the output.
+pub const RAW_BATCHED: &str =
+    "raw batched replacements: each file written to a temp file and renamed over its target, one syncfs per 1,000 files";
+
+/// The time of `count` replacements of `size`-byte files in `dir` made durable together, the
+/// way a bulk load can be (and the file store's import batches are): each written to a temporary
+/// file and renamed over its target (distinct names, as distinct objects), then one `syncfs` per
+/// `batch` files and one at the end.
+///
+/// # Errors
+///
+/// The I/O errors of the writes or the syncs.
+pub fn batched_replacements(
+    dir: &Path,
+    count: usize,
+    size: usize,
+    batch: usize,
+) -> Result<Duration> {
+    let body = vec![b'x'; size];
+    let sync = || -> Result<()> {
+        let d = File::open(dir).with_context(|| format!("cannot open {}", dir.display()))?;
+        rustix::fs::syncfs(&d).with_context(|| format!("cannot syncfs {}", dir.display()))
+    };
+    let started = Instant::now();
+    for i in 0..count {
+        let tmp = dir.join(format!(".b{i}.tmp"));
+        let mut f =
+            File::create(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        f.write_all(&body)
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        drop(f);
+        std::fs::rename(&tmp, dir.join(format!("b{i}")))
+            .with_context(|| format!("cannot rename {}", tmp.display()))?;
+        if (i + 1) % batch.max(1) == 0 {
+            sync()?;
+        }
+    }
+    sync()?;
+    Ok(started.elapsed())
+}
+
 /// The median time of `reps` raw replacements of a file holding `bytes`.
 ///
 /// # Errors

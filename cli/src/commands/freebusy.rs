@@ -48,6 +48,9 @@ pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
         }
     };
     print!("{text}");
+    if let Some(note) = answer.expansion_note(&user) {
+        eprintln!("calstore: note: {note}");
+    }
     if let Some(warning) = answer.horizon_warning(&user) {
         eprintln!("calstore: warning: {warning}");
         // A range the answer cannot cover is not a complete answer.

@@ -112,7 +112,7 @@ async fn import<S: Store>(
     let settings = refresh::import_settings(store, user, overrides).await?;
     let total: usize = files.iter().map(|(_, o)| o.len()).sum();
     let bar = crate::progress::bar(total as u64, "importing");
-    // Objects one at a time, periods in batches (calstore::import says why).
+    // Objects with their periods in batches, each one unit (calstore::import says why).
     let mut importer = Importer::new(store, user.clone(), settings.expand_options(Utc::now()));
     let mut origin: BTreeMap<Uid, &str> = BTreeMap::new();
     for (name, file_objects) in files {
@@ -121,7 +121,7 @@ async fn import<S: Store>(
                 // The objects stored before this one keep their periods, as when each was
                 // written at once: the failure is reported either way.
                 if let Err(f) = importer.flush().await {
-                    tracing::warn!("writing the free/busy of the objects stored so far: {f}");
+                    tracing::warn!("storing the objects given so far with their free/busy: {f}");
                 }
                 return Err(anyhow::Error::new(e)
                     .context(format!("{name}: storing uid {:?}", obj.uid().as_str())));
@@ -130,7 +130,10 @@ async fn import<S: Store>(
             bar.inc(1);
         }
     }
-    let done = importer.finish().await.context("writing free/busy")?;
+    let done = importer
+        .finish()
+        .await
+        .context("storing the last batch of objects with their free/busy")?;
     bar.finish_and_clear();
     // Every other event's periods are written; the first that would not expand fails the run.
     if let Some((uid, e)) = done.failed.into_iter().next() {

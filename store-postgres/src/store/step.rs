@@ -43,8 +43,30 @@ impl PgStore {
         // period writes below rely on holding it.
         versions::lock(pool, &tx, STORE, owner).await?;
         let mut outcomes = Vec::with_capacity(step.changes.len());
-        for change in &step.changes {
+        let mut rest = step.changes.as_slice();
+        while let Some(change) = rest.first() {
+            // A run of stored objects (an import batch) is one multi-row statement.
+            let puts = rest
+                .iter()
+                .take_while(|c| matches!(c, Change::PutEvent { .. }))
+                .count();
+            if puts > 1 {
+                let items: Vec<_> = rest[..puts]
+                    .iter()
+                    .filter_map(|c| match c {
+                        Change::PutEvent { uid, rid, text } => {
+                            Some((uid, rid.as_ref(), text.as_str()))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                objects::upsert_many(pool, &tx, &STORE_OBJECTS, owner, &items).await?;
+                outcomes.extend(std::iter::repeat_n(Outcome::Done, puts));
+                rest = &rest[puts..];
+                continue;
+            }
             outcomes.push(self.change_locked(&tx, user, change).await?);
+            rest = &rest[1..];
         }
         // Any error above returned early and dropped the transaction, rolling back everything.
         tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
@@ -216,6 +238,9 @@ impl PgStore {
                     ),
                 };
                 run_on(pool, tx, sql, &[&owner, &uid.as_str(), &r], &doing()).await?;
+            }
+            Change::MarkProviders { marks, horizon } => {
+                providers::marks_locked(pool, tx, &STORE_PROVIDERS, owner, marks, *horizon).await?;
             }
             Change::MarkProvider { uid, present } => {
                 return Ok(Outcome::Changed(
