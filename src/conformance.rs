@@ -39,6 +39,7 @@ pub mod fixture;
 pub mod freebusy;
 pub mod hostile;
 pub mod import;
+pub mod itip;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -93,6 +94,11 @@ macro_rules! conformance_suite {
                 queue_request_leaves_the_own_table, cancel_removes_periods_and_queue_entries,
                 reply_records_the_attendees_answer, counter_is_recorded_and_declined,
                 booking_respects_the_slot_and_the_quota, recorded_events_without_end_are_extended
+            }
+            itip {
+                older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
+                counter_and_reply_need_a_live_event, methods_by_role, instances_change_only_themselves,
+                instances_before_their_series, concurrent_steps_are_stale_not_wrong
             }
         );
     };

@@ -457,10 +457,20 @@ fn put(
                 rid: o.rid().cloned(),
             });
         }
-        plan.items.push(item(message, o, action, Reason::Applied));
+        plan.items
+            .push(item(message, o, action, before_series(stored, o)));
     }
     let _ = user;
     Ok(plan)
+}
+
+/// `BeforeSeries` for an instance whose series is not stored yet, else `Applied`.
+fn before_series(stored: &EventFamily, o: &EventObject) -> Reason {
+    if o.rid().is_some() && stored.parent.is_none() {
+        Reason::BeforeSeries
+    } else {
+        Reason::Applied
+    }
 }
 
 pub(super) fn empty_plan(stored: &EventFamily) -> Plan {
@@ -514,8 +524,12 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
         });
-        plan.items
-            .push(item(message, o, Action::Cancelled, Reason::Applied));
+        plan.items.push(item(
+            message,
+            o,
+            Action::Cancelled,
+            before_series(stored, o),
+        ));
     }
     Ok(plan)
 }
