@@ -35,6 +35,7 @@ pub(crate) struct Ev {
     pub start: DateTime<Utc>,
     pub rid: Option<DateTime<Utc>>,
     pub rrule: Option<&'static str>,
+    pub future: bool,
     pub attendees: Vec<(&'static str, &'static str)>,
 }
 
@@ -47,6 +48,7 @@ impl Ev {
             start,
             rid: None,
             rrule: None,
+            future: false,
             attendees: vec![(BOB, "NEEDS-ACTION")],
         }
     }
@@ -56,6 +58,10 @@ impl Ev {
     }
     pub(crate) fn rid(mut self, r: DateTime<Utc>) -> Ev {
         self.rid = Some(r);
+        self
+    }
+    pub(crate) fn future(mut self) -> Ev {
+        self.future = true;
         self
     }
     pub(crate) fn rule(mut self, r: &'static str) -> Ev {
@@ -84,7 +90,8 @@ pub(crate) fn msg(method: &str, evs: &[Ev]) -> String {
             stamp(e.start + Duration::hours(1))
         ));
         if let Some(r) = e.rid {
-            out.push_str(&format!("RECURRENCE-ID:{}\r\n", stamp(r)));
+            let range = if e.future { ";RANGE=THISANDFUTURE" } else { "" };
+            out.push_str(&format!("RECURRENCE-ID{range}:{}\r\n", stamp(r)));
         }
         if let Some(r) = e.rrule {
             out.push_str(&format!("RRULE:{r}\r\n"));
@@ -527,4 +534,100 @@ pub async fn concurrent_steps_are_stale_not_wrong<
         t2.await.unwrap();
         agreed(&f.store, &a).await;
     }
+}
+
+/// RANGE=THISANDFUTURE: a REQUEST moves this and every later occurrence; a CANCEL removes this
+/// and every later one, stored instances after it included.
+pub async fn this_and_future<S: Store + Clone + 'static, J: Journal + Clone + 'static>(
+    f: &Fixture<S, J>,
+) {
+    let (s, a) = (&f.store, user(ALICE));
+    let day = base();
+    let week = Duration::weeks(1);
+    let series = Ev::new("tf", 0, day).rule("FREQ=WEEKLY;COUNT=6");
+    deliver(s, &a, &msg("REQUEST", &[series])).await;
+    let third = day + week * 2;
+    let later = Ev::new("tf", 1, third + Duration::hours(2))
+        .rid(third)
+        .future();
+    let d = deliver(s, &a, &msg("REQUEST", &[later])).await;
+    assert_eq!(d.items[0].action, Action::Stored);
+    let busy = agreed(s, &a).await;
+    let starts: Vec<_> = busy.iter().map(|p| p.start).collect();
+    let shifted = |n: i32| day + week * n + Duration::hours(2);
+    assert_eq!(
+        starts,
+        [
+            day,
+            day + week,
+            shifted(2),
+            shifted(3),
+            shifted(4),
+            shifted(5)
+        ]
+    );
+    // An override of the sixth, then a CANCEL of the fifth and all after it.
+    let sixth = day + week * 5;
+    deliver(
+        s,
+        &a,
+        &msg(
+            "REQUEST",
+            &[Ev::new("tf", 1, sixth + Duration::hours(6))
+                .rid(sixth)
+                .stamped(20)],
+        ),
+    )
+    .await;
+    let fifth = day + week * 4;
+    let d = deliver(
+        s,
+        &a,
+        &msg("CANCEL", &[Ev::new("tf", 2, fifth).rid(fifth).future()]),
+    )
+    .await;
+    assert_eq!(d.items[0].action, Action::Cancelled);
+    let busy = agreed(s, &a).await;
+    let starts: Vec<_> = busy.iter().map(|p| p.start).collect();
+    assert_eq!(starts, [day, day + week, shifted(2), shifted(3)]);
+    let sixth_rid = crate::Rid::from_utc(sixth);
+    let stored = s
+        .get_event(&a, &uid("tf"), Some(&sixth_rid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, EventStatus::Cancelled);
+}
+
+/// A newer series that no longer has an instance (an earlier end, an EXDATE) drops the older
+/// override's busy time; an override as new as the series stays.
+pub async fn newer_series_drops_older_overrides<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, a) = (&f.store, user(ALICE));
+    let day = base();
+    let week = Duration::weeks(1);
+    deliver(
+        s,
+        &a,
+        &msg(
+            "REQUEST",
+            &[Ev::new("d", 0, day).rule("FREQ=WEEKLY;COUNT=4")],
+        ),
+    )
+    .await;
+    let fourth = day + week * 3;
+    let over = Ev::new("d", 0, fourth + Duration::hours(5))
+        .rid(fourth)
+        .stamped(9);
+    deliver(s, &a, &msg("REQUEST", &[over])).await;
+    assert_eq!(agreed(s, &a).await.len(), 4);
+    let shorter = Ev::new("d", 1, day).rule("FREQ=WEEKLY;COUNT=3");
+    deliver(s, &a, &msg("REQUEST", &[shorter])).await;
+    let busy = agreed(s, &a).await;
+    assert_eq!(busy.len(), 3, "{:?}", keys(&busy));
+    assert!(busy.iter().all(|p| p.start < fourth), "{:?}", keys(&busy));
 }
