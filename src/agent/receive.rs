@@ -528,17 +528,20 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
                 continue;
             }
         }
-        if let (Some(rid), Some(parent)) = (o.rid(), stored.parent.as_ref()) {
-            if parent.status == EventStatus::Active
-                && stored_of(stored, o).is_none()
-                && !super::method::has_occurrence(&parent.text, o)?
+        // A cancellation of an occurrence the stored series does not have is kept all the same
+        // (a newer series may have it, and the result must not depend on delivery order), and
+        // says so: it changes nothing now.
+        let reason = match stored.parent.as_ref() {
+            Some(parent)
+                if o.rid().is_some()
+                    && parent.status == EventStatus::Active
+                    && stored_of(stored, o).is_none()
+                    && !super::method::has_occurrence(&parent.text, o)? =>
             {
-                plan.items
-                    .push(item(message, o, Action::Refused, Reason::NoSuchInstance));
-                let _ = rid;
-                continue;
+                Reason::NoSuchInstance
             }
-        }
+            _ => before_series(stored, o),
+        };
         if o.is_this_and_future() {
             cancel_later_instances(&mut plan, stored, o);
         }
@@ -557,12 +560,7 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
         });
-        plan.items.push(item(
-            message,
-            o,
-            Action::Cancelled,
-            before_series(stored, o),
-        ));
+        plan.items.push(item(message, o, Action::Cancelled, reason));
     }
     Ok(plan)
 }

@@ -431,7 +431,8 @@ pub async fn instances_change_only_themselves<
         ),
     )
     .await;
-    assert_eq!(actions(&d), [(Action::Refused, Reason::NoSuchInstance)]);
+    assert_eq!(actions(&d), [(Action::Cancelled, Reason::NoSuchInstance)]);
+    assert!(d.removed.is_empty(), "it changes nothing");
     assert_eq!(agreed(s, &b).await.len(), 3);
 
     let third = day + week * 2;
