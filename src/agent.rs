@@ -55,6 +55,7 @@ mod answer;
 mod answers;
 mod attendance;
 mod booking;
+pub mod busy;
 pub mod decision;
 mod events;
 mod instance;
@@ -69,6 +70,7 @@ pub use answers::{
     decline_counter, parse_offer_hold, record_counter, record_reply, MAX_OFFER_HOLD_DAYS,
 };
 pub use booking::book_resource;
+pub use busy::{busy_type, FbType};
 pub use decision::{Action, Decision, Item, Reason};
 pub use events::{cancel, queue_request, record_event};
 pub use mail::{read_delivery, Delivery};

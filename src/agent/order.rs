@@ -211,7 +211,10 @@ mod tests {
         assert_eq!(split.objects.len(), 1);
         assert_eq!(split.objects[0].summary(), Some("newer"));
         assert!(
-            split.warnings.iter().any(|w| w.message.contains("second copy")),
+            split
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("second copy")),
             "{:?}",
             split.warnings
         );
