@@ -235,3 +235,40 @@ pub async fn decline_counter<S: Store>(
     store.apply_step(user, &step).await?;
     Ok(step)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_holds_are_bounded() {
+        assert_eq!(parse_offer_hold("PT2H").unwrap(), Duration::hours(2));
+        assert_eq!(parse_offer_hold("P1D").unwrap(), Duration::days(1));
+        for bad in ["P99999999W", "P3000000D", "PT0S", "-P1D", "soon"] {
+            assert!(parse_offer_hold(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_counter_with_a_huge_hold_is_an_error_not_a_panic() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = crate::memory::MemoryStore::new();
+            let alice = User::new("mailto:alice@example.com").unwrap();
+            store
+                .set_preference(
+                    &alice,
+                    &PrefName::new("freebusy_offers").unwrap(),
+                    Some("P99999999W"),
+                )
+                .await
+                .unwrap();
+            let counter = "BEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\nUID:k\r\n\
+                DTSTART:20260105T090000Z\r\nORGANIZER:mailto:alice@example.com\r\n\
+                ATTENDEE:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            let e = record_counter(&store, &alice, counter).await.unwrap_err();
+            assert!(e.to_string().contains("freebusy_offers"), "{e}");
+        });
+    }
+}
