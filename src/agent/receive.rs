@@ -255,6 +255,18 @@ pub(super) async fn finish_plan<S: Store>(
         }
     }
     step.changes.extend(plan.extra);
+    if step
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Dequeue { .. }))
+    {
+        // Only entries that are there: the step says what changed.
+        let queued = store.requests(user).await?;
+        step.changes.retain(|c| match c {
+            Change::Dequeue { uid, rid } => queued.iter().any(|r| &r.uid == uid && &r.rid == rid),
+            _ => true,
+        });
+    }
     if !step.is_empty() {
         guard(&mut step, stored);
         store.apply_step(user, &step).await?;
