@@ -1,5 +1,10 @@
 //! calstore: the storage layer of an iMIP calendar agent.
 //!
+//! **Writing an agent?** Start with [`agent::receive`] (one scheduling message in, applied in
+//! order, a [`agent::Decision`] out), [`agent::answer`] (the user's answer, with the REPLY to
+//! send), [`query::freebusy`] (when a user is busy), and [`memory::MemoryStore`] to test against;
+//! docs/agent.md in the repository walks through it.
+//!
 //! This crate holds the model and the contract: validated identifiers ([`id`]), free/busy periods
 //! and their table operations ([`period`]), stored objects ([`object`]), recurrence expansion
 //! ([`recurrence`]), and the [`Store`] and [`Journal`] traits that the backends implement
