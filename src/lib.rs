@@ -38,7 +38,10 @@ pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
 pub use journal::{Journal, Limits, UsageTable};
 pub use object::{EventObject, Warning};
 pub use period::{Period, Transp};
+/// The old name of [`QueueKind`].
+#[allow(deprecated)] // kept for callers of the old name; it warns them
+pub use store::Method;
 pub use store::{
-    Change, EventFamily, EventList, EventStatus, Incoming, Method, Providers, QueueKind, Request,
-    Step, Store, StoredEvent, Table, Version, Versioned,
+    Change, EventFamily, EventList, EventStatus, Incoming, Providers, QueueKind, Request, Step,
+    Store, StoredEvent, Table, Version, Versioned,
 };

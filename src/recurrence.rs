@@ -161,12 +161,7 @@ fn dropped_instances(
     let Some(p) = parent else {
         return Ok(dropped);
     };
-    let older: Vec<&Rid> = instances
-        .iter()
-        .filter(|(i, _)| i.sequence() < p.sequence())
-        .filter_map(|(i, _)| i.rid())
-        .collect();
-    if older.is_empty() {
+    if !instances.iter().any(|(i, _)| i.sequence() < p.sequence()) {
         return Ok(dropped);
     }
     let generated = occurrences(p, opts)?;
@@ -184,7 +179,6 @@ fn dropped_instances(
             dropped.insert(r.clone());
         }
     }
-    let _ = older;
     Ok(dropped)
 }
 

@@ -7,7 +7,7 @@
 #[path = "../examples/agent.rs"]
 mod example;
 
-use calstore::{EventStatus, Method, Other, Rid, Store, Table, Uid, User};
+use calstore::{EventStatus, Other, QueueKind, Rid, Store, Table, Uid, User};
 
 fn sample(name: &str) -> String {
     format!("{}/examples/itip/{name}.ics", env!("CARGO_MANIFEST_DIR"))
@@ -93,7 +93,7 @@ async fn the_organiser_records_request_reply_counter_and_cancel() {
         .unwrap()
         .is_some());
     assert!(store
-        .have_request(&alice, &uid, Some(&rid), Some(Method::Counter))
+        .have_request(&alice, &uid, Some(&rid), Some(QueueKind::Counter))
         .await
         .unwrap());
 }

@@ -9,7 +9,7 @@ use crate::id::{Other, PrefName, Rid, Uid, User};
 use crate::object::{same_address, EventObject};
 use crate::period::Period;
 use crate::recurrence::{self, ExpandOptions};
-use crate::store::{Change, EventStatus, Method, Request, Step, Store, Table};
+use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::{expand, options, read_message};
 
@@ -169,7 +169,7 @@ pub async fn record_counter<S: Store>(store: &S, user: &User, text: &str) -> Res
         step.push(Change::Queue(Request {
             uid: uid.clone(),
             rid: o.rid().cloned(),
-            method: Method::Counter,
+            method: QueueKind::Counter,
         }));
     }
     for o in &message.objects {
@@ -217,7 +217,7 @@ pub async fn decline_counter<S: Store>(
     });
     if proposers.len() == 1 {
         if store
-            .have_request(user, uid, rid, Some(Method::Counter))
+            .have_request(user, uid, rid, Some(QueueKind::Counter))
             .await?
         {
             step.push(Change::Dequeue {

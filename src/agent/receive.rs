@@ -199,10 +199,10 @@ pub(super) async fn receive_calendar<S: Store>(
     let role = Role::of(user, &message, &stored)?;
     let plan = match method {
         ItipMethod::Publish | ItipMethod::Request | ItipMethod::Add => {
-            put(user, &message, &stored, method, role)?
+            put(&message, &stored, method, role)?
         }
         ItipMethod::Cancel => cancel(&message, &stored)?,
-        ItipMethod::Reply => replies::reply(store, user, &message, &stored, role, sender).await?,
+        ItipMethod::Reply => replies::reply(user, &message, &stored, role, sender)?,
         ItipMethod::Counter => {
             replies::counter(store, user, &message, &stored, role, sender).await?
         }
@@ -212,7 +212,7 @@ pub(super) async fn receive_calendar<S: Store>(
             role == Role::Attendee,
             Action::CounterDeclined,
         ),
-        ItipMethod::Refresh => replies::refresh(user, &message, &stored, role)?,
+        ItipMethod::Refresh => replies::refresh(&message, &stored, role)?,
     };
     finish_plan(store, user, &message.uid, &stored, role, plan).await
 }
@@ -420,13 +420,7 @@ pub(super) fn set(family: &mut EventFamily, o: &EventObject, text: String, statu
 }
 
 /// PUBLISH, REQUEST and ADD: store what is newer; queue it when the user is asked.
-fn put(
-    user: &User,
-    message: &Message,
-    stored: &EventFamily,
-    method: ItipMethod,
-    role: Role,
-) -> Result<Plan> {
+fn put(message: &Message, stored: &EventFamily, method: ItipMethod, role: Role) -> Result<Plan> {
     let mut plan = empty_plan(stored);
     let asked = role == Role::Attendee && method != ItipMethod::Publish;
     for o in &message.objects {
@@ -472,7 +466,6 @@ fn put(
         plan.items
             .push(item(message, o, action, before_series(stored, o)));
     }
-    let _ = user;
     Ok(plan)
 }
 

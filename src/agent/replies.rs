@@ -89,8 +89,7 @@ fn partstat_text(p: &PartStat) -> String {
 
 /// REPLY to the organiser: the sender's PARTSTAT is written into the stored event (ordered per
 /// attendee by the reply's DTSTAMP) and `freebusy-other/<sender>` follows it.
-pub(super) async fn reply<S: Store>(
-    store: &S,
+pub(super) fn reply(
     user: &User,
     message: &Message,
     stored: &EventFamily,
@@ -98,7 +97,6 @@ pub(super) async fn reply<S: Store>(
     sender: Option<&str>,
 ) -> Result<Plan> {
     let mut plan = empty_plan(stored);
-    let _ = store;
     for o in &message.objects {
         let refuse =
             |plan: &mut Plan, r: Reason| plan.items.push(item(message, o, Action::Refused, r));
@@ -275,12 +273,7 @@ pub(super) fn refuse_unless(
 }
 
 /// REFRESH to the organiser: the reply is the stored event as a REQUEST.
-pub(super) fn refresh(
-    user: &User,
-    message: &Message,
-    stored: &EventFamily,
-    role: Role,
-) -> Result<Plan> {
+pub(super) fn refresh(message: &Message, stored: &EventFamily, role: Role) -> Result<Plan> {
     let mut plan = empty_plan(stored);
     let Some(parent) = stored.parent.as_ref() else {
         for o in &message.objects {
@@ -302,6 +295,5 @@ pub(super) fn refresh(
             plan.reply = Some(super::method::as_request(&parent.text));
         }
     }
-    let _ = user;
     Ok(plan)
 }

@@ -380,7 +380,7 @@ pub async fn methods_by_role<S: Store + Clone + 'static, J: Journal + Clone + 's
     let d = deliver(s, &b, &msg("DECLINECOUNTER", &[Ev::new("p", 0, day)])).await;
     assert_eq!(d.items[0].action, Action::CounterDeclined);
     deliver(s, &a, &msg("REQUEST", std::slice::from_ref(&ev))).await;
-    let d = deliver(s, &a, &msg("REFRESH", &[ev.clone()])).await;
+    let d = deliver(s, &a, &msg("REFRESH", std::slice::from_ref(&ev))).await;
     assert_eq!(actions(&d), [(Action::Resent, Reason::Applied)]);
     assert!(d.reply.unwrap().contains("METHOD:REQUEST"));
     let bad = msg("FROBNICATE", &[ev]);
