@@ -40,6 +40,7 @@ pub mod freebusy;
 pub mod hostile;
 pub mod import;
 pub mod itip;
+pub mod itip_matrix;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -101,6 +102,7 @@ macro_rules! conformance_suite {
                 instances_before_their_series, concurrent_steps_are_stale_not_wrong, this_and_future,
                 newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
             }
+            itip_matrix { every_method_role_and_shape }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

@@ -209,7 +209,8 @@ pub(super) async fn receive_calendar<S: Store>(
         ItipMethod::DeclineCounter => replies::refuse_unless(
             &message,
             &stored,
-            role == Role::Attendee,
+            role,
+            Role::Attendee,
             Action::CounterDeclined,
         ),
         ItipMethod::Refresh => replies::refresh(&message, &stored, role)?,
@@ -457,7 +458,8 @@ fn put(message: &Message, stored: &EventFamily, method: ItipMethod, role: Role) 
         } else {
             Action::Stored
         };
-        if !asked {
+        if role == Role::Organiser {
+            // The organiser's own version answers nothing queued of it any more.
             plan.extra.push(Change::Dequeue {
                 uid: message.uid.clone(),
                 rid: o.rid().cloned(),
