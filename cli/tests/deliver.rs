@@ -135,7 +135,7 @@ fn session(place: &Place) {
     assert!(!freebusy(place, BOB).is_empty());
     let (code, out) = deliver(place, BOB, "3-reply.eml");
     assert_eq!(code, 65, "{out}");
-    assert!(out.contains("refused (not-named)"), "{out}");
+    assert!(out.contains("refused (wrong-role)"), "{out}");
     let out = place.calstore(&["deliver", "--user", BOB, "/dev/null"]);
     assert_eq!(out.status.code(), Some(65));
 }
