@@ -100,7 +100,8 @@ macro_rules! conformance_suite {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
                 counter_and_reply_need_a_live_event, methods_by_role, instances_change_only_themselves,
                 instances_before_their_series, concurrent_steps_are_stale_not_wrong, this_and_future,
-                newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
+                newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day,
+                attendee_tables_reach_past_the_window
             }
             itip_matrix { every_method_role_and_shape }
         );

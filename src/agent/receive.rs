@@ -344,6 +344,21 @@ fn attendee_tables(
     Ok(changes)
 }
 
+/// Whether any stored object of `family` names `address` as an ATTENDEE (what
+/// [`query::freebusy`](crate::query::freebusy) checks before extending an attendee's table).
+pub fn names_attendee(family: &EventFamily, address: &str) -> bool {
+    family
+        .parent
+        .iter()
+        .chain(family.instances.iter().map(|(_, s)| s))
+        .filter_map(|s| EventObject::parse(&s.text).ok())
+        .any(|o| {
+            o.attendees()
+                .iter()
+                .any(|a| crate::object::same_address(&a.address, address))
+        })
+}
+
 /// Periods of `a` not in `b`.
 fn difference(a: &[Period], b: &[Period]) -> Vec<Period> {
     a.iter().filter(|p| !b.contains(p)).cloned().collect()

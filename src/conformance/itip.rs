@@ -671,3 +671,48 @@ pub async fn outlook_midnight_rid_replaces_its_day<
         .collect();
     assert_eq!(days, [day(0), day(8), day(14)], "{:?}", keys(&busy));
 }
+
+/// What the organiser knows of an attendee of a weekly event without end does not end at the
+/// window: a query past it expands the event as the attendee's answer makes it; a query without
+/// end states its horizon.
+pub async fn attendee_tables_reach_past_the_window<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, a) = (&f.store, user(ALICE));
+    let day = base();
+    let weekly = Ev::new("open", 0, day).rule("FREQ=WEEKLY");
+    deliver(s, &a, &msg("REQUEST", &[weekly])).await;
+    let accepted = Ev::new("open", 0, day)
+        .stamped(5)
+        .with(&[(BOB, "ACCEPTED")]);
+    deliver(s, &a, &msg("REPLY", &[accepted])).await;
+    let bob = Table::Other(other(BOB));
+    let (from, to) = (day + Duration::days(200), day + Duration::days(250));
+    let stored = s.freebusy_in(&a, &bob, from, to).await.unwrap().value;
+    assert!(stored.is_empty(), "the table itself stops at the window");
+    let now = Utc::now();
+    let far = crate::query::freebusy(s, &a, &bob, Some(from), Some(to), now)
+        .await
+        .unwrap();
+    assert!(
+        (7..=8).contains(&far.periods.len()),
+        "{:?}",
+        keys(&far.periods)
+    );
+    let open = crate::query::freebusy(s, &a, &bob, Some(day), None, now)
+        .await
+        .unwrap();
+    assert!(
+        open.horizon.is_some(),
+        "an answer without end states its horizon"
+    );
+    // Carol never answered: nothing is made up for her.
+    let carol = Table::Other(other(CAROL));
+    let none = crate::query::freebusy(s, &a, &carol, Some(from), Some(to), now)
+        .await
+        .unwrap();
+    assert!(none.periods.is_empty());
+}
