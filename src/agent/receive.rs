@@ -480,8 +480,22 @@ fn put(message: &Message, stored: &EventFamily, method: ItipMethod, role: Role) 
                 rid: o.rid().cloned(),
             });
         }
-        plan.items
-            .push(item(message, o, action, before_series(stored, o)));
+        // An instance REQUEST for an occurrence the series does not have is kept (a newer
+        // series may have it; delivery order must not matter) and says so. ADD adds instances
+        // the rule does not have by definition.
+        let reason = match stored.parent.as_ref() {
+            Some(parent)
+                if method == ItipMethod::Request
+                    && o.rid().is_some()
+                    && parent.status == EventStatus::Active
+                    && stored_of(stored, o).is_none()
+                    && !super::method::has_occurrence(&parent.text, o)? =>
+            {
+                Reason::NoSuchInstance
+            }
+            _ => before_series(stored, o),
+        };
+        plan.items.push(item(message, o, action, reason));
     }
     Ok(plan)
 }

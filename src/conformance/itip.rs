@@ -433,6 +433,17 @@ pub async fn instances_change_only_themselves<
     .await;
     assert_eq!(actions(&d), [(Action::Cancelled, Reason::NoSuchInstance)]);
     assert!(d.removed.is_empty(), "it changes nothing");
+    let elsewhere = nowhere + Duration::days(1);
+    let d = deliver(
+        s,
+        &b,
+        &msg(
+            "REQUEST",
+            &[Ev::new("w", 0, elsewhere).rid(elsewhere).stamped(12)],
+        ),
+    )
+    .await;
+    assert_eq!(actions(&d), [(Action::Queued, Reason::NoSuchInstance)]);
     assert_eq!(agreed(s, &b).await.len(), 3);
 
     let third = day + week * 2;
