@@ -58,6 +58,7 @@ mod attendance;
 mod booking;
 pub mod busy;
 pub mod decision;
+mod effects;
 mod events;
 mod instance;
 mod mail;
