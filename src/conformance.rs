@@ -40,6 +40,9 @@ pub mod fixture;
 pub mod freebusy;
 pub mod hostile;
 pub mod import;
+pub mod itip;
+pub mod itip_matrix;
+pub mod itip_occurrences;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -100,6 +103,16 @@ macro_rules! conformance_suite {
                 reply_records_the_attendees_answer, counter_is_recorded_and_declined,
                 booking_respects_the_slot_and_the_quota, recorded_events_without_end_are_extended
             }
+            itip {
+                older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
+                counter_and_reply_need_a_live_event, methods_by_role, concurrent_steps_are_stale_not_wrong,
+                attendee_tables_reach_past_the_window
+            }
+            itip_occurrences {
+                instances_change_only_themselves, instances_before_their_series, this_and_future,
+                newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
+            }
+            itip_matrix { every_method_role_and_shape }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

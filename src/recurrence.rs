@@ -87,7 +87,10 @@ pub fn expand(
     if let Some(p) = parent.filter(|p| p.counts_for(user, opts.needs_action)) {
         let generated = occurrences(p, opts)?;
         unbounded = generated.windowed;
-        let replaced_rids: HashSet<&Rid> = instances.iter().filter_map(|(i, _)| i.rid()).collect();
+        let replaced_rids: HashSet<Rid> = instances
+            .iter()
+            .flat_map(|(i, _)| instance_keys(i))
+            .collect();
         let replaced_instants: HashSet<DateTime<Utc>> = instances
             .iter()
             .filter_map(|(i, _)| i.rid())
@@ -116,8 +119,10 @@ pub fn expand(
         Some(p) => Some(Span::of(p, opts)?),
         None => None,
     };
+    let dropped = dropped_instances(parent, instances, opts)?;
     for (inst, status) in instances {
         if *status != EventStatus::Active
+            || inst.rid().is_some_and(|r| dropped.contains(r))
             || inst.is_cancelled()
             || !inst.counts_for(user, opts.needs_action)
         {
@@ -506,6 +511,8 @@ fn local_day(o: &Occurrence, first: &TimeValue, tz: &chrono_tz::Tz) -> NaiveDate
 }
 
 mod future;
+mod overrides;
+use overrides::{dropped_instances, instance_keys};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a test fails by panicking

@@ -35,11 +35,13 @@ mod step;
 mod types;
 
 pub use change::Change;
-pub use step::{providers_after, Applied, Outcome, Step};
+pub use step::{check_expected, providers_after, Applied, Outcome, Step};
 
+#[allow(deprecated)] // the old name, kept for callers; it warns them
+pub use types::Method;
 pub use types::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,
-    Version, Versioned,
+    EventFamily, EventList, EventStatus, Incoming, Providers, QueueKind, Request, StoredEvent,
+    Table, Version, Versioned,
 };
 
 use defaults::{guarded, write};
@@ -229,7 +231,7 @@ pub trait Store: Send + Sync {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> impl Future<Output = Result<bool>> + Send {
         async move {
             let queue = self.requests(user).await?;
@@ -461,7 +463,7 @@ pub trait Store: Send + Sync {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> impl Future<Output = Result<bool>> + Send {
         let change = Change::Queue(step::request(uid, rid, method));
         async move { Ok(write(self, user, change.into()).await?.changed()) }

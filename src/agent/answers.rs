@@ -9,7 +9,7 @@ use crate::id::{Other, PrefName, Rid, Uid, User};
 use crate::object::{same_address, EventObject};
 use crate::period::Period;
 use crate::recurrence::{self, ExpandOptions};
-use crate::store::{Change, EventStatus, Method, Request, Step, Store, Table};
+use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::{expand, options, read_message};
 
@@ -89,14 +89,45 @@ pub async fn record_reply<S: Store>(store: &S, user: &User, text: &str) -> Resul
     Ok(step)
 }
 
+/// The longest hold `freebusy_offers` may set: a year. Longer holds are refused when the
+/// preference is read, so that no expiry overflows or lies past what every backend stores.
+pub const MAX_OFFER_HOLD_DAYS: i64 = 366;
+
+/// Parses and checks a `freebusy_offers` value: a positive duration of at most
+/// [`MAX_OFFER_HOLD_DAYS`].
+///
+/// # Errors
+///
+/// Invalid input naming the value when it is not a duration, not positive, or too long.
+pub fn parse_offer_hold(value: &str) -> Result<Duration> {
+    let d = parse_duration(value.trim())
+        .map_err(|e| e.context(format!("freebusy_offers {value:?}")))?;
+    if d <= Duration::zero() || d > Duration::days(MAX_OFFER_HOLD_DAYS) {
+        return Err(Error::invalid(format!(
+            "freebusy_offers {value:?} must be a positive duration of at most {MAX_OFFER_HOLD_DAYS} days"
+        )));
+    }
+    Ok(d)
+}
+
 /// How long the user holds offers: the `freebusy_offers` preference, else one day.
 async fn offer_hold<S: Store>(store: &S, user: &User) -> Result<Duration> {
     let name = PrefName::new("freebusy_offers")?;
     match store.preference(user, &name).await? {
-        Some(v) => parse_duration(v.trim())
-            .map_err(|e| e.context(format!("preference freebusy_offers of {user}"))),
+        Some(v) => parse_offer_hold(&v).map_err(|e| e.context(format!("preference of {user}"))),
         None => Ok(Duration::days(DEFAULT_OFFER_HOLD_DAYS)),
     }
+}
+
+/// When an offer made at `now` expires for `user` (checked: never overflows).
+pub(super) async fn offer_expiry<S: Store>(
+    store: &S,
+    user: &User,
+    now: chrono::DateTime<Utc>,
+) -> Result<chrono::DateTime<Utc>> {
+    let hold = offer_hold(store, user).await?;
+    now.checked_add_signed(hold)
+        .ok_or_else(|| Error::invalid(format!("the offer hold of {user} runs past any date")))
 }
 
 /// Records a counter-proposal (a COUNTER) sent to the organiser `user`: the proposal of its
@@ -124,7 +155,7 @@ pub async fn record_counter<S: Store>(store: &S, user: &User, text: &str) -> Res
             ))
         })?;
     let other = Other::new(proposer.address.clone())?;
-    let expiry = Utc::now() + offer_hold(store, user).await?;
+    let expiry = offer_expiry(store, user, Utc::now()).await?;
     let mut step = Step::default();
     for o in &message.objects {
         step.push(Change::PutCounter {
@@ -138,7 +169,7 @@ pub async fn record_counter<S: Store>(store: &S, user: &User, text: &str) -> Res
         step.push(Change::Queue(Request {
             uid: uid.clone(),
             rid: o.rid().cloned(),
-            method: Method::Counter,
+            method: QueueKind::Counter,
         }));
     }
     for o in &message.objects {
@@ -186,7 +217,7 @@ pub async fn decline_counter<S: Store>(
     });
     if proposers.len() == 1 {
         if store
-            .have_request(user, uid, rid, Some(Method::Counter))
+            .have_request(user, uid, rid, Some(QueueKind::Counter))
             .await?
         {
             step.push(Change::Dequeue {
@@ -203,4 +234,41 @@ pub async fn decline_counter<S: Store>(
     }
     store.apply_step(user, &step).await?;
     Ok(step)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_holds_are_bounded() {
+        assert_eq!(parse_offer_hold("PT2H").unwrap(), Duration::hours(2));
+        assert_eq!(parse_offer_hold("P1D").unwrap(), Duration::days(1));
+        for bad in ["P99999999W", "P3000000D", "PT0S", "-P1D", "soon"] {
+            assert!(parse_offer_hold(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_counter_with_a_huge_hold_is_an_error_not_a_panic() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = crate::memory::MemoryStore::new();
+            let alice = User::new("mailto:alice@example.com").unwrap();
+            store
+                .set_preference(
+                    &alice,
+                    &PrefName::new("freebusy_offers").unwrap(),
+                    Some("P99999999W"),
+                )
+                .await
+                .unwrap();
+            let counter = "BEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\nUID:k\r\n\
+                DTSTART:20260105T090000Z\r\nORGANIZER:mailto:alice@example.com\r\n\
+                ATTENDEE:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            let e = record_counter(&store, &alice, counter).await.unwrap_err();
+            assert!(e.to_string().contains("freebusy_offers"), "{e}");
+        });
+    }
 }

@@ -65,6 +65,8 @@ pub enum Action {
     Tentative,
     /// Left for a person to decide (a resource's policy did not decide).
     LeftForPerson,
+    /// The stored event sent again (the answer to a REFRESH is in [`Decision::reply`]).
+    Resent,
     /// Nothing changed: the store holds a newer version.
     IgnoredAsOlder,
     /// Nothing changed: the store holds this very version.
@@ -79,6 +81,9 @@ pub enum Action {
 pub enum Reason {
     /// The method's normal effect for the user's role.
     Applied,
+    /// An instance (or its cancellation) that arrived before its series: kept, and applied to
+    /// the series when it comes.
+    BeforeSeries,
     /// The stored version is newer (SEQUENCE, then DTSTAMP): the stored SEQUENCE.
     OlderSequence {
         /// The stored SEQUENCE.
@@ -98,6 +103,9 @@ pub enum Reason {
     NoSuchInstance,
     /// The user is neither organiser nor attendee of the event.
     NotNamed,
+    /// The method is for the organiser (REPLY, COUNTER, REFRESH) and the user does not organise
+    /// the event; or for an attendee (DECLINECOUNTER) and the user organises it.
+    WrongRole,
     /// The sender is not an attendee of the event (for a REPLY or COUNTER).
     NotAnAttendee,
     /// A REPLY to an older SEQUENCE than the stored one.
@@ -129,10 +137,64 @@ pub enum Reason {
     Other(String),
 }
 
+/// `IgnoredAsOlder` → `ignored-as-older`: the variant's name of a Debug text, kebab-cased.
+fn kebab(debug: &str) -> String {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Action {
+    /// The stable code a program or a log matches on: the variant's name in kebab case
+    /// (`stored`, `queued`, `ignored-as-older`, …).
+    pub fn code(&self) -> String {
+        kebab(&format!("{self:?}"))
+    }
+}
+
+impl Reason {
+    /// The stable code of the reason: the variant's name in kebab case (`applied`,
+    /// `older-sequence`, `no-such-instance`, …).
+    pub fn code(&self) -> String {
+        kebab(&format!("{self:?}"))
+    }
+
+    /// The reason's details in words, when it has any.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Reason::OlderSequence { stored, message } => Some(format!(
+                "the store holds SEQUENCE {stored}, the message has {message}"
+            )),
+            Reason::Busy { uid } => Some(format!("busy with {uid}")),
+            Reason::Other(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for item in &self.items {
             writeln!(f, "{item}")?;
+        }
+        for p in &self.added {
+            writeln!(f, "+ {}", p.to_line(false))?;
+        }
+        for p in &self.removed {
+            writeln!(f, "- {}", p.to_line(false))?;
         }
         write!(
             f,
@@ -149,6 +211,30 @@ impl fmt::Display for Item {
         if let Some(rid) = &self.rid {
             write!(f, " {rid}")?;
         }
-        write!(f, ": {:?} ({:?})", self.action, self.reason)
+        write!(f, ": {} ({}", self.action.code(), self.reason.code())?;
+        if let Some(d) = self.reason.detail() {
+            write!(f, ": {d}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_kebab_case_names() {
+        assert_eq!(Action::IgnoredAsOlder.code(), "ignored-as-older");
+        assert_eq!(
+            Reason::OlderSequence {
+                stored: 2,
+                message: 1
+            }
+            .code(),
+            "older-sequence"
+        );
+        assert_eq!(Reason::Other("x".into()).code(), "other");
+        assert_eq!(Reason::NoSuchInstance.code(), "no-such-instance");
     }
 }

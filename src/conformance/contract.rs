@@ -3,7 +3,9 @@
 //! step that fails (a condition, a change refused on what is stored) writes nothing.
 
 use crate::store::{Applied, Outcome};
-use crate::{Change, ErrorKind, Journal, Method, PrefName, Providers, Request, Step, Store, Table};
+use crate::{
+    Change, ErrorKind, Journal, PrefName, Providers, QueueKind, Request, Step, Store, Table,
+};
 use crate::{Rid, Uid, UsageTable, User};
 
 use super::fixture::Fixture;
@@ -39,7 +41,7 @@ async fn populate<S: Store>(s: &S, who: &User) {
         .await
         .unwrap();
     for u in ["one", "two"] {
-        s.queue_request(who, &uid(u), None, Method::Request)
+        s.queue_request(who, &uid(u), None, QueueKind::Request)
             .await
             .unwrap();
     }
@@ -95,7 +97,7 @@ pub async fn provided_reads_answer_as_the_defaults<
                 s.counter_proposers(&a, &u, r.as_ref()).await.unwrap(),
                 d.counter_proposers(&a, &u, r.as_ref()).await.unwrap()
             );
-            for m in [None, Some(Method::Request), Some(Method::Counter)] {
+            for m in [None, Some(QueueKind::Request), Some(QueueKind::Counter)] {
                 assert_eq!(
                     s.have_request(&a, &u, r.as_ref(), m).await.unwrap(),
                     d.have_request(&a, &u, r.as_ref(), m).await.unwrap()
@@ -170,7 +172,7 @@ fn changes() -> Vec<Change> {
         Change::Queue(Request {
             uid: uid("four"),
             rid: None,
-            method: Method::Counter,
+            method: QueueKind::Counter,
         }),
         Change::Dequeue {
             uid: uid("one"),
@@ -233,7 +235,7 @@ fn changes() -> Vec<Change> {
         Change::SetRequests(vec![Request {
             uid: uid("one"),
             rid: None,
-            method: Method::Request,
+            method: QueueKind::Request,
         }]),
         Change::SetPreference {
             name: PrefName::new("TZID").unwrap(),

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::id::{Rid, Uid, User};
 use crate::period::{self, Period};
-use crate::store::{Change, Method, Outcome, Request, Table, Version};
+use crate::store::{Change, Outcome, QueueKind, Request, Table, Version};
 
 use super::state::{check_version, refused, Versions};
 use super::{kind_of, what_table, UserData, WHAT};
@@ -35,6 +35,11 @@ impl UserData {
             Change::ExpectProviders(version) => {
                 let what = format!("{what}, table freebusy-providers");
                 check_version(Some(*version), self.providers.version, &what)?;
+                Outcome::Done
+            }
+            Change::ExpectEvent { family } => {
+                let found = self.objects.family(&family.uid);
+                crate::store::check_expected(user, family, Some(&found))?;
                 Outcome::Done
             }
             Change::PutEvent { uid, rid, text } => {
@@ -142,7 +147,7 @@ impl UserData {
     }
 
     /// Appends the request unless the same (uid, rid, method) is queued; returns whether it did.
-    fn queue(&mut self, uid: &Uid, rid: Option<&Rid>, method: Method) -> bool {
+    fn queue(&mut self, uid: &Uid, rid: Option<&Rid>, method: QueueKind) -> bool {
         if self
             .requests
             .iter()

@@ -12,7 +12,7 @@
 //! | free/busy tables | `Reserve`, `SetFreeBusy`, `ReplaceEventPeriods`, `ReplaceUidPeriods`, `ReplaceUidsPeriods`, `RemoveEventPeriods`, `RemoveAdditionalPeriods`, `RemoveAffectedPeriod` | `Version` (the table's new version) |
 //! | providers | `SetProviders`, `MarkProvider`, `MarkProviders` (with the horizon) | `Version`, `Changed`, `Done` |
 //! | preferences | `SetPreference` | `Done` |
-//! | conditions | `Expect`, `ExpectProviders` | `Done` (or the whole step fails as stale) |
+//! | conditions | `Expect`, `ExpectProviders`, `ExpectEvent` | `Done` (or the whole step fails as stale) |
 //!
 //! [`Store`]: super::Store
 
@@ -245,6 +245,17 @@ pub enum Change {
     },
     /// [`Change::Expect`] for the providers table.
     ExpectProviders(Version),
+    /// A condition: refuse the whole step as [`ErrorKind::Stale`](crate::ErrorKind::Stale),
+    /// writing nothing, unless the stored objects of `family.uid` (parent and instances, text
+    /// and status) are exactly `family` — the version a step was computed from
+    /// ([`check_expected`](super::check_expected), under the backend's lock or transaction). A
+    /// concurrent step for the same event then makes this one fail instead of leaving tables
+    /// that disagree with the objects (the caller applies the message again). Only before the
+    /// writes.
+    ExpectEvent {
+        /// The objects as read, in [`Store::load_events`](super::Store::load_events) form.
+        family: super::EventFamily,
+    },
 }
 
 impl Change {
@@ -276,7 +287,9 @@ impl Change {
             Change::RemoveCounter { .. } => "remove_counter",
             Change::RemoveCounters { .. } => "remove_counters",
             Change::SetPreference { .. } => "set_preference",
-            Change::Expect { .. } | Change::ExpectProviders(_) => "expect",
+            Change::Expect { .. } | Change::ExpectProviders(_) | Change::ExpectEvent { .. } => {
+                "expect"
+            }
         }
     }
 
@@ -298,6 +311,9 @@ impl Change {
     /// Whether this is a condition ([`Change::Expect`], [`Change::ExpectProviders`]) rather
     /// than a write.
     pub fn is_condition(&self) -> bool {
-        matches!(self, Change::Expect { .. } | Change::ExpectProviders(_))
+        matches!(
+            self,
+            Change::Expect { .. } | Change::ExpectProviders(_) | Change::ExpectEvent { .. }
+        )
     }
 }

@@ -36,7 +36,7 @@ macro_rules! store_forwarding {
     ($forward:ident, faster) => {
         $forward!(unlisted_users() -> ::std::vec::Vec<$crate::Error>);
         $forward!(load_events(user: &$crate::User, uids: &[$crate::Uid]) -> ::std::vec::Vec<$crate::EventFamily>);
-        $forward!(have_request(user: &$crate::User, uid: &$crate::Uid, rid: ::std::option::Option<&$crate::Rid>, method: ::std::option::Option<$crate::Method>) -> bool);
+        $forward!(have_request(user: &$crate::User, uid: &$crate::Uid, rid: ::std::option::Option<&$crate::Rid>, method: ::std::option::Option<$crate::QueueKind>) -> bool);
         $forward!(counter_proposers(user: &$crate::User, uid: &$crate::Uid, rid: ::std::option::Option<&$crate::Rid>) -> ::std::vec::Vec<$crate::Other>);
         $forward!(counter_rids(user: &$crate::User, uid: &$crate::Uid) -> ::std::vec::Vec<$crate::Rid>);
         $forward!(freebusy_in(user: &$crate::User, table: &$crate::Table, start: $crate::store::Instant, end: $crate::store::Instant) -> $crate::Versioned<::std::vec::Vec<$crate::Period>>);

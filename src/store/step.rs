@@ -11,7 +11,7 @@ use crate::id::{Rid, Uid};
 use crate::object::EventObject;
 use crate::period::{check_event, check_uids};
 
-use super::{Change, Method, Request, Version};
+use super::{Change, QueueKind, Request, Version};
 
 fn key(uid: &Uid, rid: Option<&Rid>) -> String {
     match rid {
@@ -144,6 +144,12 @@ impl fmt::Display for Change {
             },
             Change::Expect { table, version } => write!(f, "expected {table} at {version}"),
             Change::ExpectProviders(version) => write!(f, "expected the providers at {version}"),
+            Change::ExpectEvent { family } => write!(
+                f,
+                "expected {} stored object(s) of {}",
+                usize::from(family.parent.is_some()) + family.instances.len(),
+                key(&family.uid, None)
+            ),
         }
     }
 }
@@ -340,7 +346,7 @@ impl Applied {
 }
 
 /// A queue entry for (uid, rid) with `method`.
-pub(crate) fn request(uid: &Uid, rid: Option<&Rid>, method: Method) -> Request {
+pub(crate) fn request(uid: &Uid, rid: Option<&Rid>, method: QueueKind) -> Request {
     Request {
         uid: uid.clone(),
         rid: rid.cloned(),
@@ -378,4 +384,31 @@ pub fn providers_after(
         next.window_end = Some(next.window_end.map_or(h, |w| w.min(h)));
     }
     next
+}
+
+/// Checks a [`Change::ExpectEvent`] against what is stored of its uid (`None` or an empty family
+/// for nothing stored): what every backend's `apply_step` does for it, under its lock.
+///
+/// # Errors
+///
+/// Stale, naming the user and the uid, when they differ.
+pub fn check_expected(
+    user: &crate::id::User,
+    expected: &super::EventFamily,
+    found: Option<&super::EventFamily>,
+) -> Result<()> {
+    let empty = |f: &super::EventFamily| f.parent.is_none() && f.instances.is_empty();
+    let same = match found {
+        None => empty(expected),
+        Some(f) => f.parent == expected.parent && f.instances == expected.instances,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::stale(format!(
+            "user {user} uid {:?}: another step changed the event since it was read; nothing \
+             was written (apply the message again)",
+            expected.uid.as_str()
+        )))
+    }
 }

@@ -123,6 +123,13 @@ impl StoreInner {
                     &format!("user {user}, table freebusy-providers"),
                 )
             }
+            Change::ExpectEvent { family } => {
+                let found = self
+                    .owner(user)
+                    .load_events(std::slice::from_ref(&family.uid))?
+                    .pop();
+                calstore::store::check_expected(user, family, found.as_ref())
+            }
             _ => Ok(()),
         }
     }
@@ -322,7 +329,7 @@ impl StoreInner {
                 prefs::set(&self.prefs, user, name, value.as_deref())?;
                 Outcome::Done
             }
-            Change::Expect { .. } | Change::ExpectProviders(_) => {
+            Change::Expect { .. } | Change::ExpectProviders(_) | Change::ExpectEvent { .. } => {
                 self.check_condition(user, change)?;
                 Outcome::Done
             }

@@ -11,7 +11,7 @@
 use calstore::id::{parse_rid_text, rid_text};
 use calstore::period::{escape_field, format_instant, parse_instant, unescape};
 use calstore::{
-    Change, Error, Method, Other, Period, PrefName, Request, Result, Rid, Step, Table, Uid,
+    Change, Error, Other, Period, PrefName, QueueKind, Request, Result, Rid, Step, Table, Uid,
 };
 
 const HEADER: &str = "calstore-step 1\n";
@@ -305,7 +305,7 @@ fn change_of(f: &[&str]) -> Result<Change> {
         ["queue", _, _, method] => Change::Queue(Request {
             uid: uid(1)?,
             rid: r(2)?,
-            method: Method::parse(method)?,
+            method: QueueKind::parse(method)?,
         }),
         ["dequeue", _, _] => Change::Dequeue {
             uid: uid(1)?,
@@ -465,7 +465,7 @@ mod tests {
                 Change::Queue(Request {
                     uid: u.clone(),
                     rid: None,
-                    method: Method::Counter,
+                    method: QueueKind::Counter,
                 }),
                 Change::Dequeue {
                     uid: u.clone(),
@@ -525,7 +525,7 @@ mod tests {
                 Change::SetRequests(vec![Request {
                     uid: u.clone(),
                     rid: r.clone(),
-                    method: Method::Request,
+                    method: QueueKind::Request,
                 }]),
                 Change::RemoveCounter {
                     other,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use calstore::{
-    Applied, EventFamily, EventList, EventStatus, Method, Other, Period, PrefName, Providers,
+    Applied, EventFamily, EventList, EventStatus, Other, Period, PrefName, Providers, QueueKind,
     Request, Result, Rid, Step, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
@@ -132,7 +132,7 @@ impl Store for PgStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> Result<bool> {
         self.have_request_impl(user, uid, rid, method).await
     }

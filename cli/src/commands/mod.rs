@@ -1,7 +1,9 @@
 //! One module per subcommand; `run` dispatches.
 
+mod answer;
 mod check;
 mod copy;
+mod deliver;
 mod expire_quotas;
 mod freebusy;
 mod import;
@@ -34,6 +36,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::ExpireQuotas(a) => expire_quotas::run(g, a).await,
         Command::Copy(a) => copy::run(g, a).await,
         Command::MergeUser(a) => merge_user::run(g, a).await,
+        Command::Deliver(a) => deliver::run(g, a).await,
+        Command::Answer(a) => answer::run(g, a).await,
     }
 }
 

@@ -220,6 +220,18 @@ impl PgStore {
                     .check_locked(tx, user, STORE_PROVIDERS.version_name, *version)
                     .await;
             }
+            Change::ExpectEvent { family } => {
+                let found = objects::load_on(
+                    pool,
+                    tx,
+                    &STORE_OBJECTS,
+                    owner,
+                    std::slice::from_ref(&family.uid),
+                )
+                .await?
+                .pop();
+                calstore::store::check_expected(user, family, found.as_ref())?;
+            }
             Change::PutEvent { uid, rid, text } => {
                 objects::upsert(pool, tx, &STORE_OBJECTS, owner, uid, rid.as_ref(), text).await?;
             }
