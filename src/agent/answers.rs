@@ -224,6 +224,18 @@ pub async fn decline_counter<S: Store>(
                 uid: uid.clone(),
                 rid: rid.cloned(),
             });
+            // Dequeue removes every entry of (uid, rid); a REQUEST awaiting the user's own
+            // answer is not the counter's to remove, so it is queued again.
+            if store
+                .have_request(user, uid, rid, Some(QueueKind::Request))
+                .await?
+            {
+                step.push(Change::Queue(Request {
+                    uid: uid.clone(),
+                    rid: rid.cloned(),
+                    method: QueueKind::Request,
+                }));
+            }
         }
         step.push(Change::ReplaceEventPeriods {
             table: Table::Offers,
@@ -269,6 +281,32 @@ mod tests {
                 ATTENDEE:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
             let e = record_counter(&store, &alice, counter).await.unwrap_err();
             assert!(e.to_string().contains("freebusy_offers"), "{e}");
+        });
+    }
+
+    #[test]
+    fn declining_a_counter_keeps_a_queued_request() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = crate::memory::MemoryStore::new();
+            let alice = User::new("mailto:alice@example.com").unwrap();
+            let uid = Uid::new("k").unwrap();
+            store
+                .queue_request(&alice, &uid, None, QueueKind::Request)
+                .await
+                .unwrap();
+            let counter = "BEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\nUID:k\r\n\
+                DTSTART:20260105T090000Z\r\nORGANIZER:mailto:alice@example.com\r\n\
+                ATTENDEE:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            record_counter(&store, &alice, counter).await.unwrap();
+            assert_eq!(store.requests(&alice).await.unwrap().len(), 2);
+            let bob = Other::new("mailto:bob@example.com").unwrap();
+            decline_counter(&store, &alice, &uid, None, &bob)
+                .await
+                .unwrap();
+            let left = store.requests(&alice).await.unwrap();
+            assert_eq!(left.len(), 1, "{left:?}");
+            assert_eq!(left[0].method, QueueKind::Request);
         });
     }
 }
