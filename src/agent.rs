@@ -55,6 +55,7 @@ mod answers;
 mod booking;
 pub mod decision;
 mod events;
+pub mod resource;
 
 pub use answers::{decline_counter, record_counter, record_reply};
 pub use booking::book_resource;

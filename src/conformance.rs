@@ -44,6 +44,7 @@ pub mod model;
 pub mod objects;
 pub mod queue;
 pub mod read_only;
+pub mod resource;
 pub mod support;
 
 pub use fixture::{Fixture, IntoFixture};
@@ -93,6 +94,11 @@ macro_rules! conformance_suite {
                 queue_request_leaves_the_own_table, cancel_removes_periods_and_queue_entries,
                 reply_records_the_attendees_answer, counter_is_recorded_and_declined,
                 booking_respects_the_slot_and_the_quota, recorded_events_without_end_are_extended
+            }
+            resource {
+                bookings_survive_the_cron_job, reset_keeps_reservations_without_objects,
+                series_are_decided_per_occurrence, standing_bookings_are_checked_far_ahead,
+                quotas_are_given_back_and_extended, concurrent_bookers_never_exceed_capacity
             }
         );
     };
