@@ -153,9 +153,17 @@ async fn book_once<S: Store, J: Journal>(
         .filter(|o| o.rid().is_some())
         .map(|o| (o.clone(), EventStatus::Active))
         .collect();
+    // A series without end that starts beyond the horizon is checked for a window from its
+    // start, so that it is decided at all.
+    let starts = master
+        .and_then(|m| m.dtstart())
+        .and_then(|d| d.to_utc(&settings.tz).ok())
+        .map_or(check_end, |s| {
+            s + Duration::days(i64::from(settings.window_days))
+        });
     let asked = ExpandOptions {
         tz: settings.tz,
-        window_end: check_end,
+        window_end: check_end.max(starts),
         needs_action: true,
     };
     let expansion = recurrence::expand(resource, master, &instances, &asked)?;

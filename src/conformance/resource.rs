@@ -295,6 +295,33 @@ pub async fn standing_bookings_are_checked_far_ahead<
         .collect();
     assert_eq!(declined.len(), 1, "{series}");
     assert_eq!(declined[0].reason, Reason::Busy { uid: uid("far2") });
+    // A series without end that starts beyond the horizon is decided too, and holds its time
+    // against a later one-off there.
+    let later = b + Duration::hours(7) + Duration::days(200);
+    let late = resource::book(
+        s,
+        j,
+        &room,
+        &request("late", later, 1, Some("FREQ=WEEKLY")),
+        &policy,
+    )
+    .await
+    .unwrap();
+    assert!(!late.items.is_empty());
+    assert!(
+        actions(&late).iter().all(|a| *a == Action::Accepted),
+        "{late}"
+    );
+    let clash = resource::book(
+        s,
+        j,
+        &room,
+        &request("clash", later + Duration::weeks(3), 1, None),
+        &policy,
+    )
+    .await
+    .unwrap();
+    assert_eq!(clash.items[0].reason, Reason::Busy { uid: uid("late") });
     // The room's copy holds a DECLINED override there, so no later extension takes the slot.
     let rid = declined[0].rid.clone().unwrap();
     let inst = s
