@@ -51,16 +51,30 @@ use crate::recurrence::{ExpandOptions, Expansion};
 use crate::refresh::{self, Overrides};
 use crate::store::{EventFamily, EventStatus, Step, Store, StoredEvent};
 
+mod answer;
 mod answers;
+mod attendance;
 mod booking;
 pub mod decision;
 mod events;
+mod instance;
+mod mail;
+mod method;
+pub mod order;
+mod receive;
+mod replies;
 pub mod resource;
 
-pub use answers::{decline_counter, record_counter, record_reply};
+pub use answer::{answer, Answer};
+pub use answers::{
+    decline_counter, parse_offer_hold, record_counter, record_reply, MAX_OFFER_HOLD_DAYS,
+};
 pub use booking::book_resource;
 pub use decision::{Action, Decision, Item, Reason};
 pub use events::{cancel, queue_request, record_event};
+pub use mail::{read_delivery, Delivery};
+pub use method::{ItipMethod, Role};
+pub use receive::{receive, receive_with_journal, resource_request};
 
 /// The VEVENTs of one message, all of one UID.
 struct Message {

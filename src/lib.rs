@@ -34,6 +34,6 @@ pub use journal::{Journal, Limits, UsageTable};
 pub use object::{EventObject, Warning};
 pub use period::{Period, Transp};
 pub use store::{
-    Change, EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, Step, Store,
-    StoredEvent, Table, Version, Versioned,
+    Change, EventFamily, EventList, EventStatus, Incoming, Method, Providers, QueueKind, Request,
+    Step, Store, StoredEvent, Table, Version, Versioned,
 };

@@ -15,11 +15,11 @@ pub(crate) use defaults::change_providers;
 mod step;
 mod types;
 
-pub use step::{apply_change, Change, Step};
+pub use step::{apply_change, check_expected, Change, Step};
 
 pub use types::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Providers, Request, StoredEvent, Table,
-    Version, Versioned,
+    EventFamily, EventList, EventStatus, Incoming, Method, Providers, QueueKind, Request,
+    StoredEvent, Table, Version, Versioned,
 };
 
 /// Storage of one or many users' calendar data. Every method is atomic on its own; the ones that

@@ -89,14 +89,45 @@ pub async fn record_reply<S: Store>(store: &S, user: &User, text: &str) -> Resul
     Ok(step)
 }
 
+/// The longest hold `freebusy_offers` may set: a year. Longer holds are refused when the
+/// preference is read, so that no expiry overflows or lies past what every backend stores.
+pub const MAX_OFFER_HOLD_DAYS: i64 = 366;
+
+/// Parses and checks a `freebusy_offers` value: a positive duration of at most
+/// [`MAX_OFFER_HOLD_DAYS`].
+///
+/// # Errors
+///
+/// Invalid input naming the value when it is not a duration, not positive, or too long.
+pub fn parse_offer_hold(value: &str) -> Result<Duration> {
+    let d = parse_duration(value.trim())
+        .map_err(|e| e.context(format!("freebusy_offers {value:?}")))?;
+    if d <= Duration::zero() || d > Duration::days(MAX_OFFER_HOLD_DAYS) {
+        return Err(Error::invalid(format!(
+            "freebusy_offers {value:?} must be a positive duration of at most {MAX_OFFER_HOLD_DAYS} days"
+        )));
+    }
+    Ok(d)
+}
+
 /// How long the user holds offers: the `freebusy_offers` preference, else one day.
 async fn offer_hold<S: Store>(store: &S, user: &User) -> Result<Duration> {
     let name = PrefName::new("freebusy_offers")?;
     match store.preference(user, &name).await? {
-        Some(v) => parse_duration(v.trim())
-            .map_err(|e| e.context(format!("preference freebusy_offers of {user}"))),
+        Some(v) => parse_offer_hold(&v).map_err(|e| e.context(format!("preference of {user}"))),
         None => Ok(Duration::days(DEFAULT_OFFER_HOLD_DAYS)),
     }
+}
+
+/// When an offer made at `now` expires for `user` (checked: never overflows).
+pub(super) async fn offer_expiry<S: Store>(
+    store: &S,
+    user: &User,
+    now: chrono::DateTime<Utc>,
+) -> Result<chrono::DateTime<Utc>> {
+    let hold = offer_hold(store, user).await?;
+    now.checked_add_signed(hold)
+        .ok_or_else(|| Error::invalid(format!("the offer hold of {user} runs past any date")))
 }
 
 /// Records a counter-proposal (a COUNTER) sent to the organiser `user`: the proposal of its
@@ -124,7 +155,7 @@ pub async fn record_counter<S: Store>(store: &S, user: &User, text: &str) -> Res
             ))
         })?;
     let other = Other::new(proposer.address.clone())?;
-    let expiry = Utc::now() + offer_hold(store, user).await?;
+    let expiry = offer_expiry(store, user, Utc::now()).await?;
     let mut step = Step::default();
     for o in &message.objects {
         step.push(Change::PutCounter {

@@ -65,6 +65,8 @@ pub enum Action {
     Tentative,
     /// Left for a person to decide (a resource's policy did not decide).
     LeftForPerson,
+    /// The stored event sent again (the answer to a REFRESH is in [`Decision::reply`]).
+    Resent,
     /// Nothing changed: the store holds a newer version.
     IgnoredAsOlder,
     /// Nothing changed: the store holds this very version.
@@ -79,6 +81,9 @@ pub enum Action {
 pub enum Reason {
     /// The method's normal effect for the user's role.
     Applied,
+    /// An instance (or its cancellation) that arrived before its series: kept, and applied to
+    /// the series when it comes.
+    BeforeSeries,
     /// The stored version is newer (SEQUENCE, then DTSTAMP): the stored SEQUENCE.
     OlderSequence {
         /// The stored SEQUENCE.

@@ -10,7 +10,7 @@ use crate::id::{Other, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{check_event, check_uids, Period};
 
-use super::{Method, Request, Store, Table};
+use super::{EventFamily, Method, Request, Store, Table};
 
 /// One change of a [`Step`].
 #[non_exhaustive]
@@ -27,6 +27,16 @@ pub enum Change {
         periods: Vec<Period>,
         /// How many simultaneous busy periods the table may hold.
         capacity: usize,
+    },
+    /// Refuse the whole step with [`ErrorKind::Stale`](crate::ErrorKind::Stale) unless the
+    /// stored objects of `family.uid` (parent and instances, text and status) are exactly
+    /// `family`: the version a step was computed from. Only before every write of the step, so
+    /// that a refusal writes nothing; a concurrent step for the same event then makes this one
+    /// fail instead of leaving tables that disagree with the objects (the caller applies the
+    /// message again).
+    Expect {
+        /// The objects as read, in [`Store::load_events`] form.
+        family: EventFamily,
     },
     /// Store the text as the active copy of (uid, rid) ([`Store::put_event`]).
     PutEvent {
@@ -123,6 +133,12 @@ impl fmt::Display for Change {
                 "reserved {} period(s) in {table} (capacity {capacity})",
                 periods.len()
             ),
+            Change::Expect { family } => write!(
+                f,
+                "expected {} stored object(s) of {}",
+                usize::from(family.parent.is_some()) + family.instances.len(),
+                key(&family.uid, None)
+            ),
             Change::PutEvent { uid, rid, .. } => write!(f, "stored {}", key(uid, rid.as_ref())),
             Change::CancelEvent { uid, rid, .. } => {
                 write!(f, "cancelled {}", key(uid, rid.as_ref()))
@@ -211,8 +227,21 @@ impl Step {
                 }
             }
             match change {
+                Change::Expect { .. } => {
+                    let writes_before = self.changes[..i]
+                        .iter()
+                        .any(|c| !matches!(c, Change::Expect { .. }));
+                    if writes_before {
+                        return Err(at(Error::invalid(
+                            "an expectation must come before every write of the step",
+                        )));
+                    }
+                }
                 Change::Reserve { periods, .. } => {
-                    if i > 0 {
+                    let writes_before = self.changes[..i]
+                        .iter()
+                        .any(|c| !matches!(c, Change::Expect { .. }));
+                    if writes_before {
                         return Err(at(Error::invalid(
                             "a reservation must be the step's first change",
                         )));
@@ -273,6 +302,13 @@ pub async fn apply_change<S: Store + ?Sized>(
     change: &Change,
 ) -> Result<()> {
     match change {
+        Change::Expect { family } => {
+            let found = store
+                .load_events(user, std::slice::from_ref(&family.uid))
+                .await?
+                .pop();
+            check_expected(user, family, found.as_ref())?;
+        }
         Change::Reserve {
             table,
             periods,
@@ -336,6 +372,33 @@ pub async fn apply_change<S: Store + ?Sized>(
         }
     }
     Ok(())
+}
+
+/// Checks a [`Change::Expect`] against what is stored of its uid (`None` or an empty family
+/// for nothing stored): what every backend's `apply_step` does for it, under its lock.
+///
+/// # Errors
+///
+/// Stale, naming the user and the uid, when they differ.
+pub fn check_expected(
+    user: &User,
+    expected: &EventFamily,
+    found: Option<&EventFamily>,
+) -> Result<()> {
+    let empty = |f: &EventFamily| f.parent.is_none() && f.instances.is_empty();
+    let same = match found {
+        None => empty(expected),
+        Some(f) => f.parent == expected.parent && f.instances == expected.instances,
+    };
+    if same {
+        Ok(())
+    } else {
+        Err(Error::stale(format!(
+            "user {user} uid {:?}: another step changed the event since it was read; nothing \
+             was written (apply the message again)",
+            expected.uid.as_str()
+        )))
+    }
 }
 
 /// The default [`Store::apply_step`](super::Store::apply_step): checks the whole step, then

@@ -81,9 +81,11 @@ pub struct EventList {
     pub cancelled_instances: Vec<(Uid, Rid)>,
 }
 
-/// The method of a queued scheduling request.
+/// The kind of a queued entry: a request awaiting the user's answer or a counter-proposal
+/// awaiting the organiser's. Not iTIP's METHOD (that is
+/// [`agent::ItipMethod`](crate::agent::ItipMethod)); this type was called `Method` before.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-pub enum Method {
+pub enum QueueKind {
     /// `REQUEST` (the default).
     #[default]
     Request,
@@ -91,12 +93,12 @@ pub enum Method {
     Counter,
 }
 
-impl Method {
+impl QueueKind {
     /// `REQUEST` or `COUNTER`.
     pub fn as_str(self) -> &'static str {
         match self {
-            Method::Request => "REQUEST",
-            Method::Counter => "COUNTER",
+            QueueKind::Request => "REQUEST",
+            QueueKind::Counter => "COUNTER",
         }
     }
 
@@ -107,14 +109,17 @@ impl Method {
     /// Invalid input for any other text.
     pub fn parse(text: &str) -> Result<Self> {
         match text {
-            "" | "REQUEST" => Ok(Method::Request),
-            "COUNTER" => Ok(Method::Counter),
+            "" | "REQUEST" => Ok(QueueKind::Request),
+            "COUNTER" => Ok(QueueKind::Counter),
             _ => Err(crate::Error::invalid(format!(
                 "request method {text:?} is neither REQUEST nor COUNTER"
             ))),
         }
     }
 }
+
+/// The old name of [`QueueKind`], which reads like iTIP's METHOD but is the queue's kind of entry.
+pub type Method = QueueKind;
 
 /// One entry of the request queue.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -124,7 +129,7 @@ pub struct Request {
     /// The instance, or `None` for the parent.
     pub rid: Option<Rid>,
     /// `REQUEST` or `COUNTER`.
-    pub method: Method,
+    pub method: QueueKind,
 }
 
 /// The events that recur without end and the instant up to which their periods were generated.

@@ -31,6 +31,25 @@ impl StoreInner {
         let dir = layout::user_dir(&self.store.root, user);
         let _guard = lock::exclusive(&dir.join(LOCK_FILE), &self.store, &what)?;
         self.finish_interrupted(user, &what)?;
+        // Expectations are checked under the lock before anything is written, and are not part
+        // of the redo record: a step finished after a crash must not fail on what it changed.
+        let mut writes = Step::default();
+        for change in &step.changes {
+            match change {
+                Change::Expect { family } => {
+                    let found = self
+                        .owner(user)
+                        .load_events(std::slice::from_ref(&family.uid))?
+                        .pop();
+                    calstore::store::check_expected(user, family, found.as_ref())?;
+                }
+                other => writes.push(other.clone()),
+            }
+        }
+        let step = &writes;
+        if step.is_empty() {
+            return Ok(());
+        }
         let record = dir.join(STEP_FILE);
         atomic::write_file(
             &record,

@@ -377,6 +377,27 @@ pub(crate) async fn load(
     owner: &str,
     uids: &[Uid],
 ) -> Result<Vec<EventFamily>> {
+    load_with(pool, None::<&deadpool_postgres::Transaction<'_>>, ot, owner, uids).await
+}
+
+/// [`load`] inside a transaction (a step's expectation, read under the user's lock).
+pub(crate) async fn load_on<C: GenericClient>(
+    pool: &PgPool,
+    client: &C,
+    ot: &ObjectTables,
+    owner: &str,
+    uids: &[Uid],
+) -> Result<Vec<EventFamily>> {
+    load_with(pool, Some(client), ot, owner, uids).await
+}
+
+async fn load_with<C: GenericClient>(
+    pool: &PgPool,
+    client: Option<&C>,
+    ot: &ObjectTables,
+    owner: &str,
+    uids: &[Uid],
+) -> Result<Vec<EventFamily>> {
     if uids.is_empty() {
         return Ok(Vec::new());
     }
@@ -399,7 +420,10 @@ pub(crate) async fn load(
         o = ot.owner_col
     );
     let keys: Vec<&str> = uids.iter().map(Uid::as_str).collect();
-    let rows = run(pool, Access::Read, &sql, &[&owner, &keys], &doing).await?;
+    let rows = match client {
+        Some(c) => run_on(pool, c, &sql, &[&owner, &keys], &doing).await?,
+        None => run(pool, Access::Read, &sql, &[&owner, &keys], &doing).await?,
+    };
     let mut found: HashMap<String, Family> = HashMap::new();
     for row in rows {
         let uid: String = row.get(0);

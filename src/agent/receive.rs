@@ -1,0 +1,521 @@
+//! [`receive`]: one scheduling message in, its effect applied as one step, a [`Decision`] out.
+//!
+//! The message's METHOD and the user's role in the event (organiser, attendee, not named) pick
+//! the effect (RFC 5546 §3.2); every VEVENT of the message is first ordered against what the
+//! store holds of its (UID, RECURRENCE-ID) ([`super::order`]), so an older message changes
+//! nothing and an identical one is a no-op. The objects, the queue, the counter-proposals and
+//! every table the message touches are changed by one [`Store::apply_step`]; the user's own
+//! `freebusy` periods of the event are recomputed from the resulting objects with the window end
+//! the cron job last used, so the table always equals a rebuild.
+
+use chrono::Utc;
+
+use crate::error::Result;
+use crate::id::{Other, User};
+use crate::journal::Journal;
+use crate::object::EventObject;
+use crate::period::Period;
+use crate::recurrence::ExpandOptions;
+use crate::refresh::{self, Overrides};
+use crate::store::{
+    Change, EventFamily, EventStatus, QueueKind, Request, Step, Store, StoredEvent, Table,
+};
+
+use super::decision::{Action, Decision, Item, Reason};
+use super::mail::read_delivery;
+use super::method::{ItipMethod, Role};
+use super::order::{self, Order, Stamp};
+use super::{read_message, replies, Message};
+
+/// Applies one scheduling message for `user` and says what it did.
+///
+/// `message` is iCalendar text (a VCALENDAR with METHOD and the VEVENTs of one UID) or a whole
+/// RFC 5322 mail, whose `text/calendar` parts are applied in turn (one step each) and whose
+/// `From` address is taken as the sender of a REPLY or COUNTER. Without METHOD the calendar is
+/// taken as a PUBLISH.
+///
+/// | METHOD | user organises | user attends | user not named |
+/// |---|---|---|---|
+/// | PUBLISH | stored/updated | stored/updated | stored/updated |
+/// | REQUEST, ADD | stored/updated | stored and queued for the answer | refused (`NotNamed`) |
+/// | CANCEL | cancelled | cancelled, queue entry removed | cancelled |
+/// | REPLY | sender's PARTSTAT recorded, `freebusy-other/<sender>` | refused | refused |
+/// | COUNTER | proposal stored, queued, offer held | refused | refused |
+/// | DECLINECOUNTER | refused | noted, nothing stored | refused |
+/// | REFRESH | the stored event is the reply | refused | refused |
+///
+/// ```
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// use calstore::agent::{self, Action};
+/// use calstore::{memory::MemoryStore, User};
+/// let store = MemoryStore::new();
+/// let bob = User::new("mailto:bob@example.com")?;
+/// let invite = |seq: u32, hour: u32| format!(
+///     "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:review\r\nSEQUENCE:{seq}\r\n\
+///      DTSTAMP:20260101T00000{seq}Z\r\nDTSTART:20260105T{hour:02}0000Z\r\n\
+///      DTEND:20260105T{:02}0000Z\r\nORGANIZER:mailto:alice@example.com\r\n\
+///      ATTENDEE:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n", hour + 1);
+/// let moved = agent::receive(&store, &bob, invite(2, 14)).await?;
+/// assert_eq!(moved.items[0].action, Action::Queued);
+/// // The original invitation, delivered late, changes nothing.
+/// let late = agent::receive(&store, &bob, invite(1, 10)).await?;
+/// assert_eq!(late.items[0].action, Action::IgnoredAsOlder);
+/// # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+/// ```
+///
+/// # Errors
+///
+/// Invalid input, writing nothing, when the message cannot be read (not iCalendar, a mail
+/// without calendar, VEVENTs of several UIDs, an unknown METHOD); stale when a concurrent step
+/// changed the event between the read and the write (apply the message again); the store's
+/// errors. Refusals that are the message's fault (a REPLY for an unknown event) are not errors:
+/// they are items with [`Action::Refused`] and their reason.
+pub async fn receive<S: Store, M: AsRef<[u8]>>(
+    store: &S,
+    user: &User,
+    message: M,
+) -> Result<Decision> {
+    let delivery = read_delivery(message.as_ref())?;
+    let mut whole = Decision::default();
+    for text in &delivery.calendars {
+        let d = receive_calendar(store, user, text, delivery.sender.as_deref()).await?;
+        merge(&mut whole, d);
+    }
+    Ok(whole)
+}
+
+/// [`receive`] for a user that may be a resource, with the journal that holds the quotas: a
+/// REQUEST to a resource goes to [`resource_request`]; everything else as [`receive`].
+///
+/// A user is a resource when its preference `scheduling_function` is set.
+///
+/// # Errors
+///
+/// As [`receive`], and the journal's errors.
+pub async fn receive_with_journal<S: Store, J: Journal, M: AsRef<[u8]>>(
+    store: &S,
+    journal: &J,
+    user: &User,
+    message: M,
+) -> Result<Decision> {
+    let delivery = read_delivery(message.as_ref())?;
+    let resource = store
+        .preference(user, &crate::id::PrefName::new("scheduling_function")?)
+        .await?
+        .is_some();
+    let mut whole = Decision::default();
+    for text in &delivery.calendars {
+        let method = ItipMethod::of(text)?;
+        let d = if resource && method == ItipMethod::Request {
+            resource_request(store, journal, user, text).await?
+        } else {
+            receive_calendar(store, user, text, delivery.sender.as_deref()).await?
+        };
+        merge(&mut whole, d);
+    }
+    Ok(whole)
+}
+
+/// DISPATCH POINT for resources: a REQUEST sent to a resource user. It currently books the
+/// resource with [`super::book_resource`] within the quota named by the resource's `quota`
+/// preference (else a quota named after the resource); the resource booking replaces this body.
+///
+/// # Errors
+///
+/// As [`super::book_resource`], except that a busy slot is a [`Action::Declined`] item.
+pub async fn resource_request<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    resource: &User,
+    text: &str,
+) -> Result<Decision> {
+    let message = read_message(text)?;
+    let quota_name = store
+        .preference(resource, &crate::id::PrefName::new("quota")?)
+        .await?
+        .unwrap_or_else(|| resource.as_str().to_owned());
+    let quota = crate::id::Quota::new(quota_name)?;
+    let item = |action, reason| Item {
+        uid: message.uid.clone(),
+        rid: message.objects.first().and_then(|o| o.rid().cloned()),
+        action,
+        reason,
+    };
+    match super::book_resource(store, journal, &quota, resource, text).await {
+        Ok(step) => Ok(Decision {
+            items: vec![item(Action::Accepted, Reason::Applied)],
+            step,
+            ..Decision::default()
+        }),
+        Err(e) if e.kind() == crate::ErrorKind::Busy => Ok(Decision {
+            items: vec![item(
+                Action::Declined,
+                Reason::Other(e.message().to_owned()),
+            )],
+            ..Decision::default()
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+fn merge(whole: &mut Decision, d: Decision) {
+    whole.items.extend(d.items);
+    whole.added.extend(d.added);
+    whole.removed.extend(d.removed);
+    if d.reply.is_some() {
+        whole.reply = d.reply;
+    }
+    whole.step.changes.extend(d.step.changes);
+}
+
+/// What a method handler decided: the items, the family after the message, whether objects
+/// changed, the extra changes (queue, counters, other tables), and a reply.
+pub(super) struct Plan {
+    pub items: Vec<Item>,
+    pub family: EventFamily,
+    pub objects: Vec<Change>,
+    pub extra: Vec<Change>,
+    pub reply: Option<String>,
+}
+
+/// One calendar of a delivery.
+pub(super) async fn receive_calendar<S: Store>(
+    store: &S,
+    user: &User,
+    text: &str,
+    sender: Option<&str>,
+) -> Result<Decision> {
+    let method = ItipMethod::of(text)?;
+    let message = read_message(text)?;
+    let stored = store
+        .load_events(user, std::slice::from_ref(&message.uid))
+        .await?
+        .pop()
+        .unwrap_or_else(|| EventFamily {
+            uid: message.uid.clone(),
+            parent: None,
+            instances: Vec::new(),
+        });
+    let role = Role::of(user, &message, &stored)?;
+    let plan = match method {
+        ItipMethod::Publish | ItipMethod::Request | ItipMethod::Add => {
+            put(user, &message, &stored, method, role)?
+        }
+        ItipMethod::Cancel => cancel(&message, &stored)?,
+        ItipMethod::Reply => replies::reply(store, user, &message, &stored, role, sender).await?,
+        ItipMethod::Counter => {
+            replies::counter(store, user, &message, &stored, role, sender).await?
+        }
+        ItipMethod::DeclineCounter => replies::refuse_unless(
+            &message,
+            &stored,
+            role == Role::Attendee,
+            Action::CounterDeclined,
+        ),
+        ItipMethod::Refresh => replies::refresh(user, &message, &stored, role)?,
+    };
+    finish_plan(store, user, &message.uid, &stored, role, plan).await
+}
+
+/// Computes the tables' changes from the plan (the uid's `freebusy` periods and providers entry
+/// when objects change), guards the step with what was read, and applies it.
+pub(super) async fn finish_plan<S: Store>(
+    store: &S,
+    user: &User,
+    uid: &crate::id::Uid,
+    stored: &EventFamily,
+    role: Role,
+    plan: Plan,
+) -> Result<Decision> {
+    let mut step = Step::default();
+    let mut decision = Decision {
+        items: plan.items,
+        reply: plan.reply,
+        ..Decision::default()
+    };
+    if !plan.objects.is_empty() {
+        let opts = options(store, user).await?;
+        let before = refresh::expand_family(user, stored, &opts)?;
+        let after = refresh::expand_family(user, &plan.family, &opts)?;
+        decision.added = difference(&after.periods, &before.periods);
+        decision.removed = difference(&before.periods, &after.periods);
+        step.changes.extend(plan.objects);
+        step.push(Change::ReplaceUidPeriods {
+            table: Table::FreeBusy,
+            uid: uid.clone(),
+            periods: after.periods,
+        });
+        step.push(Change::MarkProvider {
+            uid: uid.clone(),
+            present: after.unbounded,
+        });
+        if role == Role::Organiser {
+            step.changes
+                .extend(attendee_tables(user, stored, &plan.family, &opts)?);
+        }
+    }
+    step.changes.extend(plan.extra);
+    if !step.is_empty() {
+        guard(&mut step, stored);
+        store.apply_step(user, &step).await?;
+    }
+    decision.step = step;
+    Ok(decision)
+}
+
+/// Puts the versions the step was computed from in front of it, so that the step fails as stale
+/// when a concurrent step changed the event in between.
+fn guard(step: &mut Step, stored: &EventFamily) {
+    step.changes.insert(
+        0,
+        Change::Expect {
+            family: stored.clone(),
+        },
+    );
+}
+
+/// What the organiser `user` knows of each attendee after the event changed:
+/// `freebusy-other/<attendee>` holds the event's periods as that attendee's answers in the
+/// stored objects make them (accepted or tentative: busy; otherwise none). Only attendees who
+/// answered yes before or after are written, so a message naming thousands of attendees who
+/// never answered writes nothing for them.
+fn attendee_tables(
+    user: &User,
+    before: &EventFamily,
+    after: &EventFamily,
+    opts: &ExpandOptions,
+) -> Result<Vec<Change>> {
+    let mut who: Vec<String> = Vec::new();
+    for family in [before, after] {
+        let texts = family
+            .parent
+            .iter()
+            .chain(family.instances.iter().map(|(_, s)| s));
+        for s in texts {
+            let Ok(o) = EventObject::parse(&s.text) else {
+                continue;
+            };
+            for a in o.attendees() {
+                let answered = a.partstat.counts(false);
+                if answered
+                    && !crate::object::same_address(&a.address, user.as_str())
+                    && !who
+                        .iter()
+                        .any(|w| crate::object::same_address(w, &a.address))
+                {
+                    who.push(a.address.clone());
+                }
+            }
+        }
+    }
+    let mut changes = Vec::new();
+    for address in who {
+        let (Ok(attendee), Ok(other)) = (User::new(address.clone()), Other::new(address)) else {
+            continue;
+        };
+        let periods = refresh::expand_family(
+            &attendee,
+            after,
+            &ExpandOptions {
+                needs_action: false,
+                ..*opts
+            },
+        )?
+        .periods;
+        changes.push(Change::ReplaceUidPeriods {
+            table: Table::Other(other),
+            uid: after.uid.clone(),
+            periods,
+        });
+    }
+    Ok(changes)
+}
+
+/// Periods of `a` not in `b`.
+fn difference(a: &[Period], b: &[Period]) -> Vec<Period> {
+    a.iter().filter(|p| !b.contains(p)).cloned().collect()
+}
+
+/// The expansion options: the user's zone, and the window end the cron job last recorded (so
+/// that the table equals a rebuild), else the user's window from now.
+pub(super) async fn options<S: Store>(store: &S, user: &User) -> Result<ExpandOptions> {
+    let settings = refresh::settings(store, user, &Overrides::default()).await?;
+    let now = Utc::now();
+    let mut opts = settings.expand_options(now);
+    if let Some(end) = store.providers(user).await?.value.window_end {
+        opts.window_end = end;
+    }
+    Ok(opts)
+}
+
+/// The stored copy of the object's key.
+pub(super) fn stored_of<'a>(stored: &'a EventFamily, o: &EventObject) -> Option<&'a StoredEvent> {
+    match o.rid() {
+        None => stored.parent.as_ref(),
+        Some(rid) => stored
+            .instances
+            .iter()
+            .find(|(r, _)| r == rid)
+            .map(|(_, s)| s),
+    }
+}
+
+/// Orders the message's object against the stored copy of its key (and, for an instance of a
+/// cancelled series, against the cancelled parent): `None` when it is newer.
+fn ordered(stored: &EventFamily, o: &EventObject) -> Result<Option<(Action, Reason)>> {
+    if let Some(s) = stored_of(stored, o) {
+        let s_obj = EventObject::parse(&s.text)?;
+        match order::compare(o, &s_obj) {
+            Order::Newer => {}
+            Order::Same => return Ok(Some((Action::Duplicate, Reason::SameVersion))),
+            Order::Older(r) => return Ok(Some((Action::IgnoredAsOlder, r))),
+        }
+    }
+    if o.rid().is_some() {
+        if let Some(p) = stored
+            .parent
+            .as_ref()
+            .filter(|p| p.status == EventStatus::Cancelled)
+        {
+            let p_obj = EventObject::parse(&p.text)?;
+            if Stamp::of(o).sequence <= Stamp::of(&p_obj).sequence {
+                return Ok(Some((Action::IgnoredAsOlder, Reason::EventCancelled)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+pub(super) fn item(message: &Message, o: &EventObject, action: Action, reason: Reason) -> Item {
+    Item {
+        uid: message.uid.clone(),
+        rid: o.rid().cloned(),
+        action,
+        reason,
+    }
+}
+
+pub(super) fn set(family: &mut EventFamily, o: &EventObject, text: String, status: EventStatus) {
+    let ev = StoredEvent { text, status };
+    match o.rid() {
+        None => family.parent = Some(ev),
+        Some(rid) => {
+            family.instances.retain(|(r, _)| r != rid);
+            family.instances.push((rid.clone(), ev));
+            family.instances.sort_by(|a, b| a.0.cmp(&b.0));
+        }
+    }
+}
+
+/// PUBLISH, REQUEST and ADD: store what is newer; queue it when the user is asked.
+fn put(
+    user: &User,
+    message: &Message,
+    stored: &EventFamily,
+    method: ItipMethod,
+    role: Role,
+) -> Result<Plan> {
+    let mut plan = empty_plan(stored);
+    let asked = role == Role::Attendee && method != ItipMethod::Publish;
+    for o in &message.objects {
+        if role == Role::NotNamed && method != ItipMethod::Publish {
+            plan.items
+                .push(item(message, o, Action::Refused, Reason::NotNamed));
+            continue;
+        }
+        if let Some((action, reason)) = ordered(stored, o)? {
+            plan.items.push(item(message, o, action, reason));
+            continue;
+        }
+        let existed = stored_of(stored, o).is_some();
+        set(
+            &mut plan.family,
+            o,
+            o.text().to_owned(),
+            EventStatus::Active,
+        );
+        plan.objects.push(Change::PutEvent {
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+            text: o.text().to_owned(),
+        });
+        let action = if asked {
+            plan.extra.push(Change::Queue(Request {
+                uid: message.uid.clone(),
+                rid: o.rid().cloned(),
+                method: QueueKind::Request,
+            }));
+            Action::Queued
+        } else if existed {
+            Action::Updated
+        } else {
+            Action::Stored
+        };
+        if !asked {
+            plan.extra.push(Change::Dequeue {
+                uid: message.uid.clone(),
+                rid: o.rid().cloned(),
+            });
+        }
+        plan.items.push(item(message, o, action, Reason::Applied));
+    }
+    let _ = user;
+    Ok(plan)
+}
+
+pub(super) fn empty_plan(stored: &EventFamily) -> Plan {
+    Plan {
+        items: Vec::new(),
+        family: stored.clone(),
+        objects: Vec::new(),
+        extra: Vec::new(),
+        reply: None,
+    }
+}
+
+/// CANCEL: the newer cancellation is stored as the key's cancelled copy (also before its
+/// master arrives, so that an older REQUEST delivered later cannot bring it back).
+fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
+    let mut plan = empty_plan(stored);
+    for o in &message.objects {
+        if let Some((action, reason)) = ordered(stored, o)? {
+            // An identical CANCEL is a duplicate; a CANCEL equal in version to an active copy
+            // is still a cancellation.
+            let active_same = action == Action::Duplicate
+                && stored_of(stored, o).is_some_and(|s| s.status == EventStatus::Active);
+            if !active_same {
+                plan.items.push(item(message, o, action, reason));
+                continue;
+            }
+        }
+        if let (Some(rid), Some(parent)) = (o.rid(), stored.parent.as_ref()) {
+            if parent.status == EventStatus::Active
+                && stored_of(stored, o).is_none()
+                && !super::method::has_occurrence(&parent.text, o)?
+            {
+                plan.items
+                    .push(item(message, o, Action::Refused, Reason::NoSuchInstance));
+                let _ = rid;
+                continue;
+            }
+        }
+        set(
+            &mut plan.family,
+            o,
+            o.text().to_owned(),
+            EventStatus::Cancelled,
+        );
+        plan.objects.push(Change::CancelEvent {
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+            text: o.text().to_owned(),
+        });
+        plan.extra.push(Change::Dequeue {
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+        });
+        plan.items
+            .push(item(message, o, Action::Cancelled, Reason::Applied));
+    }
+    Ok(plan)
+}

@@ -1,0 +1,307 @@
+//! The organiser's side of [`receive`](super::receive): REPLY, COUNTER and REFRESH from
+//! attendees, each checked against the stored event (known, not cancelled, the sender one of
+//! its attendees, not older than what was already applied).
+
+use chrono::Utc;
+
+use crate::error::Result;
+use crate::id::{Other, User};
+use crate::object::{same_address, EventObject, PartStat};
+use crate::recurrence::ExpandOptions;
+use crate::store::{Change, EventFamily, EventStatus, QueueKind, Request, Store, Table};
+
+use super::attendance::{reply_stamp, set_partstat};
+use super::decision::{Action, Reason};
+use super::method::Role;
+use super::order::Stamp;
+use super::receive::{empty_plan, item, options, set, stored_of, Plan};
+use super::Message;
+
+/// The stored object a REPLY or COUNTER for `o` is about: the instance, else the parent; or the
+/// reason it is refused.
+fn about(
+    stored: &EventFamily,
+    o: &EventObject,
+) -> Result<std::result::Result<(Option<&'static str>, EventObject), Reason>> {
+    let own = stored_of(stored, o);
+    let target = own.or(stored.parent.as_ref());
+    let Some(t) = target else {
+        return Ok(Err(Reason::UnknownEvent));
+    };
+    if t.status == EventStatus::Cancelled
+        || stored
+            .parent
+            .as_ref()
+            .is_some_and(|p| p.status == EventStatus::Cancelled)
+    {
+        return Ok(Err(Reason::EventCancelled));
+    }
+    let obj = EventObject::parse(&t.text)?;
+    if obj.is_cancelled() {
+        return Ok(Err(Reason::EventCancelled));
+    }
+    if own.is_none() && o.rid().is_some() && !super::method::has_occurrence(&t.text, o)? {
+        return Ok(Err(Reason::NoSuchInstance));
+    }
+    Ok(Ok((if own.is_some() { Some("own") } else { None }, obj)))
+}
+
+/// The attendee a REPLY or COUNTER is from: the mail's sender when it is one of the message's
+/// attendees, else the message's only attendee other than the user.
+fn answering(
+    user: &User,
+    o: &EventObject,
+    sender: Option<&str>,
+) -> std::result::Result<String, Reason> {
+    let others: Vec<&str> = o
+        .attendees()
+        .iter()
+        .map(|a| a.address.as_str())
+        .filter(|a| !same_address(a, user.as_str()))
+        .collect();
+    if let Some(s) = sender {
+        return others
+            .iter()
+            .find(|a| same_address(a, s))
+            .map(|a| (*a).to_owned())
+            .ok_or(Reason::NotAnAttendee);
+    }
+    match others.as_slice() {
+        [one] => Ok((*one).to_owned()),
+        [] => Err(Reason::NotAnAttendee),
+        _ => Err(Reason::Other(
+            "the reply names several attendees and has no sender to tell which one answers"
+                .to_owned(),
+        )),
+    }
+}
+
+fn partstat_text(p: &PartStat) -> String {
+    match p {
+        PartStat::NeedsAction => "NEEDS-ACTION".to_owned(),
+        PartStat::Accepted => "ACCEPTED".to_owned(),
+        PartStat::Declined => "DECLINED".to_owned(),
+        PartStat::Tentative => "TENTATIVE".to_owned(),
+        PartStat::Delegated => "DELEGATED".to_owned(),
+        PartStat::Other(s) => s.clone(),
+    }
+}
+
+/// REPLY to the organiser: the sender's PARTSTAT is written into the stored event (ordered per
+/// attendee by the reply's DTSTAMP) and `freebusy-other/<sender>` follows it.
+pub(super) async fn reply<S: Store>(
+    store: &S,
+    user: &User,
+    message: &Message,
+    stored: &EventFamily,
+    role: Role,
+    sender: Option<&str>,
+) -> Result<Plan> {
+    let mut plan = empty_plan(stored);
+    let _ = store;
+    for o in &message.objects {
+        let refuse =
+            |plan: &mut Plan, r: Reason| plan.items.push(item(message, o, Action::Refused, r));
+        if role != Role::Organiser {
+            refuse(&mut plan, Reason::NotNamed);
+            continue;
+        }
+        let (own, target) = match about(stored, o)? {
+            Ok(t) => t,
+            Err(r) => {
+                refuse(&mut plan, r);
+                continue;
+            }
+        };
+        let attendee = match answering(user, o, sender) {
+            Ok(a) => a,
+            Err(r) => {
+                refuse(&mut plan, r);
+                continue;
+            }
+        };
+        if !target
+            .attendees()
+            .iter()
+            .any(|a| same_address(&a.address, &attendee))
+        {
+            refuse(&mut plan, Reason::NotAnAttendee);
+            continue;
+        }
+        if o.sequence() < target.sequence() {
+            refuse(&mut plan, Reason::ReplyToOlderVersion);
+            continue;
+        }
+        let stamp = Stamp::of(o).dtstamp;
+        let last = reply_stamp(target.text(), &attendee);
+        match (stamp, last) {
+            (Some(m), Some(l)) if m < l => {
+                plan.items
+                    .push(item(message, o, Action::IgnoredAsOlder, Reason::OlderStamp));
+                continue;
+            }
+            (Some(m), Some(l)) if m == l => {
+                plan.items
+                    .push(item(message, o, Action::Duplicate, Reason::SameVersion));
+                continue;
+            }
+            _ => {}
+        }
+        let Some(answer) = o
+            .attendees()
+            .iter()
+            .find(|a| same_address(&a.address, &attendee))
+        else {
+            refuse(&mut plan, Reason::NotAnAttendee);
+            continue;
+        };
+        let stamp_text = stamp.map(|s| s.format("%Y%m%dT%H%M%SZ").to_string());
+        // The key's own stored copy; for an instance the organiser never sent on its own, the
+        // series' occurrence made into an instance, so that the answer is one instance's only.
+        let base = match (own, o.rid(), stored.parent.as_ref()) {
+            (None, Some(rid), Some(parent)) => super::instance::instance_of(&parent.text, rid)?,
+            _ => Some(target.text().to_owned()),
+        };
+        let rewritten = base.and_then(|b| {
+            set_partstat(
+                &b,
+                &attendee,
+                &partstat_text(&answer.partstat),
+                stamp_text.as_deref(),
+            )
+        });
+        let Some(text) = rewritten else {
+            refuse(&mut plan, Reason::NoSuchInstance);
+            continue;
+        };
+        set(&mut plan.family, o, text.clone(), EventStatus::Active);
+        plan.objects.push(Change::PutEvent {
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+            text,
+        });
+        plan.items
+            .push(item(message, o, Action::ReplyRecorded, Reason::Applied));
+    }
+    Ok(plan)
+}
+
+/// COUNTER to the organiser: stored, queued and held as an offer when the event is known and
+/// not cancelled.
+pub(super) async fn counter<S: Store>(
+    store: &S,
+    user: &User,
+    message: &Message,
+    stored: &EventFamily,
+    role: Role,
+    sender: Option<&str>,
+) -> Result<Plan> {
+    let mut plan = empty_plan(stored);
+    let opts = options(store, user).await?;
+    for o in &message.objects {
+        let refuse =
+            |plan: &mut Plan, r: Reason| plan.items.push(item(message, o, Action::Refused, r));
+        if role != Role::Organiser {
+            refuse(&mut plan, Reason::NotNamed);
+            continue;
+        }
+        if let Err(r) = about(stored, o)? {
+            refuse(&mut plan, r);
+            continue;
+        }
+        let proposer = match answering(user, o, sender) {
+            Ok(a) => a,
+            Err(r) => {
+                refuse(&mut plan, r);
+                continue;
+            }
+        };
+        let other = Other::new(proposer)?;
+        let expiry = super::answers::offer_expiry(store, user, Utc::now()).await?;
+        let mut held = crate::recurrence::expand(
+            user,
+            if o.rid().is_none() { Some(o) } else { None },
+            &if o.rid().is_some() {
+                vec![(o.clone(), EventStatus::Active)]
+            } else {
+                Vec::new()
+            },
+            &ExpandOptions {
+                needs_action: true,
+                ..opts
+            },
+        )?
+        .periods;
+        held.iter_mut().for_each(|p| p.expiry = Some(expiry));
+        plan.extra.push(Change::PutCounter {
+            other,
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+            text: o.text().to_owned(),
+        });
+        plan.extra.push(Change::Queue(Request {
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+            method: QueueKind::Counter,
+        }));
+        plan.extra.push(Change::ReplaceEventPeriods {
+            table: Table::Offers,
+            uid: message.uid.clone(),
+            rid: o.rid().cloned(),
+            periods: held,
+        });
+        plan.items
+            .push(item(message, o, Action::CounterRecorded, Reason::Applied));
+    }
+    Ok(plan)
+}
+
+/// A method with no stored effect: `action` when `allowed`, else refused.
+pub(super) fn refuse_unless(
+    message: &Message,
+    stored: &EventFamily,
+    allowed: bool,
+    action: Action,
+) -> Plan {
+    let mut plan = empty_plan(stored);
+    for o in &message.objects {
+        plan.items.push(if allowed {
+            item(message, o, action, Reason::Applied)
+        } else {
+            item(message, o, Action::Refused, Reason::NotNamed)
+        });
+    }
+    plan
+}
+
+/// REFRESH to the organiser: the reply is the stored event as a REQUEST.
+pub(super) fn refresh(
+    user: &User,
+    message: &Message,
+    stored: &EventFamily,
+    role: Role,
+) -> Result<Plan> {
+    let mut plan = empty_plan(stored);
+    let Some(parent) = stored.parent.as_ref() else {
+        for o in &message.objects {
+            plan.items
+                .push(item(message, o, Action::Refused, Reason::UnknownEvent));
+        }
+        return Ok(plan);
+    };
+    for o in &message.objects {
+        if role != Role::Organiser {
+            plan.items
+                .push(item(message, o, Action::Refused, Reason::NotNamed));
+        } else if parent.status == EventStatus::Cancelled {
+            plan.items
+                .push(item(message, o, Action::Refused, Reason::EventCancelled));
+        } else {
+            plan.items
+                .push(item(message, o, Action::Resent, Reason::Applied));
+            plan.reply = Some(super::method::as_request(&parent.text));
+        }
+    }
+    let _ = user;
+    Ok(plan)
+}
