@@ -30,10 +30,12 @@ use super::decision::{Action, Decision, Item, Reason};
 use super::read_message;
 
 pub mod decide;
+mod dispatch;
 pub mod policy;
 pub mod text;
 
 pub use decide::{decide, Context, Occurrence};
+pub use dispatch::receive;
 pub use policy::{Mode, Policy};
 pub use text::PartStat;
 
@@ -729,60 +731,7 @@ pub async fn cancel_booking<S: Store, J: Journal>(
     step.check()?;
     store.apply_step(resource, &step).await?;
     if let Some(quota) = &policy.quota {
-        if whole {
-            release(journal, quota, &uid).await?;
-        } else {
-            // An instance cancelled: charge what is left of the reservation.
-            let refused: Vec<DateTime<Utc>> = msg
-                .objects
-                .iter()
-                .filter_map(|o| o.recurrence_id().and_then(|r| r.to_utc(&settings.tz).ok()))
-                .collect();
-            if let Some(stored) = journal.get_event(quota, &uid, None).await? {
-                let text = text::with_exdates(&stored.text, &refused);
-                journal.put_event(quota, &uid, None, &text).await?;
-                let family = crate::store::EventFamily {
-                    uid: uid.clone(),
-                    parent: Some(crate::store::StoredEvent {
-                        text,
-                        status: EventStatus::Active,
-                    }),
-                    instances: Vec::new(),
-                };
-                let organiser = EventObject::parse(
-                    &family
-                        .parent
-                        .as_ref()
-                        .map(|p| p.text.clone())
-                        .unwrap_or_default(),
-                )?
-                .organizer()
-                .map(str::to_owned)
-                .unwrap_or_default();
-                let organiser = User::new(organiser)?;
-                let usage: Vec<Period> = refresh::expand_family(
-                    &organiser,
-                    &family,
-                    &settings.expand_options(Utc::now()),
-                )?
-                .periods
-                .into_iter()
-                .map(|mut p| {
-                    p.attendee = Some(resource.as_str().to_owned());
-                    p
-                })
-                .collect();
-                let group = match journal.groups(quota).await?.remove(&organiser) {
-                    Some(g) => g,
-                    None => Group::new(organiser.as_str())?,
-                };
-                for table in [UsageTable::User(organiser), UsageTable::Journal(group)] {
-                    journal
-                        .replace_usage_periods(quota, &table, &uid, None, usage.clone(), None)
-                        .await?;
-                }
-            }
-        }
+        give_back(store, journal, quota, resource, &msg).await?;
     }
     let removed: Vec<Period> = old
         .into_iter()
@@ -795,4 +744,67 @@ pub async fn cancel_booking<S: Store, J: Journal>(
         reply: None,
         step,
     })
+}
+
+/// Gives back the quota a cancelled booking (or cancelled instances of it) held: the whole
+/// reservation for a CANCEL of the series, else what is left after the cancelled instances.
+///
+/// # Errors
+///
+/// The store's and journal's errors; corrupt data when the journal's copy does not parse.
+async fn give_back<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    quota: &crate::id::Quota,
+    resource: &User,
+    msg: &super::Message,
+) -> Result<()> {
+    let uid = msg.uid.clone();
+    if msg.objects.iter().any(|o| o.rid().is_none()) {
+        return release(journal, quota, &uid).await;
+    }
+    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
+    // An instance cancelled: charge what is left of the reservation.
+    let refused: Vec<DateTime<Utc>> = msg
+        .objects
+        .iter()
+        .filter_map(|o| o.recurrence_id().and_then(|r| r.to_utc(&settings.tz).ok()))
+        .collect();
+    let Some(stored) = journal.get_event(quota, &uid, None).await? else {
+        return Ok(());
+    };
+    let text = text::with_exdates(&stored.text, &refused);
+    journal.put_event(quota, &uid, None, &text).await?;
+    let organiser = EventObject::parse(&text)?
+        .organizer()
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let organiser = User::new(organiser)?;
+    let family = crate::store::EventFamily {
+        uid: uid.clone(),
+        parent: Some(crate::store::StoredEvent {
+            text,
+            status: EventStatus::Active,
+        }),
+        instances: Vec::new(),
+    };
+    let usage: Vec<Period> =
+        refresh::expand_family(&organiser, &family, &settings.expand_options(Utc::now()))?
+            .periods
+            .into_iter()
+            .map(|mut p| {
+                p.attendee = Some(resource.as_str().to_owned());
+                p
+            })
+            .collect();
+    let group = match journal.groups(quota).await?.remove(&organiser) {
+        Some(g) => g,
+        None => Group::new(organiser.as_str())?,
+    };
+    for table in [UsageTable::User(organiser), UsageTable::Journal(group)] {
+        journal
+            .replace_usage_periods(quota, &table, &uid, None, usage.clone(), None)
+            .await?;
+    }
+    Ok(())
 }

@@ -468,3 +468,64 @@ pub async fn concurrent_bookers_never_exceed_capacity<
         assert_eq!(held, capacity);
     }
 }
+
+/// Through `agent::receive_with_journal`: a REQUEST naming the room with `CUTYPE=ROOM` books it
+/// by the default policy (no settings), and the organiser's CANCEL frees the slot and gives the
+/// quota back.
+pub async fn delivery_books_and_cancels<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, j, room) = (&f.store, &f.journal, user(ROOM));
+    let b = base();
+    let d = agent::receive_with_journal(s, j, &room, request("r1", b, 1, None))
+        .await
+        .unwrap();
+    assert_eq!(actions(&d), [Action::Accepted]);
+    assert!(d.reply.is_some());
+    let busy = agent::receive_with_journal(s, j, &room, request("r2", b, 1, None))
+        .await
+        .unwrap();
+    assert_eq!(busy.items[0].reason, Reason::Busy { uid: uid("r1") });
+    // With a quota: the CANCEL gives it back.
+    let q = Quota::new("rooms").unwrap();
+    let limits: Limits = [(Group::new("*").unwrap(), "PT1H".to_owned())].into();
+    j.set_limits(&q, &limits, None).await.unwrap();
+    s.set_preference(
+        &room,
+        &crate::PrefName::new("scheduling_function").unwrap(),
+        Some("schedule_in_freebusy\ncheck_quota rooms"),
+    )
+    .await
+    .unwrap();
+    let later = b + Duration::days(2);
+    let q1 = agent::receive_with_journal(s, j, &room, request("q1", later, 1, None))
+        .await
+        .unwrap();
+    assert_eq!(actions(&q1), [Action::Accepted]);
+    let q2 = agent::receive_with_journal(
+        s,
+        j,
+        &room,
+        request("q2", later + Duration::hours(2), 1, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(q2.items[0].reason, Reason::OverQuota);
+    let c = agent::receive_with_journal(s, j, &room, cancel("q1"))
+        .await
+        .unwrap();
+    assert!(c.items.iter().any(|i| i.action == Action::Cancelled), "{c}");
+    assert!(rows(s, "q1").await.is_empty());
+    let q3 = agent::receive_with_journal(
+        s,
+        j,
+        &room,
+        request("q3", later + Duration::hours(2), 1, None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(actions(&q3), [Action::Accepted]);
+}
