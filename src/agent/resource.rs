@@ -261,9 +261,20 @@ async fn book_once<S: Store, J: Journal>(
             .filter(|p| p.uid == uid)
             .collect();
         if !usage.is_empty() {
+            // The redo record: the reservation, marked pending with the resource's address,
+            // is in the journal before its usage is; [`recover`] settles a pending one from
+            // the resource's store (the commit point) after a crash at any moment.
+            let base = master
+                .or(msg.objects.first())
+                .map(|o| o.text())
+                .unwrap_or_default();
+            journal
+                .put_event(quota, &uid, None, &text::pending(base, resource))
+                .await?;
             match journal.reserve_within_limit(quota, &group, usage).await {
                 Ok(_) => quota_undo = Some((quota.clone(), table, before)),
                 Err(e) if e.kind() == ErrorKind::Busy => {
+                    settle(store, journal, quota, resource, &uid, now).await?;
                     for v in &mut verdicts {
                         if v.0 == Action::Accepted {
                             *v = match policy.mode {
@@ -298,12 +309,10 @@ async fn book_once<S: Store, J: Journal>(
     let (step, added) = match written {
         Ok(v) => v,
         Err(e) => {
-            if let Some((quota, table, before)) = quota_undo {
-                // Put the quota back as it was; the store's refusal is what the caller hears.
-                if let Err(u) = journal
-                    .replace_usage_periods(&quota, &table, &uid, None, before, None)
-                    .await
-                {
+            if let Some((quota, _table, _before)) = quota_undo {
+                // Put the quota back as the store holds it; the store's refusal is what the
+                // caller hears.
+                if let Err(u) = settle(store, journal, &quota, resource, &uid, now).await {
                     return Err(
                         e.context(format!("putting the quota's usage back failed too ({u})"))
                     );
@@ -807,4 +816,109 @@ async fn give_back<S: Store, J: Journal>(
             .await?;
     }
     Ok(())
+}
+
+/// What [`recover`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recovered {
+    /// Pending reservations settled from the resource's store (the booking had landed).
+    pub redone: Vec<Uid>,
+    /// Pending reservations given back (the booking had not landed).
+    pub released: Vec<Uid>,
+}
+
+/// Settles every pending reservation of `quota` (a booking interrupted between its redo record
+/// and its last journal write): the resource's store is the commit point, so the reservation is
+/// redone from the resource's copy when the booking landed there, and given back when it did
+/// not. Run it before the quota's cron job and after a crash; it is idempotent.
+///
+/// # Errors
+///
+/// The store's and journal's errors.
+pub async fn recover<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    quota: &crate::id::Quota,
+) -> Result<Recovered> {
+    let list = journal.list_events(quota).await?;
+    let mut out = Recovered::default();
+    for uid in &list.active {
+        let Some(stored) = journal.get_event(quota, uid, None).await? else {
+            continue;
+        };
+        let Some(resource) = text::pending_resource(&stored.text) else {
+            continue;
+        };
+        let resource = User::new(resource)?;
+        if settle(store, journal, quota, &resource, uid, Utc::now()).await? {
+            out.redone.push(uid.clone());
+        } else {
+            out.released.push(uid.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Makes the journal's reservation of `uid` what the resource's stored copy says: the accepted
+/// occurrences charged (the series' text with EXDATEs where the resource did not accept), or
+/// nothing. Returns whether anything is charged.
+async fn settle<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    quota: &crate::id::Quota,
+    resource: &User,
+    uid: &Uid,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
+    let family = store
+        .load_events(resource, std::slice::from_ref(uid))
+        .await?
+        .pop();
+    let master = family.as_ref().and_then(|f| match &f.parent {
+        Some(p) if p.status == EventStatus::Active => EventObject::parse(&p.text).ok(),
+        _ => None,
+    });
+    let Some(master) = master.filter(|m| m.counts_for(resource, false)) else {
+        release(journal, quota, uid).await?;
+        return Ok(false);
+    };
+    let refused: Vec<DateTime<Utc>> = family
+        .iter()
+        .flat_map(|f| f.instances.iter())
+        .filter_map(|(_, inst)| EventObject::parse(&inst.text).ok())
+        .filter(|o| !o.counts_for(resource, false))
+        .filter_map(|o| o.recurrence_id().and_then(|r| r.to_utc(&settings.tz).ok()))
+        .collect();
+    let text = text::with_exdates(master.text(), &refused);
+    let organiser = User::new(master.organizer().unwrap_or(resource.as_str()))?;
+    let charged = crate::store::EventFamily {
+        uid: uid.clone(),
+        parent: Some(crate::store::StoredEvent {
+            text: text.clone(),
+            status: EventStatus::Active,
+        }),
+        instances: Vec::new(),
+    };
+    let expansion = refresh::expand_family(&organiser, &charged, &settings.expand_options(now))?;
+    let usage: Vec<Period> = expansion
+        .periods
+        .into_iter()
+        .map(|mut p| {
+            p.attendee = Some(resource.as_str().to_owned());
+            p
+        })
+        .collect();
+    let group = match journal.groups(quota).await?.remove(&organiser) {
+        Some(g) => g,
+        None => Group::new(organiser.as_str())?,
+    };
+    for table in [UsageTable::User(organiser), UsageTable::Journal(group)] {
+        journal
+            .replace_usage_periods(quota, &table, uid, None, usage.clone(), None)
+            .await?;
+    }
+    journal.put_event(quota, uid, None, &text).await?;
+    mark_journal_provider(journal, quota, uid, expansion.unbounded).await?;
+    Ok(true)
 }

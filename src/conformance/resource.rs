@@ -529,3 +529,85 @@ pub async fn delivery_books_and_cancels<
     .unwrap();
     assert_eq!(actions(&q3), [Action::Accepted]);
 }
+
+/// A booking killed between its journal and store writes: the redo record (the reservation
+/// marked pending in the journal) lets `recover` settle it from the resource's store, the commit
+/// point — given back when the booking did not land, redone when it did.
+pub async fn interrupted_bookings_are_recovered<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, j, room) = (&f.store, &f.journal, user(ROOM));
+    let q = Quota::new("rooms").unwrap();
+    let limits: Limits = [(Group::new("*").unwrap(), "PT1H".to_owned())].into();
+    j.set_limits(&q, &limits, None).await.unwrap();
+    let policy = Policy {
+        quota: Some(q.clone()),
+        ..Policy::default()
+    };
+    let b = base();
+    let group = Group::new(ALICE).unwrap();
+    // Killed after the redo record and the quota's reservation, before the store: the quota is
+    // held for a booking the room does not have.
+    let lost = request("lost", b, 1, None);
+    let lost_obj = crate::object::split_calendar(&lost).unwrap().remove(0);
+    j.put_event(
+        &q,
+        &uid("lost"),
+        None,
+        &resource::text::pending(lost_obj.text(), &room),
+    )
+    .await
+    .unwrap();
+    let mut p = crate::Period::new(b, b + Duration::hours(1), uid("lost"), None).unwrap();
+    p.attendee = Some(ROOM.to_owned());
+    j.reserve_within_limit(&q, &group, vec![p]).await.unwrap();
+    let done = resource::recover(s, j, &q).await.unwrap();
+    assert_eq!(done.released, [uid("lost")]);
+    assert!(j
+        .usage(&q, &UsageTable::Journal(group.clone()))
+        .await
+        .unwrap()
+        .value
+        .is_empty());
+    assert!(j.get_event(&q, &uid("lost"), None).await.unwrap().is_none());
+
+    // Killed after the store, before the journal's last writes: redone from the room's copy.
+    let kept = resource::book(s, j, &room, &request("kept", b, 1, None), &policy)
+        .await
+        .unwrap();
+    assert_eq!(actions(&kept), [Action::Accepted]);
+    let stored = j.get_event(&q, &uid("kept"), None).await.unwrap().unwrap();
+    assert!(resource::text::pending_resource(&stored.text).is_none());
+    j.put_event(
+        &q,
+        &uid("kept"),
+        None,
+        &resource::text::pending(&stored.text, &room),
+    )
+    .await
+    .unwrap();
+    for table in [
+        UsageTable::Journal(group.clone()),
+        UsageTable::User(user(ALICE)),
+    ] {
+        j.replace_usage_periods(&q, &table, &uid("kept"), None, vec![], None)
+            .await
+            .unwrap();
+    }
+    let done = resource::recover(s, j, &q).await.unwrap();
+    assert_eq!(done.redone, [uid("kept")]);
+    let used = j
+        .usage(&q, &UsageTable::Journal(group))
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(keys(&used), keys(&rows(s, "kept").await));
+    // Settled: a second run finds nothing pending.
+    assert_eq!(
+        resource::recover(s, j, &q).await.unwrap(),
+        resource::Recovered::default()
+    );
+}

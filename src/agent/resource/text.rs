@@ -229,6 +229,29 @@ pub fn with_exdates(master: &str, instants: &[DateTime<Utc>]) -> String {
     join(&out)
 }
 
+/// The property that marks a journal copy as a redo record, with the resource's address.
+const PENDING: &str = "X-CALSTORE-PENDING";
+
+/// `text` marked as a pending reservation of `resource` (the redo record of a booking).
+pub fn pending(text: &str, resource: &User) -> String {
+    let mut out = Vec::new();
+    for line in unfold(text) {
+        if line.eq_ignore_ascii_case("END:VEVENT") {
+            out.push(format!("{PENDING}:{}", resource.as_str()));
+        }
+        out.push(line);
+    }
+    join(&out)
+}
+
+/// The resource a pending reservation is for, or `None` when `text` is not pending.
+pub fn pending_resource(text: &str) -> Option<String> {
+    unfold(text)
+        .into_iter()
+        .find(|l| name_of(l) == PENDING)
+        .map(|l| value_of(&l).to_owned())
+}
+
 /// Properties a REPLY's VEVENT copies from the request (RFC 5546 §3.2.3).
 const REPLY_KEEP: [&str; 6] = [
     "UID",
