@@ -99,7 +99,8 @@ macro_rules! conformance_suite {
                 bookings_survive_the_cron_job, reset_keeps_reservations_without_objects,
                 series_are_decided_per_occurrence, standing_bookings_are_checked_far_ahead,
                 quotas_are_given_back_and_extended, concurrent_bookers_never_exceed_capacity,
-                delivery_books_and_cancels, interrupted_bookings_are_recovered
+                delivery_books_and_cancels, interrupted_bookings_are_recovered,
+                availability_is_used_by_the_decision
             }
         );
     };

@@ -214,8 +214,7 @@ async fn book_once<S: Store, J: Journal>(
         .filter(|p| p.uid != uid && p.is_busy())
         .collect()
     };
-    // VAVAILABILITY is not read yet: a resource is available at every time.
-    let unavailable: Vec<Period> = Vec::new();
+    let unavailable = unavailable(store, resource, first, last, settings.tz).await?;
     let ctx = Context {
         policy,
         permitted: policy.permits(resource, &organiser),
@@ -921,4 +920,56 @@ async fn settle<S: Store, J: Journal>(
     journal.put_event(quota, uid, None, &text).await?;
     mark_journal_provider(journal, quota, uid, expansion.unbounded).await?;
     Ok(true)
+}
+
+/// The preference that holds a user's VAVAILABILITY (the calendar text).
+pub const AVAILABILITY: &str = "availability";
+
+/// Stores `text` (a calendar with one or more VAVAILABILITY, RFC 7953) as `user`'s availability,
+/// after reading it; `None` removes it.
+///
+/// # Errors
+///
+/// Invalid input, storing nothing, when the text holds no VAVAILABILITY or one cannot be read;
+/// the store's errors.
+pub async fn set_availability<S: Store>(store: &S, user: &User, text: Option<&str>) -> Result<()> {
+    let name = crate::id::PrefName::new(AVAILABILITY)?;
+    match text {
+        Some(t) => {
+            crate::object::availability::parse(t)?;
+            // Stored without its last line break, which the file store refuses at a value's end.
+            let t = t.trim_end_matches(['\r', '\n']);
+            store.set_preference(user, &name, Some(t)).await
+        }
+        None => store.set_preference(user, &name, None).await,
+    }
+}
+
+/// `user`'s unavailable periods in `[start, end)` from its stored VAVAILABILITY (none when it
+/// has none), as busy periods of the uid `unavailable`.
+///
+/// # Errors
+///
+/// Invalid input naming the preference when the stored availability cannot be read; the
+/// store's errors.
+pub async fn unavailable<S: Store>(
+    store: &S,
+    user: &User,
+    start: DateTime<Utc>,
+    end: DateTime<Utc>,
+    tz: chrono_tz::Tz,
+) -> Result<Vec<Period>> {
+    let name = crate::id::PrefName::new(AVAILABILITY)?;
+    let Some(text) = store.preference(user, &name).await? else {
+        return Ok(Vec::new());
+    };
+    let ctx = |e: Error| e.context(format!("preference {AVAILABILITY} of {user}"));
+    let parsed = crate::object::availability::parse(&text).map_err(ctx)?;
+    let spans =
+        crate::object::availability::unavailable(user, &parsed, start, end, tz).map_err(ctx)?;
+    let uid = Uid::new("unavailable")?;
+    spans
+        .into_iter()
+        .map(|(s, e)| Period::new(s, e, uid.clone(), None))
+        .collect()
 }

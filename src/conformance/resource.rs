@@ -611,3 +611,60 @@ pub async fn interrupted_bookings_are_recovered<
         resource::Recovered::default()
     );
 }
+
+/// VAVAILABILITY (RFC 7953): stored as the room's `availability`, read back alike on every
+/// backend, and used by the decision: outside the available times a request is declined with
+/// that reason.
+pub async fn availability_is_used_by_the_decision<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, j, room) = (&f.store, &f.journal, user(ROOM));
+    let text = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VAVAILABILITY\r\n\
+UID:hours\r\nDTSTAMP:20200101T000000Z\r\nDTSTART:20200101T000000Z\r\nBEGIN:AVAILABLE\r\nUID:day\r\n\
+DTSTAMP:20200101T000000Z\r\nDTSTART:20200101T080000Z\r\nDTEND:20200101T170000Z\r\n\
+RRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR\r\n";
+    assert_eq!(
+        kind(
+            resource::set_availability(s, &room, Some("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n"))
+                .await
+        ),
+        crate::ErrorKind::InvalidInput
+    );
+    resource::set_availability(s, &room, Some(text))
+        .await
+        .unwrap();
+    let b = base();
+    let inside = resource::book(s, j, &room, &request("in", b, 1, None), &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(actions(&inside), [Action::Accepted]);
+    let outside = resource::book(
+        s,
+        j,
+        &room,
+        &request("out", b + Duration::hours(11), 1, None),
+        &Policy::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outside.items[0],
+        agent::Item {
+            uid: uid("out"),
+            rid: None,
+            action: Action::Declined,
+            reason: Reason::OutsideAvailability,
+        }
+    );
+    let spans = resource::unavailable(s, &room, b, b + Duration::days(1), chrono_tz::Tz::UTC)
+        .await
+        .unwrap();
+    assert_eq!(spans.len(), 1, "{spans:?}");
+    assert_eq!(
+        (spans[0].start, spans[0].end),
+        (b + Duration::hours(8), b + Duration::hours(23))
+    );
+}
