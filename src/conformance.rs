@@ -39,6 +39,7 @@ pub mod fixture;
 pub mod freebusy;
 pub mod hostile;
 pub mod import;
+pub mod itip;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -101,6 +102,12 @@ macro_rules! conformance_suite {
                 quotas_are_given_back_and_extended, concurrent_bookers_never_exceed_capacity,
                 delivery_books_and_cancels, interrupted_bookings_are_recovered,
                 availability_is_used_by_the_decision
+            }
+            itip {
+                older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
+                counter_and_reply_need_a_live_event, methods_by_role, instances_change_only_themselves,
+                instances_before_their_series, concurrent_steps_are_stale_not_wrong, this_and_future,
+                newer_series_drops_older_overrides
             }
         );
     };

@@ -116,8 +116,10 @@ pub fn expand(
         Some(p) => Some(Span::of(p, opts)?),
         None => None,
     };
+    let dropped = dropped_instances(parent, instances, opts)?;
     for (inst, status) in instances {
         if *status != EventStatus::Active
+            || inst.rid().is_some_and(|r| dropped.contains(r))
             || inst.is_cancelled()
             || !inst.counts_for(user, opts.needs_action)
         {
@@ -140,6 +142,41 @@ pub fn expand(
         periods: period::normalise(periods),
         unbounded,
     })
+}
+
+/// The instances that a newer series no longer has: an instance with a lower SEQUENCE than
+/// the parent whose RECURRENCE-ID is no occurrence of the parent any more (an EXDATE, an earlier
+/// UNTIL, a new rule), by rid or by instant. Instances past the window of a rule without end
+/// are kept (their occurrence was not generated), and so are instances as new as the parent
+/// (RFC 5546 ADD adds instances the rule does not have).
+fn dropped_instances(
+    parent: Option<&EventObject>,
+    instances: &[(EventObject, EventStatus)],
+    opts: &ExpandOptions,
+) -> Result<HashSet<Rid>> {
+    let mut dropped = HashSet::new();
+    let Some(p) = parent else {
+        return Ok(dropped);
+    };
+    let older: Vec<&Rid> = instances
+        .iter()
+        .filter(|(i, _)| i.sequence() < p.sequence())
+        .filter_map(|(i, _)| i.rid())
+        .collect();
+    if older.is_empty() {
+        return Ok(dropped);
+    }
+    let generated = occurrences(p, opts)?;
+    let rids: HashSet<&Rid> = generated.list.iter().map(|o| &o.rid).collect();
+    let starts: HashSet<DateTime<Utc>> = generated.list.iter().map(|o| o.start).collect();
+    for r in older {
+        let at = r.instant(&opts.tz);
+        let beyond = generated.windowed && at >= opts.window_end;
+        if !beyond && !rids.contains(r) && !starts.contains(&at) {
+            dropped.insert(r.clone());
+        }
+    }
+    Ok(dropped)
 }
 
 fn check_together(

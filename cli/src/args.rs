@@ -62,6 +62,56 @@ pub enum Command {
     ExpireQuotas(ExpireQuotasArgs),
     /// Copy everything from one store (and journal) to another of either kind.
     Copy(CopyArgs),
+    /// Apply one iTIP message (.ics or mail; - or nothing reads standard input) for USER.
+    Deliver(DeliverArgs),
+    /// Answer a queued request: accepted, declined or tentative.
+    Answer(AnswerArgs),
+}
+
+/// How `deliver` and `answer` print the decision.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DeliverFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliverArgs {
+    /// The user the message was delivered to.
+    #[arg(long)]
+    pub user: String,
+    /// Output format of the decision.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DeliverFormat,
+    /// Write the iTIP message to send in answer (if any) to this file.
+    #[arg(long)]
+    pub reply: Option<String>,
+    /// The user may be a resource: open the journal for its quota.
+    #[arg(long)]
+    pub resource: bool,
+    /// The message file; - or nothing reads standard input.
+    pub file: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// The user answering.
+    #[arg(long)]
+    pub user: String,
+    /// The event's UID.
+    #[arg(long)]
+    pub uid: String,
+    /// One instance (normalised RECURRENCE-ID); the whole event without it.
+    #[arg(long)]
+    pub rid: Option<String>,
+    /// Write the REPLY to send to the organiser to this file.
+    #[arg(long)]
+    pub reply: Option<String>,
+    /// Output format of the decision.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DeliverFormat,
+    /// accepted, declined or tentative.
+    pub answer: String,
 }
 
 #[derive(Debug, Args)]

@@ -134,10 +134,64 @@ pub enum Reason {
     Other(String),
 }
 
+/// `IgnoredAsOlder` → `ignored-as-older`: the variant's name of a Debug text, kebab-cased.
+fn kebab(debug: &str) -> String {
+    let name = debug
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .next()
+        .unwrap_or_default();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('-');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Action {
+    /// The stable code a program or a log matches on: the variant's name in kebab case
+    /// (`stored`, `queued`, `ignored-as-older`, …).
+    pub fn code(&self) -> String {
+        kebab(&format!("{self:?}"))
+    }
+}
+
+impl Reason {
+    /// The stable code of the reason: the variant's name in kebab case (`applied`,
+    /// `older-sequence`, `no-such-instance`, …).
+    pub fn code(&self) -> String {
+        kebab(&format!("{self:?}"))
+    }
+
+    /// The reason's details in words, when it has any.
+    pub fn detail(&self) -> Option<String> {
+        match self {
+            Reason::OlderSequence { stored, message } => Some(format!(
+                "the store holds SEQUENCE {stored}, the message has {message}"
+            )),
+            Reason::Busy { uid } => Some(format!("busy with {uid}")),
+            Reason::Other(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for Decision {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for item in &self.items {
             writeln!(f, "{item}")?;
+        }
+        for p in &self.added {
+            writeln!(f, "+ {}", p.to_line(false))?;
+        }
+        for p in &self.removed {
+            writeln!(f, "- {}", p.to_line(false))?;
         }
         write!(
             f,
@@ -154,6 +208,30 @@ impl fmt::Display for Item {
         if let Some(rid) = &self.rid {
             write!(f, " {rid}")?;
         }
-        write!(f, ": {:?} ({:?})", self.action, self.reason)
+        write!(f, ": {} ({}", self.action.code(), self.reason.code())?;
+        if let Some(d) = self.reason.detail() {
+            write!(f, ": {d}")?;
+        }
+        f.write_str(")")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_kebab_case_names() {
+        assert_eq!(Action::IgnoredAsOlder.code(), "ignored-as-older");
+        assert_eq!(
+            Reason::OlderSequence {
+                stored: 2,
+                message: 1
+            }
+            .code(),
+            "older-sequence"
+        );
+        assert_eq!(Reason::Other("x".into()).code(), "other");
+        assert_eq!(Reason::NoSuchInstance.code(), "no-such-instance");
     }
 }

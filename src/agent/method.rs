@@ -174,3 +174,47 @@ pub(super) fn as_request(text: &str) -> String {
     }
     out
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slips_real_producers_make_are_read_with_a_warning() {
+        let count = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260105T090000Z\r\n\
+            RRULE:FREQ=WEEKLY;COUNT=0;UNTIL=20260301T000000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+        let o = EventObject::parse(count).unwrap();
+        assert!(o.rule().unwrap().count().is_none());
+        assert!(
+            o.warnings().iter().any(|w| w.message.contains("COUNT=0")),
+            "{:?}",
+            o.warnings()
+        );
+        let alone = count.replace(";UNTIL=20260301T000000Z", "");
+        assert!(
+            EventObject::parse(&alone).is_err(),
+            "COUNT=0 alone leaves no rule"
+        );
+        let end = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:x\r\nDTSTART:20260105T090000Z\r\n\
+            END:VTODO\r\nEND:VCALENDAR\r\n";
+        let o = EventObject::parse(end).unwrap();
+        assert!(o.warnings().iter().any(|w| w.message.contains("END:VTODO")));
+    }
+
+    #[test]
+    fn methods_are_read_and_unknown_ones_refused() {
+        let cal = |m: &str| {
+            format!("BEGIN:VCALENDAR\r\nMETHOD:{m}\r\nBEGIN:VEVENT\r\nUID:x\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+        };
+        assert_eq!(
+            ItipMethod::of(&cal("declinecounter")).unwrap(),
+            ItipMethod::DeclineCounter
+        );
+        assert_eq!(
+            ItipMethod::of("BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n").unwrap(),
+            ItipMethod::Publish
+        );
+        assert!(ItipMethod::of(&cal("X-FOO")).is_err());
+    }
+}

@@ -442,10 +442,50 @@ fn put(
                 rid: o.rid().cloned(),
             });
         }
-        plan.items.push(item(message, o, action, Reason::Applied));
+        plan.items
+            .push(item(message, o, action, before_series(stored, o)));
     }
     let _ = user;
     Ok(plan)
+}
+
+/// A CANCEL with RANGE=THISANDFUTURE: every stored instance after it is cancelled too (the
+/// cancelled instance itself removes the series' later occurrences when expanded).
+fn cancel_later_instances(plan: &mut Plan, stored: &EventFamily, o: &EventObject) {
+    let Some(from) = o.rid().map(|r| r.instant(&chrono_tz::UTC)) else {
+        return;
+    };
+    for (rid, ev) in &stored.instances {
+        if ev.status == EventStatus::Active && rid.instant(&chrono_tz::UTC) > from {
+            plan.objects.push(Change::CancelEvent {
+                uid: stored.uid.clone(),
+                rid: Some(rid.clone()),
+                text: ev.text.clone(),
+            });
+            plan.extra.push(Change::Dequeue {
+                uid: stored.uid.clone(),
+                rid: Some(rid.clone()),
+            });
+            plan.family.instances.retain(|(r, _)| r != rid);
+            plan.family.instances.push((
+                rid.clone(),
+                StoredEvent {
+                    text: ev.text.clone(),
+                    status: EventStatus::Cancelled,
+                },
+            ));
+        }
+    }
+    plan.family.instances.sort_by(|a, b| a.0.cmp(&b.0));
+}
+
+/// `BeforeSeries` for an instance whose series is not stored yet, else `Applied`.
+fn before_series(stored: &EventFamily, o: &EventObject) -> Reason {
+    if o.rid().is_some() && stored.parent.is_none() {
+        Reason::BeforeSeries
+    } else {
+        Reason::Applied
+    }
 }
 
 pub(super) fn empty_plan(stored: &EventFamily) -> Plan {
@@ -484,6 +524,9 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
                 continue;
             }
         }
+        if o.is_this_and_future() {
+            cancel_later_instances(&mut plan, stored, o);
+        }
         set(
             &mut plan.family,
             o,
@@ -499,8 +542,12 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
         });
-        plan.items
-            .push(item(message, o, Action::Cancelled, Reason::Applied));
+        plan.items.push(item(
+            message,
+            o,
+            Action::Cancelled,
+            before_series(stored, o),
+        ));
     }
     Ok(plan)
 }

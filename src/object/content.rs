@@ -525,6 +525,19 @@ pub(crate) fn parse_components(text: &str) -> Result<Vec<Component>> {
                             done.name, done.line
                         ),
                     ));
+                } else if done.name != name
+                    && !stack.is_empty()
+                    && !stack.iter().any(|c| c.name == name)
+                {
+                    // An END that names no open component closes the innermost one, as the
+                    // Python readers take it (`END:VTODO` closing a VEVENT).
+                    warnings.push(warn(
+                        prop.line,
+                        format!(
+                            "END:{name} names no open component; read as END:{} (BEGIN at line {})",
+                            done.name, done.line
+                        ),
+                    ));
                 } else if done.name != name {
                     return Err(line_error(
                         prop.line,

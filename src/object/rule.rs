@@ -118,6 +118,7 @@ impl Rule {
         let mut until = None;
         let mut freq = None;
         let mut warnings = Vec::new();
+        let mut bad_count: Option<String> = None;
         let mut parts = Parts {
             freq: Freq::Daily,
             interval: 1,
@@ -161,17 +162,15 @@ impl Rule {
                             bad(format!("UNTIL={value} is not a DATE or DATE-TIME"))
                         })?);
                 }
-                "COUNT" => {
-                    count = Some(
-                        value
-                            .parse::<u32>()
-                            .ok()
-                            .filter(|n| *n > 0)
-                            .ok_or_else(|| {
-                                bad(format!("COUNT={value} is not a positive number"))
-                            })?,
-                    );
-                }
+                "COUNT" => match value.parse::<u32>().ok().filter(|n| *n > 0) {
+                    Some(n) => count = Some(n),
+                    // Beside an UNTIL, a COUNT that is not positive is a producer's slip that
+                    // the Python readers ignore; alone it leaves no rule.
+                    None if value.parse::<i64>().is_ok_and(|n| n <= 0) => {
+                        bad_count = Some(value.clone());
+                    }
+                    None => return Err(bad(format!("COUNT={value} is not a positive number"))),
+                },
                 "INTERVAL" => {
                     parts.interval = value
                         .parse::<u32>()
@@ -231,6 +230,14 @@ impl Rule {
         }
         let freq = freq.ok_or_else(|| bad("FREQ is missing".into()))?;
         parts.freq = freq;
+        if let Some(value) = bad_count {
+            if until.is_none() {
+                return Err(bad(format!("COUNT={value} is not a positive number")));
+            }
+            warnings.push(format!(
+                "COUNT={value} is not a positive number; it is ignored beside UNTIL, which bounds the rule"
+            ));
+        }
         if count.is_some() && until.is_some() {
             return Err(bad("COUNT and UNTIL must not both be given".into()));
         }

@@ -377,7 +377,14 @@ pub(crate) async fn load(
     owner: &str,
     uids: &[Uid],
 ) -> Result<Vec<EventFamily>> {
-    load_with(pool, None::<&deadpool_postgres::Transaction<'_>>, ot, owner, uids).await
+    load_with(
+        pool,
+        None::<&deadpool_postgres::Transaction<'_>>,
+        ot,
+        owner,
+        uids,
+    )
+    .await
 }
 
 /// [`load`] inside a transaction (a step's expectation, read under the user's lock).

@@ -2,6 +2,7 @@
 
 mod check;
 mod copy;
+mod deliver;
 mod expire_quotas;
 mod freebusy;
 mod import;
@@ -31,6 +32,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::MakeFreebusy(a) => make_freebusy::run(g, a).await,
         Command::ExpireQuotas(a) => expire_quotas::run(g, a).await,
         Command::Copy(a) => copy::run(g, a).await,
+        Command::Deliver(a) => deliver::run(g, a).await,
+        Command::Answer(a) => deliver::answer(g, a).await,
     }
 }
 

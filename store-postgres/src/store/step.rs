@@ -75,10 +75,15 @@ impl PgStore {
         let doing = || format!("user {owner}: {change}");
         match change {
             Change::Expect { family } => {
-                let found =
-                    objects::load_on(pool, tx, &STORE_OBJECTS, owner, std::slice::from_ref(&family.uid))
-                        .await?
-                        .pop();
+                let found = objects::load_on(
+                    pool,
+                    tx,
+                    &STORE_OBJECTS,
+                    owner,
+                    std::slice::from_ref(&family.uid),
+                )
+                .await?
+                .pop();
                 calstore::store::check_expected(user, family, found.as_ref())?;
             }
             Change::Reserve {
