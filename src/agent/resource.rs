@@ -292,7 +292,8 @@ async fn book_once<S: Store, J: Journal>(
         settings: &settings,
         horizon,
         series,
-        capacity: policy.capacity,
+        // accept-always takes a slot whatever holds it: no capacity check.
+        capacity: (policy.mode != Mode::AcceptAlways).then_some(policy.capacity),
         now,
     };
     let written = write(
@@ -434,7 +435,7 @@ struct Shape<'a> {
     settings: &'a refresh::Settings,
     horizon: DateTime<Utc>,
     series: bool,
-    capacity: usize,
+    capacity: Option<usize>,
     now: DateTime<Utc>,
 }
 
@@ -520,11 +521,13 @@ async fn write<S: Store>(
         })
         .collect();
     let mut step = Step::default();
-    step.push(Change::Reserve {
-        table: Table::FreeBusy,
-        periods: period::normalise(hold),
-        capacity,
-    });
+    if let Some(capacity) = capacity {
+        step.push(Change::Reserve {
+            table: Table::FreeBusy,
+            periods: period::normalise(hold),
+            capacity,
+        });
+    }
     for (rid, t) in texts {
         step.push(Change::PutEvent {
             uid: uid.clone(),
