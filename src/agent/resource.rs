@@ -92,7 +92,7 @@ pub async fn book<S: Store, J: Journal>(
 ///
 /// The resource's store is written in one [`Store::apply_step`] whose first change reserves the
 /// accepted occurrences within the capacity, so two bookings of one slot at once cannot both
-/// hold it: the later one fails as [`ErrorKind::Busy`] and is decided again (up to three times)
+/// hold it: the later one fails as [`ErrorKind::Busy`] and is decided again (up to ten times)
 /// against what the winner wrote. The quota is reserved before the store is written
 /// ([`Journal::reserve_within_limit`], atomic) and put back when the store refuses.
 ///
@@ -111,7 +111,7 @@ pub async fn book_at<S: Store, J: Journal>(
     let mut attempt = 0;
     loop {
         match book_once(store, journal, resource, message, policy, now).await {
-            Err(e) if e.kind() == ErrorKind::Busy && attempt < 3 => attempt += 1,
+            Err(e) if e.kind() == ErrorKind::Busy && attempt < 10 => attempt += 1,
             other => return other,
         }
     }

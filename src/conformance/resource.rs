@@ -668,3 +668,41 @@ RRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR\r\n";
         (b + Duration::hours(8), b + Duration::hours(23))
     );
 }
+
+/// A series and a one-off that overlap in one occurrence, booked at once (ten rounds): exactly
+/// one of them holds that occurrence, and the series' other days are held.
+pub async fn a_series_and_a_one_off_at_once<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let b = base();
+    for round in 0..10i64 {
+        let at = b + Duration::hours(round);
+        let policy = Arc::new(Policy::default());
+        let (s1, j1, p1) = (f.store.clone(), f.journal.clone(), policy.clone());
+        let series = request(&format!("series{round}"), at, 1, Some("FREQ=DAILY;COUNT=3"));
+        let one = request(&format!("one{round}"), at + Duration::days(1), 1, None);
+        let a =
+            tokio::spawn(async move { resource::book(&s1, &j1, &user(ROOM), &series, &p1).await });
+        let (s2, j2, p2) = (f.store.clone(), f.journal.clone(), policy.clone());
+        let c = tokio::spawn(async move { resource::book(&s2, &j2, &user(ROOM), &one, &p2).await });
+        let (a, c) = (a.await.unwrap().unwrap(), c.await.unwrap().unwrap());
+        let series_holds = a.items[1].action == Action::Accepted;
+        let one_holds = c.items[0].action == Action::Accepted;
+        assert!(series_holds != one_holds, "round {round}: {a} / {c}");
+        assert_eq!(a.items[0].action, Action::Accepted);
+        assert_eq!(a.items[2].action, Action::Accepted);
+        let day2: Vec<_> = f
+            .store
+            .freebusy(&user(ROOM), &Table::FreeBusy)
+            .await
+            .unwrap()
+            .value
+            .into_iter()
+            .filter(|p| p.start == at + Duration::days(1))
+            .collect();
+        assert_eq!(day2.len(), 1, "round {round}: {day2:?}");
+    }
+}
