@@ -1,74 +1,26 @@
-//! The storage side of an iMIP agent in a page: reads iTIP messages (a VCALENDAR with METHOD)
-//! for one user and applies each through `calstore::agent`, printing what it changed.
+//! The storage side of an iMIP agent in a page: `calstore::agent::receive` in a loop. Each
+//! argument is one delivered message — iCalendar text with METHOD, or a whole mail with a
+//! text/calendar part — applied for one user; the decision is printed, item by item, with the
+//! changes of its step, and the reply to send (a REFRESH's answer) is written beside the
+//! message as `FILE.reply.ics`.
 //!
 //! ```text
 //! cargo run --example agent -- --store DIR --user mailto:alice@example.com examples/itip/*.ics
 //! ```
 //!
-//! - REQUEST or PUBLISH that USER organises: recorded as USER's own ([`agent::record_event`]);
-//! - REQUEST (or PUBLISH) from someone else: queued for USER's answer ([`agent::queue_request`]);
-//! - CANCEL: cancels the event or the instances it names ([`agent::cancel`]);
-//! - REPLY: records the attendee's answer ([`agent::record_reply`]);
-//! - COUNTER: records the counter-proposal ([`agent::record_counter`]).
-//!
-//! The store is a file store at DIR (preferences beside it, in `DIR/../preferences`).
+//! `receive` reads METHOD and the user's role (organiser, attendee, not named), orders the
+//! message against what is stored (SEQUENCE, then DTSTAMP), and applies it as one step; the
+//! same messages in any order leave the same calendar. A stale step (another process changed
+//! the event meanwhile) is applied again. The store is a file store at DIR (preferences beside
+//! it, in `DIR/../preferences`).
 
 use std::error::Error;
 use std::io::Write;
 
-use calstore::object::{same_address, split_calendar};
-use calstore::{agent, Step, User};
+use calstore::{agent, ErrorKind, User};
 use calstore_file::FileStore;
 
 type Failure = Box<dyn Error + Send + Sync>;
-
-/// The METHOD of the VCALENDAR: the first `METHOD:` line before any component starts.
-fn method_of(text: &str) -> Option<String> {
-    text.lines()
-        .map(str::trim_end)
-        .take_while(|l| {
-            let l = l.to_ascii_uppercase();
-            !l.starts_with("BEGIN:") || l == "BEGIN:VCALENDAR"
-        })
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("METHOD")
-                .then(|| value.trim().to_ascii_uppercase())
-        })
-}
-
-/// Applies one message for `user`; returns what was done and the step.
-async fn apply(store: &FileStore, user: &User, text: &str) -> Result<(String, Step), Failure> {
-    let method = method_of(text).ok_or("the message has no METHOD: it is not an iTIP message")?;
-    let first = split_calendar(text)?
-        .into_iter()
-        .next()
-        .ok_or("the message holds no VEVENT")?;
-    let organises = first
-        .organizer()
-        .is_some_and(|o| same_address(o, user.as_str()));
-    let (what, step) = match method.as_str() {
-        "REQUEST" | "PUBLISH" if organises => (
-            "recorded as own",
-            agent::record_event(store, user, text).await?,
-        ),
-        "REQUEST" | "PUBLISH" => (
-            "queued for an answer",
-            agent::queue_request(store, user, text).await?,
-        ),
-        "CANCEL" => ("cancelled", agent::cancel(store, user, text).await?),
-        "REPLY" => (
-            "recorded the reply",
-            agent::record_reply(store, user, text).await?,
-        ),
-        "COUNTER" => (
-            "recorded the counter-proposal",
-            agent::record_counter(store, user, text).await?,
-        ),
-        other => return Err(format!("METHOD:{other} is not handled by this agent").into()),
-    };
-    Ok((format!("{method} {}: {what}", first.uid().as_str()), step))
-}
 
 /// The example's body: `--store DIR --user USER FILE…`, output to `out`.
 pub async fn run(args: &[String], out: &mut impl Write) -> Result<(), Failure> {
@@ -81,7 +33,7 @@ pub async fn run(args: &[String], out: &mut impl Write) -> Result<(), Failure> {
             _ => files.push(a.clone()),
         }
     }
-    let usage = "usage: agent --store DIR --user USER MESSAGE.ics…";
+    let usage = "usage: agent --store DIR --user USER MESSAGE…";
     let (Some(dir), Some(user)) = (dir, user) else {
         return Err(usage.into());
     };
@@ -91,13 +43,23 @@ pub async fn run(args: &[String], out: &mut impl Write) -> Result<(), Failure> {
     let store = FileStore::open_dir(&dir)?;
     let user = User::new(user)?;
     for path in &files {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-        let (done, step) = apply(&store, &user, &text)
-            .await
-            .map_err(|e| format!("{path}: {e}"))?;
-        writeln!(out, "{path}: {done}")?;
-        for change in &step.changes {
+        let message = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        let decision = loop {
+            match agent::receive(&store, &user, &message).await {
+                Err(e) if e.kind() == ErrorKind::Stale => continue,
+                other => break other.map_err(|e| format!("{path}: {e}"))?,
+            }
+        };
+        for item in &decision.items {
+            writeln!(out, "{path}: {item}")?;
+        }
+        for change in &decision.step.changes {
             writeln!(out, "  {change}")?;
+        }
+        if let Some(reply) = &decision.reply {
+            let to = format!("{path}.reply.ics");
+            std::fs::write(&to, reply)?;
+            writeln!(out, "  reply written to {to}")?;
         }
     }
     Ok(())

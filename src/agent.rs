@@ -1,12 +1,18 @@
-//! The agent's steps: one call per scheduling step of an iMIP agent, generic over [`Store`]
-//! (and [`Journal`](crate::Journal) for a resource's quota).
+//! The agent: [`receive`] applies one scheduling message (iCalendar or a whole mail) for a user
+//! — METHOD and the user's role decide the effect, SEQUENCE then DTSTAMP order it against what is
+//! stored, one atomic step applies it — and returns a [`Decision`]; [`answer`] records the
+//! user's answer to a queued request and returns the REPLY to send. Both are generic over
+//! [`Store`] (and [`Journal`](crate::Journal) for a resource's quota, [`receive_with_journal`]).
 //!
-//! Each step takes the message's iCalendar text (a VCALENDAR with one or more VEVENTs of one UID:
-//! the parent and any of its instances), reads the user's settings itself (`TZID`, `window_size`:
+//! The steps below are the building blocks `receive` is made of, kept for callers that already
+//! decided what a message means. Each reads the user's settings itself (`TZID`, `window_size`:
 //! [`refresh::settings`]), reads what is stored of the event, computes every change — objects,
 //! periods, providers, queue, counter-proposals — as one [`Step`], and applies it with
 //! [`Store::apply_step`]: one transaction in PostgreSQL, one lock in the file store. The step is
-//! returned; its changes, printed one per line, say what the call changed.
+//! returned; its changes, printed one per line, say what the call changed. They do not order
+//! messages (an older message overwrites a newer one) and do not guard against a concurrent step:
+//! use [`receive`], whose steps start with a [`Change::Expect`](crate::Change::Expect) of the
+//! objects they were computed from and fail as stale when another step changed them.
 //!
 //! | step | objects | user's tables | queue |
 //! |---|---|---|---|
@@ -17,11 +23,6 @@
 //! | [`record_counter`] | counter stored | `freebusy-offers` (held) | COUNTER queued |
 //! | [`decline_counter`] | counter removed | `freebusy-offers` released | entry removed |
 //! | [`book_resource`] | stored active | `freebusy` reserved (busy if taken), providers; journal usage | entry removed |
-//!
-//! Reads and the write are not one transaction: a step computes from what it read and writes
-//! the result. An agent processes one user's messages one at a time (imip-agent does), so no
-//! other step changes the event in between; two steps for the same event at once leave the
-//! result of the later one.
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -55,6 +56,7 @@ mod answer;
 mod answers;
 mod attendance;
 mod booking;
+pub mod busy;
 pub mod decision;
 mod events;
 mod instance;
@@ -70,6 +72,7 @@ pub use answers::{
     decline_counter, parse_offer_hold, record_counter, record_reply, MAX_OFFER_HOLD_DAYS,
 };
 pub use booking::book_resource;
+pub use busy::{busy_type, FbType};
 pub use decision::{Action, Decision, Item, Reason};
 pub use events::{cancel, queue_request, record_event};
 pub use mail::{read_delivery, Delivery};

@@ -40,6 +40,7 @@ pub mod freebusy;
 pub mod hostile;
 pub mod import;
 pub mod itip;
+pub mod itip_matrix;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -107,8 +108,9 @@ macro_rules! conformance_suite {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
                 counter_and_reply_need_a_live_event, methods_by_role, instances_change_only_themselves,
                 instances_before_their_series, concurrent_steps_are_stale_not_wrong, this_and_future,
-                newer_series_drops_older_overrides
+                newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
             }
+            itip_matrix { every_method_role_and_shape }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

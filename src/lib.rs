@@ -1,5 +1,10 @@
 //! calstore: the storage layer of an iMIP calendar agent.
 //!
+//! **Writing an agent?** Start with [`agent::receive`] (one scheduling message in, applied in
+//! order, a [`agent::Decision`] out), [`agent::answer`] (the user's answer, with the REPLY to
+//! send), [`query::freebusy`] (when a user is busy), and [`memory::MemoryStore`] to test against;
+//! docs/agent.md in the repository walks through it.
+//!
 //! This crate holds the model and the contract: validated identifiers ([`id`]), free/busy periods
 //! and their table operations ([`period`]), stored objects ([`object`]), recurrence expansion
 //! ([`recurrence`]), and the [`Store`] and [`Journal`] traits that the backends implement
@@ -33,7 +38,10 @@ pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
 pub use journal::{Journal, Limits, UsageTable};
 pub use object::{EventObject, Warning};
 pub use period::{Period, Transp};
+/// The old name of [`QueueKind`].
+#[allow(deprecated)] // kept for callers of the old name; it warns them
+pub use store::Method;
 pub use store::{
-    Change, EventFamily, EventList, EventStatus, Incoming, Method, Providers, QueueKind, Request,
-    Step, Store, StoredEvent, Table, Version, Versioned,
+    Change, EventFamily, EventList, EventStatus, Incoming, Providers, QueueKind, Request, Step,
+    Store, StoredEvent, Table, Version, Versioned,
 };

@@ -51,7 +51,7 @@ use crate::id::{Other, PrefName, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{self, Period};
 use crate::store::{
-    EventFamily, EventList, EventStatus, Method, Providers, Request, Store, StoredEvent, Table,
+    EventFamily, EventList, EventStatus, Providers, QueueKind, Request, Store, StoredEvent, Table,
     Version, Versioned,
 };
 
@@ -257,7 +257,7 @@ impl Store for MemoryStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         self.write(user, "queueing a request", |u, _| {
             Ok(queue(u, uid, rid, method))
@@ -658,7 +658,7 @@ impl Store for MemoryStore {
 }
 
 /// Appends the request unless the same (uid, rid, method) is queued; returns whether it did.
-fn queue(u: &mut UserData, uid: &Uid, rid: Option<&Rid>, method: Method) -> bool {
+fn queue(u: &mut UserData, uid: &Uid, rid: Option<&Rid>, method: QueueKind) -> bool {
     if u.requests
         .iter()
         .any(|r| &r.uid == uid && r.rid.as_ref() == rid && r.method == method)

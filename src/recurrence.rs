@@ -87,7 +87,10 @@ pub fn expand(
     if let Some(p) = parent.filter(|p| p.counts_for(user, opts.needs_action)) {
         let generated = occurrences(p, opts)?;
         unbounded = generated.windowed;
-        let replaced_rids: HashSet<&Rid> = instances.iter().filter_map(|(i, _)| i.rid()).collect();
+        let replaced_rids: HashSet<Rid> = instances
+            .iter()
+            .flat_map(|(i, _)| instance_keys(i))
+            .collect();
         let replaced_instants: HashSet<DateTime<Utc>> = instances
             .iter()
             .filter_map(|(i, _)| i.rid())
@@ -158,25 +161,39 @@ fn dropped_instances(
     let Some(p) = parent else {
         return Ok(dropped);
     };
-    let older: Vec<&Rid> = instances
-        .iter()
-        .filter(|(i, _)| i.sequence() < p.sequence())
-        .filter_map(|(i, _)| i.rid())
-        .collect();
-    if older.is_empty() {
+    if !instances.iter().any(|(i, _)| i.sequence() < p.sequence()) {
         return Ok(dropped);
     }
     let generated = occurrences(p, opts)?;
     let rids: HashSet<&Rid> = generated.list.iter().map(|o| &o.rid).collect();
     let starts: HashSet<DateTime<Utc>> = generated.list.iter().map(|o| o.start).collect();
-    for r in older {
+    for (inst, _) in instances
+        .iter()
+        .filter(|(i, _)| i.sequence() < p.sequence())
+    {
+        let Some(r) = inst.rid() else { continue };
         let at = r.instant(&opts.tz);
         let beyond = generated.windowed && at >= opts.window_end;
-        if !beyond && !rids.contains(r) && !starts.contains(&at) {
+        let found = instance_keys(inst).iter().any(|k| rids.contains(k)) || starts.contains(&at);
+        if !beyond && !found {
             dropped.insert(r.clone());
         }
     }
     Ok(dropped)
+}
+
+/// The occurrence keys an instance replaces: its RECURRENCE-ID, and for a midnight date-time
+/// (what Outlook writes for an instance of an all-day series, in its own zone) also that date,
+/// so that it replaces the all-day occurrence of that day (MS-STANOICAL).
+fn instance_keys(inst: &EventObject) -> Vec<Rid> {
+    let mut keys: Vec<Rid> = inst.rid().cloned().into_iter().collect();
+    if let Some(v) = inst.recurrence_id() {
+        let wall = v.wall();
+        if !v.is_date() && wall.time() == chrono::NaiveTime::MIN {
+            keys.push(Rid::from_date(wall.date()));
+        }
+    }
+    keys
 }
 
 fn check_together(

@@ -17,9 +17,11 @@ mod types;
 
 pub use step::{apply_change, check_expected, Change, Step};
 
+#[allow(deprecated)] // the old name, kept for callers; it warns them
+pub use types::Method;
 pub use types::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Providers, QueueKind, Request,
-    StoredEvent, Table, Version, Versioned,
+    EventFamily, EventList, EventStatus, Incoming, Providers, QueueKind, Request, StoredEvent,
+    Table, Version, Versioned,
 };
 
 /// Storage of one or many users' calendar data. Every method is atomic on its own; the ones that
@@ -178,7 +180,7 @@ pub trait Store: Send + Sync {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> impl Future<Output = Result<bool>> + Send;
 
     /// One incoming request with its periods already computed: stores the object (as active),
@@ -247,7 +249,7 @@ pub trait Store: Send + Sync {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> impl Future<Output = Result<bool>> + Send {
         async move {
             let queue = self.requests(user).await?;

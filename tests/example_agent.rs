@@ -7,7 +7,7 @@
 #[path = "../examples/agent.rs"]
 mod example;
 
-use calstore::{EventStatus, Method, Other, Rid, Store, Table, Uid, User};
+use calstore::{EventStatus, Other, QueueKind, Rid, Store, Table, Uid, User};
 
 fn sample(name: &str) -> String {
     format!("{}/examples/itip/{name}.ics", env!("CARGO_MANIFEST_DIR"))
@@ -42,16 +42,16 @@ async fn the_organiser_records_request_reply_counter_and_cancel() {
     .await
     .unwrap();
     let want = [
-        "request.ics: REQUEST weekly-review@example.com: recorded as own",
+        "request.ics: weekly-review@example.com: stored (applied)",
         "  stored \"weekly-review@example.com\"",
         "  providers: marked \"weekly-review@example.com\"",
-        "reply.ics: REPLY weekly-review@example.com: recorded the reply",
+        "reply.ics: weekly-review@example.com: reply-recorded (applied)",
         "  freebusy-other/mailto:bob@example.com: ",
-        "counter.ics: COUNTER weekly-review@example.com: recorded the counter-proposal",
+        "counter.ics: weekly-review@example.com 20270111T090000Z: counter-recorded (applied)",
         "  stored the counter-proposal of mailto:bob@example.com for \"weekly-review@example.com\" rid 20270111T090000Z",
         "  queued COUNTER \"weekly-review@example.com\" rid 20270111T090000Z",
         "  freebusy-offers: 1 period(s) of \"weekly-review@example.com\" rid 20270111T090000Z",
-        "cancel.ics: CANCEL weekly-review@example.com: cancelled",
+        "cancel.ics: weekly-review@example.com 20270118T090000Z: cancelled (applied)",
         "  cancelled \"weekly-review@example.com\" rid 20270118T090000Z",
     ];
     for line in want {
@@ -93,7 +93,7 @@ async fn the_organiser_records_request_reply_counter_and_cancel() {
         .unwrap()
         .is_some());
     assert!(store
-        .have_request(&alice, &uid, Some(&rid), Some(Method::Counter))
+        .have_request(&alice, &uid, Some(&rid), Some(QueueKind::Counter))
         .await
         .unwrap());
 }
@@ -106,7 +106,7 @@ async fn the_attendee_queues_the_request_and_applies_the_cancel() {
         .await
         .unwrap();
     assert!(
-        out.contains("request.ics: REQUEST weekly-review@example.com: queued for an answer"),
+        out.contains("request.ics: weekly-review@example.com: queued (applied)"),
         "{out}"
     );
     assert!(
@@ -114,7 +114,7 @@ async fn the_attendee_queues_the_request_and_applies_the_cancel() {
         "{out}"
     );
     assert!(
-        out.contains("cancel.ics: CANCEL weekly-review@example.com: cancelled"),
+        out.contains("cancel.ics: weekly-review@example.com 20270118T090000Z: cancelled (applied)"),
         "{out}"
     );
     let store = calstore_file::FileStore::open_dir(&dir).unwrap();
@@ -147,14 +147,8 @@ async fn bad_use_is_refused_clearly() {
     let dir = tmp.path().join("store");
     let e = run(&dir, "mailto:bob@example.com", &[]).await.unwrap_err();
     assert!(e.starts_with("usage:"), "{e}");
-    let plain = tmp.path().join("plain.ics");
-    std::fs::write(
-        &plain,
-        std::fs::read_to_string(sample("request"))
-            .unwrap()
-            .replace("METHOD:REQUEST\n", ""),
-    )
-    .unwrap();
+    let plain = tmp.path().join("plain.txt");
+    std::fs::write(&plain, "Hello Bob, see you Monday.\n").unwrap();
     let mut out = Vec::new();
     let args: Vec<String> = [
         "--store",
@@ -167,5 +161,39 @@ async fn bad_use_is_refused_clearly() {
     .map(|s| s.to_string())
     .collect();
     let e = example::run(&args, &mut out).await.unwrap_err().to_string();
-    assert!(e.contains("no METHOD"), "{e}");
+    assert!(e.contains("neither iCalendar nor a mail"), "{e}");
+}
+
+/// Delivered out of order, the messages leave what in-order delivery leaves: the late original
+/// invitation is reported as older and changes nothing.
+#[tokio::test]
+async fn a_late_original_is_ignored_as_older() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("store");
+    let newer = tmp.path().join("newer.ics");
+    std::fs::write(
+        &newer,
+        std::fs::read_to_string(sample("request"))
+            .unwrap()
+            .replace("SEQUENCE:0", "SEQUENCE:2")
+            .replace("T090000Z", "T140000Z")
+            .replace("T100000Z", "T150000Z"),
+    )
+    .unwrap();
+    let mut out = Vec::new();
+    let args: Vec<String> = [
+        "--store".to_owned(),
+        dir.display().to_string(),
+        "--user".to_owned(),
+        "mailto:bob@example.com".to_owned(),
+        newer.display().to_string(),
+        sample("request"),
+    ]
+    .to_vec();
+    example::run(&args, &mut out).await.unwrap();
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.contains("request.ics: weekly-review@example.com: ignored-as-older (older-sequence"),
+        "{out}"
+    );
 }

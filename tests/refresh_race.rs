@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 
 use calstore::refresh::{self, Settings};
 use calstore::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Other, Period, PrefName, Providers,
+    EventFamily, EventList, EventStatus, Incoming, Other, Period, PrefName, Providers, QueueKind,
     Request, Result, Rid, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Duration, Utc};
@@ -128,7 +128,7 @@ impl<S: Store> Store for Interleaved<S> {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         self.time(
             "queue_request",
@@ -152,7 +152,7 @@ impl<S: Store> Store for Interleaved<S> {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> Result<bool> {
         self.time(
             "have_request",

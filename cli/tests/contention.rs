@@ -17,7 +17,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use calstore::{Journal, Method, Period, Store, Table, UsageTable};
+use calstore::{Journal, Period, QueueKind, Store, Table, UsageTable};
 use support::names::*;
 use support::*;
 
@@ -239,7 +239,7 @@ async fn verify<S: Store, J: Journal>(store: &S, journal: &J, run: &Run) -> (Fig
     for (event, added) in &shared {
         let n = queue
             .iter()
-            .filter(|r| r.uid.as_str() == *event && r.method == Method::Request)
+            .filter(|r| r.uid.as_str() == *event && r.method == QueueKind::Request)
             .count();
         if n != 1 || *added != 1 {
             problems.push(format!(

@@ -26,7 +26,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::time::{Duration, Instant};
 
 use calstore::object::EventObject;
-use calstore::{Journal, Method, Period, PrefName, Store, Table, UsageTable};
+use calstore::{Journal, Period, PrefName, QueueKind, Store, Table, UsageTable};
 use support::names::*;
 use support::*;
 
@@ -187,7 +187,7 @@ async fn actual<S: Store, J: Journal>(
                 let key = format!("q{k}");
                 let n = queue
                     .iter()
-                    .filter(|r| r.uid.as_str() == key && r.method == Method::Request)
+                    .filter(|r| r.uid.as_str() == key && r.method == QueueKind::Request)
                     .count();
                 let value = match n {
                     0 => "absent".to_owned(),
@@ -235,7 +235,7 @@ async fn probe<S: Store, J: Journal>(store: &S, journal: &J) -> Result<Duration,
     let started = Instant::now();
     let alice = user(ALICE);
     store
-        .queue_request(&alice, &uid("probe"), None, Method::Request)
+        .queue_request(&alice, &uid("probe"), None, QueueKind::Request)
         .await
         .map_err(|e| e.to_string())?;
     store

@@ -9,7 +9,7 @@ use crate::id::{Other, PrefName, Rid, Uid, User};
 use crate::object::{same_address, EventObject};
 use crate::period::Period;
 use crate::recurrence::{self, ExpandOptions};
-use crate::store::{Change, EventStatus, Method, Request, Step, Store, Table};
+use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::{expand, options, read_message};
 
@@ -169,7 +169,7 @@ pub async fn record_counter<S: Store>(store: &S, user: &User, text: &str) -> Res
         step.push(Change::Queue(Request {
             uid: uid.clone(),
             rid: o.rid().cloned(),
-            method: Method::Counter,
+            method: QueueKind::Counter,
         }));
     }
     for o in &message.objects {
@@ -217,7 +217,7 @@ pub async fn decline_counter<S: Store>(
     });
     if proposers.len() == 1 {
         if store
-            .have_request(user, uid, rid, Some(Method::Counter))
+            .have_request(user, uid, rid, Some(QueueKind::Counter))
             .await?
         {
             step.push(Change::Dequeue {
@@ -234,4 +234,41 @@ pub async fn decline_counter<S: Store>(
     }
     store.apply_step(user, &step).await?;
     Ok(step)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a test fails by panicking
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offer_holds_are_bounded() {
+        assert_eq!(parse_offer_hold("PT2H").unwrap(), Duration::hours(2));
+        assert_eq!(parse_offer_hold("P1D").unwrap(), Duration::days(1));
+        for bad in ["P99999999W", "P3000000D", "PT0S", "-P1D", "soon"] {
+            assert!(parse_offer_hold(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_counter_with_a_huge_hold_is_an_error_not_a_panic() {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let store = crate::memory::MemoryStore::new();
+            let alice = User::new("mailto:alice@example.com").unwrap();
+            store
+                .set_preference(
+                    &alice,
+                    &PrefName::new("freebusy_offers").unwrap(),
+                    Some("P99999999W"),
+                )
+                .await
+                .unwrap();
+            let counter = "BEGIN:VCALENDAR\r\nMETHOD:COUNTER\r\nBEGIN:VEVENT\r\nUID:k\r\n\
+                DTSTART:20260105T090000Z\r\nORGANIZER:mailto:alice@example.com\r\n\
+                ATTENDEE:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
+            let e = record_counter(&store, &alice, counter).await.unwrap_err();
+            assert!(e.to_string().contains("freebusy_offers"), "{e}");
+        });
+    }
 }

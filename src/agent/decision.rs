@@ -103,6 +103,9 @@ pub enum Reason {
     NoSuchInstance,
     /// The user is neither organiser nor attendee of the event.
     NotNamed,
+    /// The method is for the organiser (REPLY, COUNTER, REFRESH) and the user does not organise
+    /// the event; or for an attendee (DECLINECOUNTER) and the user organises it.
+    WrongRole,
     /// The sender is not an attendee of the event (for a REPLY or COUNTER).
     NotAnAttendee,
     /// A REPLY to an older SEQUENCE than the stored one.

@@ -2,7 +2,7 @@
 
 use crate::error::Result;
 use crate::id::User;
-use crate::store::{Change, EventStatus, Method, Request, Step, Store, Table};
+use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::{dequeue_queued, expand, family_with, options, read_message};
 
@@ -102,7 +102,7 @@ pub async fn queue_request<S: Store>(store: &S, user: &User, text: &str) -> Resu
         step.push(Change::Queue(Request {
             uid: uid.clone(),
             rid: o.rid().cloned(),
-            method: Method::Request,
+            method: QueueKind::Request,
         }));
     }
     store.apply_step(user, &step).await?;

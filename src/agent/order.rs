@@ -193,4 +193,30 @@ mod tests {
         );
         assert!(parse_utc("20260101T000000Z").is_some());
     }
+
+    #[test]
+    fn an_import_file_keeps_the_newer_copy_of_a_uid() {
+        let copy = |seq: u32, summary: &str| {
+            format!(
+                "BEGIN:VEVENT\r\nUID:dup\r\nSEQUENCE:{seq}\r\nDTSTAMP:20260101T000000Z\r\n\
+                 DTSTART:20260105T090000Z\r\nSUMMARY:{summary}\r\nEND:VEVENT\r\n"
+            )
+        };
+        let file = format!(
+            "BEGIN:VCALENDAR\r\n{}{}END:VCALENDAR\r\n",
+            copy(3, "newer"),
+            copy(1, "older")
+        );
+        let split = crate::object::split_families(&file).unwrap();
+        assert_eq!(split.objects.len(), 1);
+        assert_eq!(split.objects[0].summary(), Some("newer"));
+        assert!(
+            split
+                .warnings
+                .iter()
+                .any(|w| w.message.contains("second copy")),
+            "{:?}",
+            split.warnings
+        );
+    }
 }

@@ -184,20 +184,21 @@ pub(super) async fn receive_calendar<S: Store>(
     let role = Role::of(user, &message, &stored)?;
     let plan = match method {
         ItipMethod::Publish | ItipMethod::Request | ItipMethod::Add => {
-            put(user, &message, &stored, method, role)?
+            put(&message, &stored, method, role)?
         }
         ItipMethod::Cancel => cancel(&message, &stored)?,
-        ItipMethod::Reply => replies::reply(store, user, &message, &stored, role, sender).await?,
+        ItipMethod::Reply => replies::reply(user, &message, &stored, role, sender)?,
         ItipMethod::Counter => {
             replies::counter(store, user, &message, &stored, role, sender).await?
         }
         ItipMethod::DeclineCounter => replies::refuse_unless(
             &message,
             &stored,
-            role == Role::Attendee,
+            role,
+            Role::Attendee,
             Action::CounterDeclined,
         ),
-        ItipMethod::Refresh => replies::refresh(user, &message, &stored, role)?,
+        ItipMethod::Refresh => replies::refresh(&message, &stored, role)?,
     };
     finish_plan(store, user, &message.uid, &stored, role, plan).await
 }
@@ -240,6 +241,18 @@ pub(super) async fn finish_plan<S: Store>(
         }
     }
     step.changes.extend(plan.extra);
+    if step
+        .changes
+        .iter()
+        .any(|c| matches!(c, Change::Dequeue { .. }))
+    {
+        // Only entries that are there: the step says what changed.
+        let queued = store.requests(user).await?;
+        step.changes.retain(|c| match c {
+            Change::Dequeue { uid, rid } => queued.iter().any(|r| &r.uid == uid && &r.rid == rid),
+            _ => true,
+        });
+    }
     if !step.is_empty() {
         guard(&mut step, stored);
         store.apply_step(user, &step).await?;
@@ -393,13 +406,7 @@ pub(super) fn set(family: &mut EventFamily, o: &EventObject, text: String, statu
 }
 
 /// PUBLISH, REQUEST and ADD: store what is newer; queue it when the user is asked.
-fn put(
-    user: &User,
-    message: &Message,
-    stored: &EventFamily,
-    method: ItipMethod,
-    role: Role,
-) -> Result<Plan> {
+fn put(message: &Message, stored: &EventFamily, method: ItipMethod, role: Role) -> Result<Plan> {
     let mut plan = empty_plan(stored);
     let asked = role == Role::Attendee && method != ItipMethod::Publish;
     for o in &message.objects {
@@ -436,7 +443,8 @@ fn put(
         } else {
             Action::Stored
         };
-        if !asked {
+        if role == Role::Organiser {
+            // The organiser's own version answers nothing queued of it any more.
             plan.extra.push(Change::Dequeue {
                 uid: message.uid.clone(),
                 rid: o.rid().cloned(),
@@ -445,7 +453,6 @@ fn put(
         plan.items
             .push(item(message, o, action, before_series(stored, o)));
     }
-    let _ = user;
     Ok(plan)
 }
 
@@ -513,17 +520,20 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
                 continue;
             }
         }
-        if let (Some(rid), Some(parent)) = (o.rid(), stored.parent.as_ref()) {
-            if parent.status == EventStatus::Active
-                && stored_of(stored, o).is_none()
-                && !super::method::has_occurrence(&parent.text, o)?
+        // A cancellation of an occurrence the stored series does not have is kept all the same
+        // (a newer series may have it, and the result must not depend on delivery order), and
+        // says so: it changes nothing now.
+        let reason = match stored.parent.as_ref() {
+            Some(parent)
+                if o.rid().is_some()
+                    && parent.status == EventStatus::Active
+                    && stored_of(stored, o).is_none()
+                    && !super::method::has_occurrence(&parent.text, o)? =>
             {
-                plan.items
-                    .push(item(message, o, Action::Refused, Reason::NoSuchInstance));
-                let _ = rid;
-                continue;
+                Reason::NoSuchInstance
             }
-        }
+            _ => before_series(stored, o),
+        };
         if o.is_this_and_future() {
             cancel_later_instances(&mut plan, stored, o);
         }
@@ -542,12 +552,7 @@ fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
         });
-        plan.items.push(item(
-            message,
-            o,
-            Action::Cancelled,
-            before_series(stored, o),
-        ));
+        plan.items.push(item(message, o, Action::Cancelled, reason));
     }
     Ok(plan)
 }

@@ -89,8 +89,7 @@ fn partstat_text(p: &PartStat) -> String {
 
 /// REPLY to the organiser: the sender's PARTSTAT is written into the stored event (ordered per
 /// attendee by the reply's DTSTAMP) and `freebusy-other/<sender>` follows it.
-pub(super) async fn reply<S: Store>(
-    store: &S,
+pub(super) fn reply(
     user: &User,
     message: &Message,
     stored: &EventFamily,
@@ -98,12 +97,11 @@ pub(super) async fn reply<S: Store>(
     sender: Option<&str>,
 ) -> Result<Plan> {
     let mut plan = empty_plan(stored);
-    let _ = store;
     for o in &message.objects {
         let refuse =
             |plan: &mut Plan, r: Reason| plan.items.push(item(message, o, Action::Refused, r));
         if role != Role::Organiser {
-            refuse(&mut plan, Reason::NotNamed);
+            refuse(&mut plan, wrong_role(role));
             continue;
         }
         let (own, target) = match about(stored, o)? {
@@ -202,7 +200,7 @@ pub(super) async fn counter<S: Store>(
         let refuse =
             |plan: &mut Plan, r: Reason| plan.items.push(item(message, o, Action::Refused, r));
         if role != Role::Organiser {
-            refuse(&mut plan, Reason::NotNamed);
+            refuse(&mut plan, wrong_role(role));
             continue;
         }
         if let Err(r) = about(stored, o)? {
@@ -260,48 +258,46 @@ pub(super) async fn counter<S: Store>(
 pub(super) fn refuse_unless(
     message: &Message,
     stored: &EventFamily,
-    allowed: bool,
+    role: Role,
+    allowed: Role,
     action: Action,
 ) -> Plan {
     let mut plan = empty_plan(stored);
     for o in &message.objects {
-        plan.items.push(if allowed {
+        plan.items.push(if role == allowed {
             item(message, o, action, Reason::Applied)
         } else {
-            item(message, o, Action::Refused, Reason::NotNamed)
+            item(message, o, Action::Refused, wrong_role(role))
         });
     }
     plan
 }
 
 /// REFRESH to the organiser: the reply is the stored event as a REQUEST.
-pub(super) fn refresh(
-    user: &User,
-    message: &Message,
-    stored: &EventFamily,
-    role: Role,
-) -> Result<Plan> {
+pub(super) fn refresh(message: &Message, stored: &EventFamily, role: Role) -> Result<Plan> {
     let mut plan = empty_plan(stored);
-    let Some(parent) = stored.parent.as_ref() else {
-        for o in &message.objects {
-            plan.items
-                .push(item(message, o, Action::Refused, Reason::UnknownEvent));
-        }
-        return Ok(plan);
-    };
     for o in &message.objects {
-        if role != Role::Organiser {
-            plan.items
-                .push(item(message, o, Action::Refused, Reason::NotNamed));
-        } else if parent.status == EventStatus::Cancelled {
-            plan.items
-                .push(item(message, o, Action::Refused, Reason::EventCancelled));
-        } else {
-            plan.items
-                .push(item(message, o, Action::Resent, Reason::Applied));
-            plan.reply = Some(super::method::as_request(&parent.text));
-        }
+        let (action, reason) = match stored.parent.as_ref() {
+            _ if role != Role::Organiser => (Action::Refused, wrong_role(role)),
+            None => (Action::Refused, Reason::UnknownEvent),
+            Some(p) if p.status == EventStatus::Cancelled => {
+                (Action::Refused, Reason::EventCancelled)
+            }
+            Some(p) => {
+                plan.reply = Some(super::method::as_request(&p.text));
+                (Action::Resent, Reason::Applied)
+            }
+        };
+        plan.items.push(item(message, o, action, reason));
     }
-    let _ = user;
     Ok(plan)
+}
+
+/// Why a method for another role is refused: `NotNamed` when the user is not in the event,
+/// else `WrongRole`.
+fn wrong_role(role: Role) -> Reason {
+    match role {
+        Role::NotNamed => Reason::NotNamed,
+        Role::Organiser | Role::Attendee => Reason::WrongRole,
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::refresh::{self, Overrides};
 use crate::{
-    agent, ErrorKind, EventStatus, Group, Incoming, Journal, Limits, Method, PrefName, Quota,
+    agent, ErrorKind, EventStatus, Group, Incoming, Journal, Limits, PrefName, QueueKind, Quota,
     Store, Table, UsageTable,
 };
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -100,7 +100,7 @@ pub async fn record_event_stores_periods_and_marks_providers<
     let (s, a) = (&f.store, user(ALICE));
     set_window(s, &a, "30").await;
     let b = base();
-    s.queue_request(&a, &uid("weekly"), None, Method::Request)
+    s.queue_request(&a, &uid("weekly"), None, QueueKind::Request)
         .await
         .unwrap();
     let text = message("REQUEST", "weekly", &[(None, b)], Some("FREQ=WEEKLY"), &[]);
@@ -269,7 +269,7 @@ pub async fn cancel_removes_periods_and_queue_entries<
     let b = base();
     let series = message("REQUEST", "daily", &[(None, b)], Some("FREQ=DAILY"), &[]);
     agent::record_event(s, &a, &series).await.unwrap();
-    s.queue_request(&a, &uid("daily"), None, Method::Request)
+    s.queue_request(&a, &uid("daily"), None, QueueKind::Request)
         .await
         .unwrap();
     let n = s.freebusy(&a, &Table::FreeBusy).await.unwrap().value.len();
@@ -440,7 +440,7 @@ pub async fn booking_respects_the_slot_and_the_quota<
         None,
         &[(ROOM, "NEEDS-ACTION")],
     );
-    s.queue_request(&room, &uid("b1"), None, Method::Request)
+    s.queue_request(&room, &uid("b1"), None, QueueKind::Request)
         .await
         .unwrap();
     agent::book_resource(s, j, &q, &room, &first).await.unwrap();
@@ -569,7 +569,7 @@ pub async fn recorded_events_without_end_are_extended<
             "inc",
             None,
         )],
-        method: Method::Request,
+        method: QueueKind::Request,
     };
     s.store_incoming(&a, &incoming).await.unwrap();
     assert_eq!(providers(s, &a).await, ["inc", "open"]);

@@ -2,7 +2,7 @@
 //! cheap reads beside them: each must give exactly what the single calls give.
 
 use crate::{
-    ErrorKind, EventFamily, EventStatus, Incoming, Journal, Method, Providers, Store, Table,
+    ErrorKind, EventFamily, EventStatus, Incoming, Journal, Providers, QueueKind, Store, Table,
     Version,
 };
 
@@ -222,7 +222,7 @@ pub async fn store_incoming_is_the_agents_step<
         rid: None,
         text: text.clone(),
         periods: vec![period("20260106T090000Z", "20260106T100000Z", "req", None)],
-        method: Method::Request,
+        method: QueueKind::Request,
     };
     // Bad input of either kind writes nothing at all.
     let snapshot = f.snapshot().await;
@@ -267,7 +267,7 @@ pub async fn store_incoming_is_the_agents_step<
         ])
     );
     assert!(s
-        .have_request(&a, &uid("req"), None, Some(Method::Request))
+        .have_request(&a, &uid("req"), None, Some(QueueKind::Request))
         .await
         .unwrap());
 

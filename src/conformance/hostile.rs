@@ -1,6 +1,8 @@
 //! Hostile identifiers are data: stored and read back exactly, or refused as invalid input.
 
-use crate::{ErrorKind, Group, Journal, Method, Other, Quota, Store, Table, Uid, UsageTable, User};
+use crate::{
+    ErrorKind, Group, Journal, Other, QueueKind, Quota, Store, Table, Uid, UsageTable, User,
+};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -66,7 +68,7 @@ pub async fn hostile_keys_round_trip<S: Store + Clone + 'static, J: Journal + Cl
             "{key:?}"
         );
         f.store
-            .queue_request(&u, &id, None, Method::Request)
+            .queue_request(&u, &id, None, QueueKind::Request)
             .await
             .unwrap();
         assert_eq!(f.store.requests(&u).await.unwrap()[0].uid, id, "{key:?}");

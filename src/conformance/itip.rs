@@ -380,7 +380,7 @@ pub async fn methods_by_role<S: Store + Clone + 'static, J: Journal + Clone + 's
     let d = deliver(s, &b, &msg("DECLINECOUNTER", &[Ev::new("p", 0, day)])).await;
     assert_eq!(d.items[0].action, Action::CounterDeclined);
     deliver(s, &a, &msg("REQUEST", std::slice::from_ref(&ev))).await;
-    let d = deliver(s, &a, &msg("REFRESH", &[ev.clone()])).await;
+    let d = deliver(s, &a, &msg("REFRESH", std::slice::from_ref(&ev))).await;
     assert_eq!(actions(&d), [(Action::Resent, Reason::Applied)]);
     assert!(d.reply.unwrap().contains("METHOD:REQUEST"));
     let bad = msg("FROBNICATE", &[ev]);
@@ -431,7 +431,8 @@ pub async fn instances_change_only_themselves<
         ),
     )
     .await;
-    assert_eq!(actions(&d), [(Action::Refused, Reason::NoSuchInstance)]);
+    assert_eq!(actions(&d), [(Action::Cancelled, Reason::NoSuchInstance)]);
+    assert!(d.removed.is_empty(), "it changes nothing");
     assert_eq!(agreed(s, &b).await.len(), 3);
 
     let third = day + week * 2;
@@ -630,4 +631,43 @@ pub async fn newer_series_drops_older_overrides<
     let busy = agreed(s, &a).await;
     assert_eq!(busy.len(), 3, "{:?}", keys(&busy));
     assert!(busy.iter().all(|p| p.start < fourth), "{:?}", keys(&busy));
+}
+
+/// Outlook writes the RECURRENCE-ID of an instance of an all-day series as a midnight
+/// DATE-TIME in its zone: it replaces that day's occurrence (not both days busy), for a user in
+/// another zone too.
+pub async fn outlook_midnight_rid_replaces_its_day<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, a) = (&f.store, user(ALICE));
+    let d0 = base().date_naive();
+    let day = |n: i64| (d0 + Duration::days(n)).format("%Y%m%d").to_string();
+    let head = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Microsoft Corporation//Outlook 16.0 MIMEDIR//EN\r\nMETHOD:REQUEST\r\n";
+    let series = format!(
+        "{head}BEGIN:VEVENT\r\nUID:allday\r\nSEQUENCE:0\r\nDTSTAMP:20260101T000000Z\r\n\
+         DTSTART;VALUE=DATE:{}\r\nDTEND;VALUE=DATE:{}\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n\
+         ORGANIZER:{ALICE}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        day(0),
+        day(1)
+    );
+    let moved = format!(
+        "{head}BEGIN:VEVENT\r\nUID:allday\r\nSEQUENCE:0\r\nDTSTAMP:20260101T000100Z\r\n\
+         RECURRENCE-ID;TZID=Europe/Berlin:{}T000000\r\nDTSTART;VALUE=DATE:{}\r\n\
+         DTEND;VALUE=DATE:{}\r\nORGANIZER:{ALICE}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+        day(7),
+        day(8),
+        day(9)
+    );
+    deliver(s, &a, &series).await;
+    let d = deliver(s, &a, &moved).await;
+    assert_eq!(d.items[0].action, Action::Stored);
+    let busy = agreed(s, &a).await;
+    let days: Vec<String> = busy
+        .iter()
+        .map(|p| p.start.format("%Y%m%d").to_string())
+        .collect();
+    assert_eq!(days, [day(0), day(8), day(14)], "{:?}", keys(&busy));
 }

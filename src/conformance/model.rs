@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use crate::{ErrorKind, Journal, Method, Period, Request, Rid, Store, Table, Uid};
+use crate::{ErrorKind, Journal, Period, QueueKind, Request, Rid, Store, Table, Uid};
 use chrono::{DateTime, Duration, Utc};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
@@ -210,9 +210,9 @@ pub async fn model_based_operations<S: Store + Clone + 'static, J: Journal + Clo
                         }
                         Op::Queue(u, r, counter) => {
                             let method = if *counter {
-                                Method::Counter
+                                QueueKind::Counter
                             } else {
-                                Method::Request
+                                QueueKind::Request
                             };
                             let req = Request {
                                 uid: uid(UIDS[*u]),

@@ -280,7 +280,7 @@ pub async fn users_are_listed<S: Store + Clone + 'static, J: Journal + Clone + '
         .await
         .unwrap();
     f.store
-        .queue_request(&a, &uid("y"), None, crate::Method::Request)
+        .queue_request(&a, &uid("y"), None, crate::QueueKind::Request)
         .await
         .unwrap();
     assert_eq!(f.store.users().await.unwrap(), vec![a, b]);

@@ -1,11 +1,11 @@
 //! The request queue.
 
-use crate::{Journal, Method, Request, Store};
+use crate::{Journal, QueueKind, Request, Store};
 
 use super::fixture::Fixture;
 use super::support::*;
 
-fn req(u: &str, r: Option<&str>, method: Method) -> Request {
+fn req(u: &str, r: Option<&str>, method: QueueKind) -> Request {
     Request {
         uid: uid(u),
         rid: r.map(rid),
@@ -24,29 +24,29 @@ pub async fn queue_keeps_order_and_one_entry<
     let r = rid("20260112T090000Z");
     assert!(f
         .store
-        .queue_request(&a, &uid("b"), None, Method::Request)
+        .queue_request(&a, &uid("b"), None, QueueKind::Request)
         .await
         .unwrap());
     assert!(f
         .store
-        .queue_request(&a, &uid("a"), None, Method::Request)
+        .queue_request(&a, &uid("a"), None, QueueKind::Request)
         .await
         .unwrap());
     assert!(f
         .store
-        .queue_request(&a, &uid("a"), Some(&r), Method::Request)
+        .queue_request(&a, &uid("a"), Some(&r), QueueKind::Request)
         .await
         .unwrap());
     assert!(
         !f.store
-            .queue_request(&a, &uid("b"), None, Method::Request)
+            .queue_request(&a, &uid("b"), None, QueueKind::Request)
             .await
             .unwrap(),
         "already queued"
     );
     assert!(
         f.store
-            .queue_request(&a, &uid("b"), None, Method::Counter)
+            .queue_request(&a, &uid("b"), None, QueueKind::Counter)
             .await
             .unwrap(),
         "another method is another entry"
@@ -54,10 +54,10 @@ pub async fn queue_keeps_order_and_one_entry<
     assert_eq!(
         f.store.requests(&a).await.unwrap(),
         vec![
-            req("b", None, Method::Request),
-            req("a", None, Method::Request),
-            req("a", Some("20260112T090000Z"), Method::Request),
-            req("b", None, Method::Counter),
+            req("b", None, QueueKind::Request),
+            req("a", None, QueueKind::Request),
+            req("a", Some("20260112T090000Z"), QueueKind::Request),
+            req("b", None, QueueKind::Counter),
         ],
         "queue order is insertion order"
     );
@@ -68,12 +68,12 @@ pub async fn queue_keeps_order_and_one_entry<
         .unwrap());
     assert!(!f
         .store
-        .have_request(&a, &uid("a"), Some(&r), Some(Method::Counter))
+        .have_request(&a, &uid("a"), Some(&r), Some(QueueKind::Counter))
         .await
         .unwrap());
     assert!(f
         .store
-        .have_request(&a, &uid("b"), None, Some(Method::Counter))
+        .have_request(&a, &uid("b"), None, Some(QueueKind::Counter))
         .await
         .unwrap());
     assert!(!f
@@ -88,9 +88,9 @@ pub async fn dequeue_and_replace<S: Store + Clone + 'static, J: Journal + Clone 
 ) {
     let a = user("mailto:alice@example.com");
     for (u, m) in [
-        ("x", Method::Request),
-        ("y", Method::Request),
-        ("x", Method::Counter),
+        ("x", QueueKind::Request),
+        ("y", QueueKind::Request),
+        ("x", QueueKind::Counter),
     ] {
         f.store.queue_request(&a, &uid(u), None, m).await.unwrap();
     }
@@ -101,13 +101,13 @@ pub async fn dequeue_and_replace<S: Store + Clone + 'static, J: Journal + Clone 
     assert!(!f.store.dequeue_request(&a, &uid("x"), None).await.unwrap());
     assert_eq!(
         f.store.requests(&a).await.unwrap(),
-        vec![req("y", None, Method::Request)]
+        vec![req("y", None, QueueKind::Request)]
     );
     let tab_uid = "tab\tand\nnewline";
     let new = vec![
-        req(tab_uid, Some("20260105"), Method::Counter),
-        req("z", None, Method::Request),
-        req(tab_uid, Some("20260105"), Method::Counter),
+        req(tab_uid, Some("20260105"), QueueKind::Counter),
+        req("z", None, QueueKind::Request),
+        req(tab_uid, Some("20260105"), QueueKind::Counter),
     ];
     f.store.set_requests(&a, &new).await.unwrap();
     assert_eq!(
@@ -134,7 +134,7 @@ pub async fn concurrent_queueing_leaves_one_entry<
             for i in 0..20 {
                 // Every worker queues the same 20 requests plus 5 of its own.
                 if store
-                    .queue_request(&a, &uid(&format!("shared-{i}")), None, Method::Request)
+                    .queue_request(&a, &uid(&format!("shared-{i}")), None, QueueKind::Request)
                     .await
                     .unwrap()
                 {
@@ -146,7 +146,7 @@ pub async fn concurrent_queueing_leaves_one_entry<
                             &a,
                             &uid(&format!("own-{worker}-{i}")),
                             None,
-                            Method::Request,
+                            QueueKind::Request,
                         )
                         .await
                         .unwrap();

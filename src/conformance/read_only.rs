@@ -1,6 +1,6 @@
 //! A read-only store refuses every write and changes nothing.
 
-use crate::{ErrorKind, Journal, Method, Providers, Store, Table, UsageTable};
+use crate::{ErrorKind, Journal, Providers, QueueKind, Store, Table, UsageTable};
 
 use super::fixture::Fixture;
 use super::support::*;
@@ -15,7 +15,7 @@ pub async fn read_only_refuses_every_write<
     let text = event_text("e", None, "20260105T090000Z", "20260105T100000Z", "x");
     f.store.put_event(&a, &u, None, &text).await.unwrap();
     f.store
-        .queue_request(&a, &u, None, Method::Request)
+        .queue_request(&a, &u, None, QueueKind::Request)
         .await
         .unwrap();
     f.store
@@ -58,7 +58,7 @@ pub async fn read_only_refuses_every_write<
         kind(ro.remove_event(&a, &u, None).await),
         kind(ro.cancel_event(&a, &u, None).await),
         kind(ro.uncancel_event(&a, &u, None).await),
-        kind(ro.queue_request(&b, &u, None, Method::Request).await),
+        kind(ro.queue_request(&b, &u, None, QueueKind::Request).await),
         kind(ro.dequeue_request(&a, &u, None).await),
         kind(ro.set_requests(&a, &[]).await),
         kind(ro.put_counter(&a, &o, &u, None, &text).await),
@@ -92,7 +92,7 @@ pub async fn read_only_refuses_every_write<
                     rid: None,
                     text: text.clone(),
                     periods: p(),
-                    method: Method::Request,
+                    method: QueueKind::Request,
                 },
             )
             .await,

@@ -138,10 +138,43 @@ pub fn split_families(text: &str) -> Result<Split> {
             bad.insert(k.clone(), ());
         }
     }
+    // Copies of one (UID, RECURRENCE-ID) in one file: the newer by SEQUENCE, then DTSTAMP, is
+    // kept (the later one on a tie), as the agent orders messages, and the other is named.
+    let mut kept: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     for (key, line, result) in read {
         match result {
             Ok(obj) if key.as_ref().is_none_or(|k| !bad.contains_key(k)) => {
-                split.objects.push(obj);
+                let id = (
+                    obj.uid().as_str().to_owned(),
+                    crate::id::rid_text(obj.rid()).to_owned(),
+                );
+                match kept.get(&id).copied() {
+                    None => {
+                        kept.insert(id, (split.objects.len(), line));
+                        split.objects.push(obj);
+                    }
+                    Some((at, first_line)) => {
+                        let newer = crate::agent::order::newer(&obj, &split.objects[at])
+                            != std::cmp::Ordering::Less;
+                        let (kept_line, dropped_line) = if newer {
+                            (line, first_line)
+                        } else {
+                            (first_line, line)
+                        };
+                        split.warnings.push(Warning {
+                            line: dropped_line,
+                            message: format!(
+                                "a second copy of UID {:?}{} (the other at line {kept_line}); the newer by SEQUENCE, then DTSTAMP, is kept",
+                                id.0,
+                                if id.1.is_empty() { String::new() } else { format!(" RECURRENCE-ID {}", id.1) }
+                            ),
+                        });
+                        if newer {
+                            split.objects[at] = obj;
+                            kept.insert(id, (at, line));
+                        }
+                    }
+                }
             }
             Ok(_) => {}
             Err(error) => {

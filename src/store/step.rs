@@ -10,7 +10,7 @@ use crate::id::{Other, Rid, Uid, User};
 use crate::object::EventObject;
 use crate::period::{check_event, check_uids, Period};
 
-use super::{EventFamily, Method, Request, Store, Table};
+use super::{EventFamily, QueueKind, Request, Store, Table};
 
 /// One change of a [`Step`].
 #[non_exhaustive]
@@ -416,7 +416,7 @@ pub(super) async fn apply_step<S: Store + ?Sized>(
 }
 
 /// A queue entry for (uid, rid) with `method`.
-pub(crate) fn request(uid: &Uid, rid: Option<&Rid>, method: Method) -> Request {
+pub(crate) fn request(uid: &Uid, rid: Option<&Rid>, method: QueueKind) -> Request {
     Request {
         uid: uid.clone(),
         rid: rid.cloned(),

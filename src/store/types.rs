@@ -119,6 +119,10 @@ impl QueueKind {
 }
 
 /// The old name of [`QueueKind`], which reads like iTIP's METHOD but is the queue's kind of entry.
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed QueueKind: it is the queue's kind of entry, not iTIP's METHOD (agent::ItipMethod)"
+)]
 pub type Method = QueueKind;
 
 /// One entry of the request queue.
@@ -182,5 +186,5 @@ pub struct Incoming {
     /// The event's periods (all of (uid, rid)); they replace the event's periods in `freebusy`.
     pub periods: Vec<Period>,
     /// The queue entry's method.
-    pub method: Method,
+    pub method: QueueKind,
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use calstore::store::{EventFamily, Incoming};
 use calstore::{
-    EventList, EventStatus, Group, Journal, Limits, Method, Other, Period, PrefName, Providers,
+    EventList, EventStatus, Group, Journal, Limits, Other, Period, PrefName, Providers, QueueKind,
     Quota, Request, Result, Rid, Store, StoredEvent, Table, Uid, UsageTable, User, Version,
     Versioned,
 };
@@ -112,7 +112,7 @@ impl Store for AnyStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         match self {
             AnyStore::File(s) => s.queue_request(user, uid, rid, method).await,
@@ -154,7 +154,7 @@ impl Store for AnyStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> Result<bool> {
         match self {
             AnyStore::File(s) => s.have_request(user, uid, rid, method).await,

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use calstore::id::{parse_rid_text, rid_text};
 use calstore::period::{escape_field, unescape};
-use calstore::{Method, Request, Result, Rid, Uid};
+use calstore::{QueueKind, Request, Result, Rid, Uid};
 
 use crate::atomic;
 use crate::errors;
@@ -40,7 +40,7 @@ pub(crate) fn parse(text: &str, what: &str, path: &Path) -> Result<Vec<Request>>
         let rid = parse_rid_text(fields.get(1).copied().unwrap_or(""))
             .map_err(|e| bad(&format!("rid: {}", e.message())))?;
         let method =
-            Method::parse(fields.get(2).copied().unwrap_or("")).map_err(|e| bad(e.message()))?;
+            QueueKind::parse(fields.get(2).copied().unwrap_or("")).map_err(|e| bad(e.message()))?;
         out.push(Request { uid, rid, method });
     }
     Ok(out)
@@ -113,7 +113,7 @@ impl Owner<'_> {
         &self,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         let what = self.what_requests();
         self.settings.writable(&what, "queueing a request")?;
@@ -179,9 +179,9 @@ mod tests {
                 .map(|r| (r.uid.as_str(), rid_text(r.rid.as_ref()), r.method))
                 .collect::<Vec<_>>(),
             [
-                ("a", "", Method::Request),
-                ("b", "20260105", Method::Request),
-                ("c\tx", "", Method::Counter)
+                ("a", "", QueueKind::Request),
+                ("b", "20260105", QueueKind::Request),
+                ("c\tx", "", QueueKind::Counter)
             ]
         );
         assert_eq!(

@@ -9,7 +9,7 @@
 //! then each field as a line with its length in bytes followed by the bytes and a newline.
 
 use calstore::id::{parse_rid_text, rid_text};
-use calstore::{Change, Error, Method, Other, Period, Request, Result, Rid, Step, Table, Uid};
+use calstore::{Change, Error, Other, Period, QueueKind, Request, Result, Rid, Step, Table, Uid};
 
 const HEADER: &str = "calstore-step 1\n";
 
@@ -205,7 +205,7 @@ fn change_of(f: &[&str]) -> Result<Change> {
         ["queue", _, _, method] => Change::Queue(Request {
             uid: uid(1)?,
             rid: r(2)?,
-            method: Method::parse(method)?,
+            method: QueueKind::parse(method)?,
         }),
         ["dequeue", _, _] => Change::Dequeue {
             uid: uid(1)?,
@@ -288,7 +288,7 @@ mod tests {
                 Change::Queue(Request {
                     uid: u.clone(),
                     rid: None,
-                    method: Method::Counter,
+                    method: QueueKind::Counter,
                 }),
                 Change::Dequeue {
                     uid: u.clone(),

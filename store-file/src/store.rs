@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use calstore::store::EventFamily;
 use calstore::{
-    EventList, EventStatus, Method, Other, Period, PrefName, Providers, Request, Result, Rid, Step,
-    Store, StoredEvent, Table, Uid, User, Version, Versioned,
+    EventList, EventStatus, Other, Period, PrefName, Providers, QueueKind, Request, Result, Rid,
+    Step, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -255,7 +255,7 @@ impl Store for FileStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         let (user, uid, rid) = (user.clone(), uid.clone(), rid.cloned());
         self.run_user(user.clone(), move |s| {

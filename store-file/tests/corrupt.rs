@@ -7,7 +7,7 @@ mod common;
 use calstore::import::{BatchLimits, Importer};
 use calstore::object::split_calendar;
 use calstore::recurrence::ExpandOptions;
-use calstore::{ErrorKind, Journal, Method, Quota, Store, Table, UsageTable};
+use calstore::{ErrorKind, Journal, QueueKind, Quota, Store, Table, UsageTable};
 use common::*;
 
 const GOOD_1: &str = "20260105T090000Z\t20260105T100000Z\ta\tOPAQUE\t\t\t\t\n";
@@ -110,7 +110,7 @@ async fn other_files_report_corruption_with_their_place() {
     let journal = env.journal();
     let a = user(ALICE);
     store
-        .queue_request(&a, &uid("x"), None, Method::Request)
+        .queue_request(&a, &uid("x"), None, QueueKind::Request)
         .await
         .unwrap();
     let requests = env.user_path(ALICE, "requests");
@@ -118,7 +118,7 @@ async fn other_files_report_corruption_with_their_place() {
     assert_corrupt(store.requests(&a).await, &requests.display().to_string(), 2);
     assert_eq!(
         store
-            .queue_request(&a, &uid("z"), None, Method::Request)
+            .queue_request(&a, &uid("z"), None, QueueKind::Request)
             .await
             .unwrap_err()
             .kind(),

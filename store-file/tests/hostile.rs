@@ -5,7 +5,7 @@
 mod common;
 
 use calstore::{
-    ErrorKind, Group, Journal, Method, Other, Period, PrefName, Quota, Store, Table, Uid,
+    ErrorKind, Group, Journal, Other, Period, PrefName, QueueKind, Quota, Store, Table, Uid,
     UsageTable, User,
 };
 use common::*;
@@ -55,7 +55,7 @@ async fn hostile_keys_stay_inside_the_roots() {
             .await
             .unwrap();
         store
-            .queue_request(&u, &id, None, Method::Counter)
+            .queue_request(&u, &id, None, QueueKind::Counter)
             .await
             .unwrap();
         let p = Period::new(

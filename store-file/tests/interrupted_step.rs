@@ -4,7 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-use calstore::{ErrorKind, Method, Store, Uid, User};
+use calstore::{ErrorKind, QueueKind, Store, Uid, User};
 use calstore_file::FileStore;
 
 const EVENT: &str = "BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nUID:e1\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -44,7 +44,12 @@ async fn an_interrupted_step_is_finished_by_the_next_call() {
         .await
         .unwrap();
     store
-        .queue_request(&alice, &Uid::new("other").unwrap(), None, Method::Request)
+        .queue_request(
+            &alice,
+            &Uid::new("other").unwrap(),
+            None,
+            QueueKind::Request,
+        )
         .await
         .unwrap();
     let dir = root.join(alice.file_name());

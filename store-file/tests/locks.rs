@@ -8,7 +8,7 @@ mod common;
 use std::fs::File;
 use std::time::{Duration, Instant};
 
-use calstore::{ErrorKind, Journal, Method, Quota, Store, Table};
+use calstore::{ErrorKind, Journal, QueueKind, Quota, Store, Table};
 use calstore_file::{FileJournal, FileStore};
 use common::*;
 
@@ -26,7 +26,7 @@ async fn a_held_lock_ends_in_locked_after_the_timeout() {
     let store = short(&env);
     let a = user(ALICE);
     store
-        .queue_request(&a, &uid("x"), None, Method::Request)
+        .queue_request(&a, &uid("x"), None, QueueKind::Request)
         .await
         .unwrap();
     let lock_path = env.user_path(ALICE, ".lock");
@@ -35,7 +35,7 @@ async fn a_held_lock_ends_in_locked_after_the_timeout() {
     holder.lock().unwrap();
     let started = Instant::now();
     let err = store
-        .queue_request(&a, &uid("y"), None, Method::Request)
+        .queue_request(&a, &uid("y"), None, QueueKind::Request)
         .await
         .unwrap_err();
     let waited = started.elapsed();
@@ -79,7 +79,7 @@ async fn a_held_lock_ends_in_locked_after_the_timeout() {
     // Once the holder lets go, the write goes through.
     drop(holder);
     assert!(store
-        .queue_request(&a, &uid("y"), None, Method::Request)
+        .queue_request(&a, &uid("y"), None, QueueKind::Request)
         .await
         .unwrap());
 }
@@ -90,7 +90,7 @@ async fn a_writer_waits_for_a_lock_released_before_the_timeout() {
     let store = env.store();
     let a = user(ALICE);
     store
-        .queue_request(&a, &uid("x"), None, Method::Request)
+        .queue_request(&a, &uid("x"), None, QueueKind::Request)
         .await
         .unwrap();
     let holder = File::open(env.user_path(ALICE, ".lock")).unwrap();
@@ -101,7 +101,7 @@ async fn a_writer_waits_for_a_lock_released_before_the_timeout() {
     });
     let started = Instant::now();
     assert!(store
-        .queue_request(&a, &uid("y"), None, Method::Request)
+        .queue_request(&a, &uid("y"), None, QueueKind::Request)
         .await
         .unwrap());
     assert!(started.elapsed() >= Duration::from_millis(150));
@@ -160,7 +160,7 @@ fn a_lock_held_by_a_dead_process_is_free() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let store = short(&env);
     let a = user(ALICE);
-    rt.block_on(store.queue_request(&a, &uid("x"), None, Method::Request))
+    rt.block_on(store.queue_request(&a, &uid("x"), None, QueueKind::Request))
         .unwrap();
     let lock_path = env.user_path(ALICE, ".lock");
     // `-o`: the sleeping grandchild does not inherit the lock; only `flock` itself holds it.
@@ -178,12 +178,12 @@ fn a_lock_held_by_a_dead_process_is_free() {
             assert!(Instant::now() < deadline, "the child never took the lock");
             std::thread::sleep(Duration::from_millis(10));
         }
-        let err = rt.block_on(store.queue_request(&a, &uid("y"), None, Method::Request));
+        let err = rt.block_on(store.queue_request(&a, &uid("y"), None, QueueKind::Request));
         assert_eq!(err.unwrap_err().kind(), ErrorKind::Locked);
         child.kill().unwrap();
         child.wait().unwrap();
     }
     assert!(rt
-        .block_on(store.queue_request(&a, &uid("y"), None, Method::Request))
+        .block_on(store.queue_request(&a, &uid("y"), None, QueueKind::Request))
         .unwrap());
 }

@@ -10,7 +10,8 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
 use calstore::{
-    ErrorKind, Group, Journal, Method, PrefName, Providers, Quota, Store, Table, Transp, UsageTable,
+    ErrorKind, Group, Journal, PrefName, Providers, QueueKind, Quota, Store, Table, Transp,
+    UsageTable,
 };
 use calstore_file::{Leftovers, LEFTOVER_AGE};
 use common::*;
@@ -71,11 +72,11 @@ async fn every_file_kind_has_the_documented_bytes() {
     );
 
     store
-        .queue_request(&a, &uid("tab\there"), None, Method::Request)
+        .queue_request(&a, &uid("tab\there"), None, QueueKind::Request)
         .await
         .unwrap();
     store
-        .queue_request(&a, &uid("e1"), Some(&r), Method::Counter)
+        .queue_request(&a, &uid("e1"), Some(&r), QueueKind::Counter)
         .await
         .unwrap();
     assert_eq!(
@@ -317,7 +318,7 @@ async fn writes_leave_no_temporary_files_and_use_the_configured_modes() {
             .await
             .unwrap();
         store
-            .queue_request(&a, &uid(&u), None, Method::Request)
+            .queue_request(&a, &uid(&u), None, QueueKind::Request)
             .await
             .unwrap();
     }
@@ -360,7 +361,7 @@ async fn writes_leave_no_temporary_files_and_use_the_configured_modes() {
     })
     .unwrap();
     custom
-        .queue_request(&a, &uid("x"), None, Method::Request)
+        .queue_request(&a, &uid("x"), None, QueueKind::Request)
         .await
         .unwrap();
     let mode = |p: std::path::PathBuf| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;

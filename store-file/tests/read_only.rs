@@ -5,7 +5,7 @@
 mod common;
 
 use calstore::{
-    ErrorKind, Group, Journal, Method, PrefName, Providers, Quota, Store, Table, UsageTable,
+    ErrorKind, Group, Journal, PrefName, Providers, QueueKind, Quota, Store, Table, UsageTable,
 };
 use common::*;
 
@@ -20,7 +20,7 @@ async fn every_write_is_refused(env: &Env) {
         ro.remove_event(&a, &u, None).await.map(|_| ()),
         ro.cancel_event(&a, &u, None).await,
         ro.uncancel_event(&a, &u, None).await,
-        ro.queue_request(&a, &u, None, Method::Request)
+        ro.queue_request(&a, &u, None, QueueKind::Request)
             .await
             .map(|_| ()),
         ro.dequeue_request(&a, &u, None).await.map(|_| ()),
@@ -137,7 +137,7 @@ async fn a_read_only_store_changes_no_byte_mode_or_time() {
         .await
         .unwrap();
     store
-        .queue_request(&a, &uid("e"), None, Method::Request)
+        .queue_request(&a, &uid("e"), None, QueueKind::Request)
         .await
         .unwrap();
     let mut expired = period("20260105T090000Z", "20260105T100000Z", "old-offer", None);

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use calstore::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Other, Period, PrefName, Providers,
+    EventFamily, EventList, EventStatus, Incoming, Other, Period, PrefName, Providers, QueueKind,
     Request, Result, Rid, Step, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
@@ -182,7 +182,7 @@ impl Store for PgStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         self.queue_request_impl(user, uid, rid, method).await
     }
@@ -204,7 +204,7 @@ impl Store for PgStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> Result<bool> {
         self.have_request_impl(user, uid, rid, method).await
     }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
 use calstore::{
-    ErrorKind, EventFamily, Incoming, Method, Period, Providers, Rid, Store, Table, Uid, User,
+    ErrorKind, EventFamily, Incoming, Period, Providers, QueueKind, Rid, Store, Table, Uid, User,
     Version,
 };
 use calstore_postgres::harness::server_or_skip;
@@ -59,7 +59,7 @@ fn incoming(u: &str, r: Option<&str>, day: u32) -> Incoming {
         rid: r.map(rid),
         text: event(u, r, day),
         periods: vec![period(u, r, day)],
-        method: Method::Request,
+        method: QueueKind::Request,
     }
 }
 

@@ -63,7 +63,7 @@ async fn every_write_is_refused(store: &PgStore, journal: &PgJournal) {
             .map(|_| ()),
         store.set_preference(&a, &pref, Some("UTC")).await,
         store
-            .queue_request(&a, &uid("e"), None, calstore::Method::Request)
+            .queue_request(&a, &uid("e"), None, calstore::QueueKind::Request)
             .await
             .map(|_| ()),
         journal.set_limits(&q, &limits, None).await.map(|_| ()),

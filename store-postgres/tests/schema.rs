@@ -1,7 +1,7 @@
 //! Schema installation, upgrade, drift, roles and read-only sessions on a private server.
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
-use calstore::{ErrorKind, Journal, Method, Store, Table, Uid, UsageTable, User};
+use calstore::{ErrorKind, Journal, QueueKind, Store, Table, Uid, UsageTable, User};
 use calstore_postgres::harness::{server_or_skip, TestDatabase, TestServer};
 use calstore_postgres::schema::{self, Roles};
 use calstore_postgres::{connect_client, PgOptions, PgPool, PgStore};
@@ -316,7 +316,7 @@ async fn the_reader_role_cannot_write_and_the_writer_cannot_change_the_schema() 
     let a = User::new("mailto:a@example.com").unwrap();
     let u = Uid::new("e1").unwrap();
     assert!(writer
-        .queue_request(&a, &u, None, Method::Request)
+        .queue_request(&a, &u, None, QueueKind::Request)
         .await
         .unwrap());
     let wclient = connect_client(&as_role("calstore_test_writer_login"))
@@ -357,7 +357,7 @@ async fn the_reader_role_cannot_write_and_the_writer_cannot_change_the_schema() 
     assert!(reader.is_read_only(), "a reader role's login is read-only");
     assert_eq!(reader.requests(&a).await.unwrap().len(), 1);
     let e = reader
-        .queue_request(&a, &Uid::new("e2").unwrap(), None, Method::Request)
+        .queue_request(&a, &Uid::new("e2").unwrap(), None, QueueKind::Request)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ReadOnly, "{e}");
@@ -415,7 +415,7 @@ async fn read_only_sessions_are_refused_by_the_server_too() {
     // A read-only store on a writable pool refuses too.
     let rw = PgPool::connect(&PgOptions::new(&db.url)).await.unwrap();
     let e = PgStore::from_pool(&rw, true)
-        .queue_request(&a, &Uid::new("x").unwrap(), None, Method::Request)
+        .queue_request(&a, &Uid::new("x").unwrap(), None, QueueKind::Request)
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::ReadOnly);

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
 use calstore::{
-    Group, Journal, Method, Period, Quota, Request, Rid, Store, Table, Transp, Uid, UsageTable,
+    Group, Journal, Period, QueueKind, Quota, Request, Rid, Store, Table, Transp, Uid, UsageTable,
     User,
 };
 use calstore_postgres::harness::server_or_skip;
@@ -129,9 +129,9 @@ async fn the_queue_keeps_a_long_order_and_repeats_once() {
             uid: Uid::new(format!("u{}", (i * 17) % 40)).unwrap(),
             rid: (i % 3 == 0).then(|| Rid::new("20260105T090000Z").unwrap()),
             method: if i % 5 == 0 {
-                Method::Counter
+                QueueKind::Counter
             } else {
-                Method::Request
+                QueueKind::Request
             },
         })
         .collect();
@@ -142,13 +142,13 @@ async fn the_queue_keeps_a_long_order_and_repeats_once() {
     assert_eq!(s.requests(&alice()).await.unwrap(), wanted);
     let extra = Uid::new("late").unwrap();
     assert!(s
-        .queue_request(&alice(), &extra, None, Method::Request)
+        .queue_request(&alice(), &extra, None, QueueKind::Request)
         .await
         .unwrap());
     wanted.push(Request {
         uid: extra,
         rid: None,
-        method: Method::Request,
+        method: QueueKind::Request,
     });
     assert_eq!(s.requests(&alice()).await.unwrap(), wanted);
     assert!(s

@@ -61,7 +61,7 @@ pub(crate) async fn keys_round_trip<S: Store, J: Journal>(
     let alice = User::new("mailto:alice@example.com").unwrap();
     // (On a database shared by several cases the request may be queued already.)
     store
-        .queue_request(&alice, &uid, None, Method::Request)
+        .queue_request(&alice, &uid, None, QueueKind::Request)
         .await
         .unwrap();
     prop_assert!(store

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use calstore::object::EventObject;
 use calstore::recurrence::{self, ExpandOptions};
-use calstore::{Incoming, Method, Period, Store, User};
+use calstore::{Incoming, Period, QueueKind, Store, User};
 use chrono::Utc;
 use serde_json::json;
 
@@ -232,7 +232,7 @@ async fn step<S: Store>(store: &S, user: &User, s: &Step) -> Result<()> {
         rid: s.object.rid().cloned(),
         text: s.object.text().to_owned(),
         periods: s.periods.clone(),
-        method: Method::Request,
+        method: QueueKind::Request,
     };
     store.store_incoming(user, &incoming).await?;
     Ok(())

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use calstore::{
-    EventFamily, EventList, EventStatus, Incoming, Method, Other, Period, PrefName, Providers,
+    EventFamily, EventList, EventStatus, Incoming, Other, Period, PrefName, Providers, QueueKind,
     Request, Result, Rid, Store, StoredEvent, Table, Uid, User, Version, Versioned,
 };
 use chrono::{DateTime, Utc};
@@ -150,7 +150,7 @@ impl<S: Store> Store for Timed<S> {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         self.time(
             "queue_request",
@@ -174,7 +174,7 @@ impl<S: Store> Store for Timed<S> {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> Result<bool> {
         self.time(
             "have_request",

@@ -13,7 +13,7 @@
 //! | `cas` | read-modify-write of a shared table with the version read, retried on conflict | every acknowledged period is there |
 //! | `stale` | write with a version made stale by its own write | conflict, and nothing changed |
 
-use calstore::{Error, ErrorKind, Journal, Method, Store, Table, UsageTable, Version};
+use calstore::{Error, ErrorKind, Journal, QueueKind, Store, Table, UsageTable, Version};
 use chrono::Duration;
 
 use crate::names::*;
@@ -122,9 +122,9 @@ async fn queue<S: Store>(
         }
         m => {
             let method = if m == 0 {
-                Method::Request
+                QueueKind::Request
             } else {
-                Method::Counter
+                QueueKind::Counter
             };
             let added = store.queue_request(&alice, &id, None, method).await?;
             out.ack("queue", &[&event, method.as_str(), &added.to_string()]);
@@ -140,7 +140,7 @@ async fn shared_queue<S: Store>(
 ) -> calstore::Result<()> {
     let event = format!("shared-q{}", rng.below(20));
     let added = store
-        .queue_request(&user(ALICE), &uid(&event), None, Method::Request)
+        .queue_request(&user(ALICE), &uid(&event), None, QueueKind::Request)
         .await?;
     out.ack("shared-queue", &[&event, &added.to_string()]);
     Ok(())

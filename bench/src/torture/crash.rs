@@ -15,7 +15,7 @@
 use std::time::{Duration, Instant};
 
 use calstore::object::EventObject;
-use calstore::{EventStatus, Journal, Method, PrefName, Store, Table, UsageTable};
+use calstore::{EventStatus, Journal, PrefName, QueueKind, Store, Table, UsageTable};
 
 use crate::names::*;
 use crate::report::Reporter;
@@ -49,7 +49,7 @@ pub async fn setup<S: Store, J: Journal>(store: &S, journal: &J) -> calstore::Re
         .map(|i| calstore::Request {
             uid: uid(&format!("bg-{i}")),
             rid: None,
-            method: Method::Request,
+            method: QueueKind::Request,
         })
         .collect();
     store.set_requests(&alice, &requests).await?;
@@ -179,7 +179,7 @@ async fn queue<S: Store>(store: &S, rng: &mut Rng, out: &mut Reporter) -> calsto
     if rng.below(2) == 0 {
         out.attempt("queue", &[&key, "present"]);
         let added = store
-            .queue_request(&alice, &id, None, Method::Request)
+            .queue_request(&alice, &id, None, QueueKind::Request)
             .await?;
         out.ack("queue", &[&key, "present", &added.to_string()]);
     } else {

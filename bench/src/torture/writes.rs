@@ -8,7 +8,7 @@
 //! `refused NAME KIND` for the writes.
 
 use calstore::{
-    Journal, Method, PrefName, Providers, Request, Result, Store, Table, UsageTable, Version,
+    Journal, PrefName, Providers, QueueKind, Request, Result, Store, Table, UsageTable, Version,
 };
 
 use crate::names::*;
@@ -60,13 +60,13 @@ pub async fn run<S: Store, J: Journal>(store: &S, journal: &J, out: &mut Reporte
         out,
         "queue_request",
         store
-            .queue_request(&a, &uid("new"), None, Method::Request)
+            .queue_request(&a, &uid("new"), None, QueueKind::Request)
             .await,
     );
     report(
         out,
         "queue_request-new-user",
-        store.queue_request(&b, &e, None, Method::Request).await,
+        store.queue_request(&b, &e, None, QueueKind::Request).await,
     );
     report(
         out,
@@ -82,7 +82,7 @@ pub async fn run<S: Store, J: Journal>(store: &S, journal: &J, out: &mut Reporte
                 &[Request {
                     uid: e.clone(),
                     rid: None,
-                    method: Method::Counter,
+                    method: QueueKind::Counter,
                 }],
             )
             .await,

@@ -1,18 +1,18 @@
 //! `calstore deliver`: applies one scheduling message (an .ics or a whole mail, from a file or
 //! standard input) with `calstore::agent::receive`, prints the decision record, and writes the
-//! reply to send when there is one. `calstore answer`: the user's answer to a queued request.
+//! reply to send when there is one.
 
 use std::io::Read;
 
 use anyhow::{Context, Result};
-use calstore::agent::{self, Action, Answer, Decision};
-use calstore::{ErrorKind, Rid, Uid};
+use calstore::agent::{self, Action, Decision};
+use calstore::ErrorKind;
 
-use crate::args::{AnswerArgs, DeliverArgs, DeliverFormat, Global};
+use crate::args::{DeliverArgs, DeliverFormat, Global};
 use crate::{backend, exit, output};
 
 /// How many times a step that a concurrent step made stale is applied again.
-const STALE_RETRIES: usize = 20;
+pub(super) const STALE_RETRIES: usize = 20;
 
 pub async fn run(global: &Global, args: &DeliverArgs) -> Result<u8> {
     let user = super::parse_user(&args.user)?;
@@ -59,29 +59,13 @@ pub async fn run(global: &Global, args: &DeliverArgs) -> Result<u8> {
     finish(&decision, args.format, args.reply.as_deref())
 }
 
-pub async fn answer(global: &Global, args: &AnswerArgs) -> Result<u8> {
-    let user = super::parse_user(&args.user)?;
-    let uid = Uid::new(args.uid.as_str()).with_context(|| format!("--uid {:?}", args.uid))?;
-    let rid = args
-        .rid
-        .as_deref()
-        .map(|r| Rid::new(r).with_context(|| format!("--rid {r:?}")))
-        .transpose()?;
-    let answer: Answer = args.answer.parse()?;
-    let store = backend::open_store(global).await?;
-    let mut tries = 0;
-    let decision = loop {
-        match agent::answer(&store, &user, &uid, rid.as_ref(), answer).await {
-            Err(e) if e.kind() == ErrorKind::Stale && tries < STALE_RETRIES => tries += 1,
-            other => break other?,
-        }
-    };
-    finish(&decision, args.format, args.reply.as_deref())
-}
-
 /// Prints the decision, writes the reply, and gives the exit code: 0 unless an item was
 /// refused (65: the message cannot be applied, the decision says why).
-fn finish(decision: &Decision, format: DeliverFormat, reply: Option<&str>) -> Result<u8> {
+pub(super) fn finish(
+    decision: &Decision,
+    format: DeliverFormat,
+    reply: Option<&str>,
+) -> Result<u8> {
     match format {
         DeliverFormat::Text => println!("{decision}"),
         DeliverFormat::Json => println!("{}", json(decision)),

@@ -1,5 +1,6 @@
 //! One module per subcommand; `run` dispatches.
 
+mod answer;
 mod check;
 mod copy;
 mod deliver;
@@ -33,7 +34,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::ExpireQuotas(a) => expire_quotas::run(g, a).await,
         Command::Copy(a) => copy::run(g, a).await,
         Command::Deliver(a) => deliver::run(g, a).await,
-        Command::Answer(a) => deliver::answer(g, a).await,
+        Command::Answer(a) => answer::run(g, a).await,
     }
 }
 

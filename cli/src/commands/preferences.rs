@@ -16,10 +16,11 @@ pub async fn run(global: &Global, args: &PreferencesArgs) -> Result<u8> {
         .transpose()
         .context("preference name")?;
     if let (Some(n), Some(v)) = (&name, &args.value) {
-        // Validate the two settings the expansion reads; keep others untouched.
+        // Validate the settings calstore reads; keep others untouched.
         match n.as_str() {
             "TZID" => drop(parse_tz(v)?),
             "window_size" => drop(parse_window_days(v)?),
+            "freebusy_offers" => drop(calstore::agent::parse_offer_hold(v)?),
             _ => {}
         }
     }

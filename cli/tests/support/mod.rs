@@ -390,7 +390,7 @@ fn parse_file(root: &str, parts: &[String], text: &str) -> Result<(), String> {
                 let ok = (1..=3).contains(&f.len())
                     && !f[0].is_empty()
                     && calstore::id::parse_rid_text(f.get(1).copied().unwrap_or("")).is_ok()
-                    && calstore::Method::parse(f.get(2).copied().unwrap_or("")).is_ok();
+                    && calstore::QueueKind::parse(f.get(2).copied().unwrap_or("")).is_ok();
                 if !ok {
                     return Err(format!("line {}: not a request: {l:?}", i + 1));
                 }

@@ -1,7 +1,7 @@
 //! The request queue: `requests`, ordered by position, unique per (uid, rid, method).
 
 use calstore::id::parse_rid_text;
-use calstore::{Error, Method, Request, Result, Rid, Uid, User};
+use calstore::{Error, QueueKind, Request, Result, Rid, Uid, User};
 use deadpool_postgres::GenericClient;
 
 use super::PgStore;
@@ -27,7 +27,7 @@ impl PgStore {
                     uid: key_from(row.get(0), Uid::new, &doing)?,
                     rid: parse_rid_text(row.get(1))
                         .map_err(|e| Error::corrupt(format!("{doing}: {}", e.message())))?,
-                    method: Method::parse(row.get(2))
+                    method: QueueKind::parse(row.get(2))
                         .map_err(|e| Error::corrupt(format!("{doing}: {}", e.message())))?,
                 })
             })
@@ -39,7 +39,7 @@ impl PgStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Method,
+        method: QueueKind,
     ) -> Result<bool> {
         let doing = format!("queueing a request for {uid} of user {user}");
         let client = self.pool.writer(&doing).await?;
@@ -110,7 +110,7 @@ impl PgStore {
         user: &User,
         uid: &Uid,
         rid: Option<&Rid>,
-        method: Option<Method>,
+        method: Option<QueueKind>,
     ) -> Result<bool> {
         let rows = query(
             &self.pool,
@@ -121,7 +121,7 @@ impl PgStore {
                 &user.as_str(),
                 &uid.as_str(),
                 &rid_param(rid),
-                &method.map(Method::as_str),
+                &method.map(QueueKind::as_str),
             ],
             &format!("looking for a request for {uid} of user {user}"),
         )
@@ -139,7 +139,7 @@ pub(super) async fn queue_on<C: GenericClient>(
     user: &User,
     uid: &Uid,
     rid: Option<&Rid>,
-    method: Method,
+    method: QueueKind,
 ) -> Result<bool> {
     let rows = run_on(
         pool,
