@@ -24,7 +24,7 @@ use crate::period::{self, Period};
 use crate::query;
 use crate::recurrence::{self, ExpandOptions};
 use crate::refresh::{self, Overrides};
-use crate::store::{Change, EventStatus, Method, Request, Step, Store, Table};
+use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::decision::{Action, Decision, Item, Reason};
 use super::read_message;
@@ -566,7 +566,7 @@ async fn write<S: Store>(
         step.push(Change::Queue(Request {
             uid: uid.clone(),
             rid,
-            method: Method::Request,
+            method: QueueKind::Request,
         }));
     }
     step.check()?;

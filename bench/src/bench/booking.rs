@@ -13,7 +13,7 @@ use calstore::agent::resource::{self, Policy};
 use calstore::memory::MemoryJournal;
 use calstore::object::EventObject;
 use calstore::recurrence::{self, ExpandOptions};
-use calstore::{Incoming, Method, Store, User};
+use calstore::{Incoming, QueueKind, Store, User};
 use chrono::{DurationRound, Utc};
 use serde_json::json;
 
@@ -84,7 +84,7 @@ async fn timed_steps<S: Store>(store: &S, user: &User, texts: &[String]) -> Resu
             rid: None,
             text: object.text().to_owned(),
             periods,
-            method: Method::Request,
+            method: QueueKind::Request,
         });
     }
     let started = Instant::now();
