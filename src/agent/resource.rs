@@ -740,6 +740,9 @@ pub async fn cancel_booking<S: Store, J: Journal>(
         }
     }
     step.check()?;
+    if let Some(quota) = &policy.quota {
+        mark_pending(journal, quota, resource, &uid).await?;
+    }
     store.apply_step(resource, &step).await?;
     if let Some(quota) = &policy.quota {
         give_back(store, journal, quota, resource, &msg).await?;
@@ -770,54 +773,13 @@ async fn give_back<S: Store, J: Journal>(
     resource: &User,
     msg: &super::Message,
 ) -> Result<()> {
-    let uid = msg.uid.clone();
     if msg.objects.iter().any(|o| o.rid().is_none()) {
-        return release(journal, quota, &uid).await;
+        return release(journal, quota, &msg.uid).await;
     }
-    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
-    // An instance cancelled: charge what is left of the reservation.
-    let refused: Vec<DateTime<Utc>> = msg
-        .objects
-        .iter()
-        .filter_map(|o| o.recurrence_id().and_then(|r| r.to_utc(&settings.tz).ok()))
-        .collect();
-    let Some(stored) = journal.get_event(quota, &uid, None).await? else {
-        return Ok(());
-    };
-    let text = text::with_exdates(&stored.text, &refused);
-    journal.put_event(quota, &uid, None, &text).await?;
-    let organiser = EventObject::parse(&text)?
-        .organizer()
-        .map(str::to_owned)
-        .unwrap_or_default();
-    let organiser = User::new(organiser)?;
-    let family = crate::store::EventFamily {
-        uid: uid.clone(),
-        parent: Some(crate::store::StoredEvent {
-            text,
-            status: EventStatus::Active,
-        }),
-        instances: Vec::new(),
-    };
-    let usage: Vec<Period> =
-        refresh::expand_family(&organiser, &family, &settings.expand_options(Utc::now()))?
-            .periods
-            .into_iter()
-            .map(|mut p| {
-                p.attendee = Some(resource.as_str().to_owned());
-                p
-            })
-            .collect();
-    let group = match journal.groups(quota).await?.remove(&organiser) {
-        Some(g) => g,
-        None => Group::new(organiser.as_str())?,
-    };
-    for table in [UsageTable::User(organiser), UsageTable::Journal(group)] {
-        journal
-            .replace_usage_periods(quota, &table, &uid, None, usage.clone(), None)
-            .await?;
-    }
-    Ok(())
+    // Instances cancelled: charge what the resource's copy still holds.
+    settle(store, journal, quota, resource, &msg.uid, Utc::now())
+        .await
+        .map(|_| ())
 }
 
 /// What [`recover`] did.
@@ -975,4 +937,22 @@ pub async fn unavailable<S: Store>(
         .into_iter()
         .map(|(s, e)| Period::new(s, e, uid.clone(), None))
         .collect()
+}
+
+/// Marks the journal's copy of `uid` pending for `resource` (the redo record of a change to a
+/// booking), when the journal holds one.
+async fn mark_pending<J: Journal>(
+    journal: &J,
+    quota: &crate::id::Quota,
+    resource: &User,
+    uid: &Uid,
+) -> Result<()> {
+    if let Some(stored) = journal.get_event(quota, uid, None).await? {
+        if text::pending_resource(&stored.text).is_none() {
+            journal
+                .put_event(quota, uid, None, &text::pending(&stored.text, resource))
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -4,7 +4,8 @@
 //! `setup-bookings` writes the room's policy (capacity, quota) and the quota's limit.
 //!
 //! Lines: `ack book UID START…` (the accepted occurrences' starts, after `book` returned, so the
-//! booking is durable), `ack cancel UID` (after the cancellation returned), `ack cron RESET`.
+//! booking is durable), `try cancel UID` then `ack cancel UID` (after the cancellation
+//! returned), `ack cron RESET`.
 //! The parent checks the room's table against them (no instant held more than the capacity, no
 //! accepted booking lost) and the journal against the store after `resource::recover`.
 
@@ -139,6 +140,8 @@ pub async fn run<S: Store, J: Journal>(store: &S, journal: &J, p: &Params, out: 
             }
             1 if !accepted.is_empty() => {
                 let uid = accepted.swap_remove(rng.index(accepted.len()));
+                // Said before: a worker killed mid-cancel leaves either state, both correct.
+                out.attempt("cancel", &[&uid]);
                 match resource::receive(
                     store,
                     journal,

@@ -40,7 +40,10 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     let now = Utc::now();
     let (totals, swept) = if args.quotas {
         let journal = backend::open_journal(global).await?;
-        let totals = super::quota_freebusy::run(&journal, args, now).await?;
+        // The store settles bookings a crash interrupted (resource::recover) before the
+        // quotas are regenerated; without one, they are regenerated as they are.
+        let store = backend::open_store(global).await.ok();
+        let totals = super::quota_freebusy::run(store.as_ref(), &journal, args, now).await?;
         (totals, sweep(args, None, Some(&journal)).await)
     } else {
         let store = backend::open_store(global).await?;

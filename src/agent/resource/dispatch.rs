@@ -10,7 +10,7 @@ use crate::store::Store;
 use super::super::decision::{Action, Decision};
 use super::super::method::ItipMethod;
 use super::super::{read_delivery, read_message};
-use super::{book, give_back, is_resource, Policy};
+use super::{book, give_back, is_resource, mark_pending, Policy};
 
 /// Applies one delivery (iCalendar text or a mail) for `user`, who acts as a resource when it
 /// has resource settings ([`Policy::read`]), when the message names it with `CUTYPE=RESOURCE`
@@ -39,6 +39,12 @@ pub async fn receive<S: Store, J: Journal>(
         let d = match method {
             ItipMethod::Request if resource => book(store, journal, user, text, &effective).await?,
             ItipMethod::Cancel if resource => {
+                // The redo record first: a crash after the store's cancellation and before the
+                // quota is given back is settled by `recover`.
+                if let Some(quota) = &effective.quota {
+                    let msg = read_message(text)?;
+                    mark_pending(journal, quota, user, &msg.uid).await?;
+                }
                 let d = super::super::receive::receive_calendar(
                     store,
                     user,
@@ -47,9 +53,13 @@ pub async fn receive<S: Store, J: Journal>(
                 )
                 .await?;
                 if let Some(quota) = &effective.quota {
+                    let msg = read_message(text)?;
                     if d.items.iter().any(|i| i.action == Action::Cancelled) {
-                        let msg = read_message(text)?;
                         give_back(store, journal, quota, user, &msg).await?;
+                    } else {
+                        // Nothing was cancelled: the reservation stands as the store holds it.
+                        super::settle(store, journal, quota, user, &msg.uid, chrono::Utc::now())
+                            .await?;
                     }
                 }
                 d
