@@ -189,3 +189,63 @@ fn six_modes_on_postgres() {
     };
     six_modes_on(&place);
 }
+
+/// VAVAILABILITY from the command line: set as the room's `availability` with `preferences`, a
+/// request outside it is declined with that reason by `deliver`, and `freebusy --format ical`
+/// writes BUSY-UNAVAILABLE outside the available times.
+fn availability_on(place: &Place) {
+    let dir = tempfile::tempdir().unwrap();
+    let day = tomorrow();
+    let room = "mailto:hours@example.com";
+    let hours = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VAVAILABILITY\r\n\
+UID:hours\r\nDTSTAMP:20200101T000000Z\r\nDTSTART:20200101T000000Z\r\nBEGIN:AVAILABLE\r\nUID:day\r\n\
+DTSTAMP:20200101T000000Z\r\nDTSTART:20200101T080000Z\r\nDTEND:20200101T170000Z\r\n\
+RRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR";
+    ok(&place.calstore(&["preferences", "--user", room, "availability", hours]));
+    let late = request(room, "late", &day, None)
+        .replace("T090000Z", "T190000Z")
+        .replace("T100000Z", "T200000Z");
+    let req = dir.path().join("late.ics");
+    std::fs::write(&req, late).unwrap();
+    let out = ok(&place.calstore(&[
+        "deliver",
+        "--user",
+        room,
+        "--format",
+        "json",
+        req.to_str().unwrap(),
+    ]));
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["items"][0]["action"], "declined", "{out}");
+    assert_eq!(json["items"][0]["reason"], "outside-availability", "{out}");
+    let fb = ok(&place.calstore(&[
+        "freebusy",
+        "--user",
+        room,
+        "--start",
+        &format!("{day}T000000Z"),
+        "--end",
+        &format!("{day}T235959Z"),
+        "--format",
+        "ical",
+    ]));
+    assert!(
+        fb.contains(&format!(
+            "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:{day}T170000Z/{day}T235959Z"
+        )),
+        "{fb}"
+    );
+}
+
+#[test]
+fn availability_on_the_file_store() {
+    availability_on(&Place::file());
+}
+
+#[test]
+fn availability_on_postgres() {
+    let Some(place) = Place::postgres("availability_on_postgres") else {
+        return;
+    };
+    availability_on(&place);
+}

@@ -193,6 +193,28 @@ pub fn unavailable(
     Ok(out)
 }
 
+/// `vfreebusy` (a VCALENDAR with one VFREEBUSY, as `query::vfreebusy` writes it) with a
+/// `FREEBUSY;FBTYPE=BUSY-UNAVAILABLE` line per span, before the VFREEBUSY's end.
+pub fn with_unavailable(vfreebusy: &str, spans: &[(DateTime<Utc>, DateTime<Utc>)]) -> String {
+    if spans.is_empty() {
+        return vfreebusy.to_owned();
+    }
+    let lines: String = spans
+        .iter()
+        .map(|(s, e)| {
+            format!(
+                "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:{}/{}\r\n",
+                crate::period::format_instant(*s),
+                crate::period::format_instant(*e)
+            )
+        })
+        .collect();
+    match vfreebusy.find("END:VFREEBUSY") {
+        Some(i) => format!("{}{lines}{}", &vfreebusy[..i], &vfreebusy[i..]),
+        None => vfreebusy.to_owned(),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a test fails by panicking
 mod tests {
@@ -273,6 +295,18 @@ END:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR\r\n";
             }
             assert_eq!(parts, whole, "split at {m}");
         }
+    }
+
+    #[test]
+    fn vfreebusy_gets_busy_unavailable_lines() {
+        let text = "BEGIN:VCALENDAR\r\nBEGIN:VFREEBUSY\r\nEND:VFREEBUSY\r\nEND:VCALENDAR\r\n";
+        let out = with_unavailable(
+            text,
+            &[(t("2026-01-10T00:00:00Z"), t("2026-01-11T00:00:00Z"))],
+        );
+        assert!(out.contains(
+            "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:20260110T000000Z/20260111T000000Z\r\nEND:VFREEBUSY"
+        ));
     }
 
     #[test]
