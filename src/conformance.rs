@@ -102,7 +102,8 @@ macro_rules! conformance_suite {
                 series_are_decided_per_occurrence, standing_bookings_are_checked_far_ahead,
                 quotas_are_given_back_and_extended, concurrent_bookers_never_exceed_capacity,
                 delivery_books_and_cancels, interrupted_bookings_are_recovered,
-                availability_is_used_by_the_decision, a_series_and_a_one_off_at_once
+                availability_is_used_by_the_decision, a_series_and_a_one_off_at_once,
+                extension_conflicts_are_reported
             }
             itip {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,

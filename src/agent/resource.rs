@@ -956,3 +956,32 @@ async fn mark_pending<J: Journal>(
     }
     Ok(())
 }
+
+/// The rows of `resource`'s table held beyond its capacity: busy periods of different events
+/// that overlap more than `policy.capacity` at once. A booking never writes such a state (its
+/// step checks the capacity), but two standing bookings without end that were each checked up
+/// to their horizon can meet further on, when the cron job extends them; the cron job reports
+/// them (`make-freebusy` warns and exits 65) rather than holding them silently. Empty for
+/// `accept-always`, which overbooks on purpose.
+///
+/// # Errors
+///
+/// The store's errors.
+pub async fn overbooked<S: Store>(
+    store: &S,
+    resource: &User,
+    policy: &Policy,
+) -> Result<Vec<Period>> {
+    if policy.mode == Mode::AcceptAlways {
+        return Ok(Vec::new());
+    }
+    let rows = store.freebusy(resource, &Table::FreeBusy).await?.value;
+    let mut out = Vec::new();
+    for row in rows.iter().filter(|p| p.is_busy()) {
+        let others = period::capacity_conflicts(&rows, std::slice::from_ref(row), policy.capacity);
+        if !others.is_empty() {
+            out.push(row.clone());
+        }
+    }
+    Ok(out)
+}

@@ -706,3 +706,54 @@ pub async fn a_series_and_a_one_off_at_once<
         assert_eq!(day2.len(), 1, "round {round}: {day2:?}");
     }
 }
+
+/// Two standing bookings without end, each checked up to its horizon, that meet only a year
+/// on: when the cron job extends them there, the overlap is reported (`resource::overbooked`),
+/// never held silently.
+pub async fn extension_conflicts_are_reported<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, j, room) = (&f.store, &f.journal, user(ROOM));
+    let window = crate::PrefName::new("window_size").unwrap();
+    s.set_preference(&room, &window, Some("30")).await.unwrap();
+    let b = base();
+    let policy = Policy::default();
+    let yearly = resource::book(
+        s,
+        j,
+        &room,
+        &request("yearly", b, 1, Some("FREQ=YEARLY")),
+        &policy,
+    )
+    .await
+    .unwrap();
+    assert!(actions(&yearly).iter().all(|a| *a == Action::Accepted));
+    let next_year = b.checked_add_months(chrono::Months::new(12)).unwrap();
+    let weekly_start = next_year - Duration::weeks(52);
+    let weekly = resource::book(
+        s,
+        j,
+        &room,
+        &request("weekly", weekly_start, 1, Some("FREQ=WEEKLY")),
+        &policy,
+    )
+    .await
+    .unwrap();
+    assert!(
+        actions(&weekly).iter().all(|a| *a == Action::Accepted),
+        "{weekly}"
+    );
+    assert!(resource::overbooked(s, &room, &policy)
+        .await
+        .unwrap()
+        .is_empty());
+    s.set_preference(&room, &window, Some("400")).await.unwrap();
+    cron(s, false).await;
+    let over = resource::overbooked(s, &room, &policy).await.unwrap();
+    let uids: std::collections::BTreeSet<&str> = over.iter().map(|p| p.uid.as_str()).collect();
+    assert_eq!(uids, ["weekly", "yearly"].into_iter().collect(), "{over:?}");
+    assert!(over.iter().all(|p| p.start == next_year));
+}

@@ -141,6 +141,7 @@ async fn users<S: Store + Clone + 'static>(
         jobs: usize::from(args.jobs),
         now,
     };
+    let checked: Vec<User> = users.clone();
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
     let mut totals = Totals {
         failed: unlisted.len(),
@@ -193,7 +194,34 @@ async fn users<S: Store + Clone + 'static>(
     })
     .await?;
     bar.finish_and_clear();
+    if !args.dry_run {
+        overbooked(&store, &checked, &mut totals).await?;
+    }
     Ok(totals)
+}
+
+/// Resources whose extended standing bookings now meet beyond their capacity: reported (and
+/// counted as skipped, so the run exits 65), never held silently
+/// (`calstore::agent::resource::overbooked`).
+async fn overbooked<S: Store>(store: &S, users: &[User], totals: &mut Totals) -> Result<()> {
+    for user in users {
+        let Some(policy) = calstore::agent::resource::Policy::read(store, user).await? else {
+            continue;
+        };
+        let over = calstore::agent::resource::overbooked(store, user, &policy).await?;
+        if !over.is_empty() {
+            totals.skipped += over.len();
+            let first = &over[0];
+            eprintln!(
+                "calstore: {user}: {} booking period(s) beyond the capacity of {}, first {} (uid {:?})",
+                over.len(),
+                policy.capacity,
+                first.to_line(false),
+                first.uid.as_str()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Writes `DIR/<user>/freebusy` atomically: a temporary file in the same directory, synced, renamed.

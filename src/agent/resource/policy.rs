@@ -11,7 +11,7 @@ use chrono::{Duration, NaiveTime};
 
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
-use crate::id::{PrefName, Quota, User};
+use crate::id::{Quota, User};
 use crate::object::same_address;
 use crate::store::Store;
 
@@ -137,11 +137,6 @@ impl Default for Policy {
             max_conflicts: None,
         }
     }
-}
-
-fn pref(name: &str) -> PrefName {
-    // The names are constants and valid keys.
-    PrefName::new(name).unwrap_or_else(|_| unreachable!("constant preference name"))
 }
 
 fn duration_or_days(name: &str, value: &str) -> Result<Duration> {
@@ -280,12 +275,14 @@ impl Policy {
     ///
     /// As [`Policy::from_preferences`]; the store's errors.
     pub async fn read<S: Store>(store: &S, user: &User) -> Result<Option<Policy>> {
-        let mut prefs = BTreeMap::new();
-        for name in PREFERENCES {
-            if let Some(v) = store.preference(user, &pref(name)).await? {
-                prefs.insert(name.to_owned(), v);
-            }
-        }
+        // One read of every preference, not one per setting (the cron job asks for each user).
+        let prefs: BTreeMap<String, String> = store
+            .preferences(user)
+            .await?
+            .into_iter()
+            .filter(|(k, _)| PREFERENCES.contains(&k.as_str()))
+            .map(|(k, v)| (k.as_str().to_owned(), v))
+            .collect();
         if prefs.is_empty() {
             return Ok(None);
         }
