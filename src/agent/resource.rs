@@ -6,7 +6,7 @@
 //! resource's horizon, and as far as the latest booking it holds, so that a series is checked
 //! against one-off bookings far ahead), reads what holds the resource's time (its table, and its
 //! standing bookings without end expanded as far as the request goes), decides per occurrence
-//! ([`decide`]), charges the accepted occurrences to the quota, and writes the resource's copy
+//! ([`decide()`]), charges the accepted occurrences to the quota, and writes the resource's copy
 //! carrying its own PARTSTAT (ACCEPTED on the series, an override per occurrence answered
 //! otherwise) so that the cron job, which counts only what the resource accepted, keeps the
 //! booking. The returned [`Decision`] says, per occurrence, what was done and why, and holds the
