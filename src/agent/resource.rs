@@ -11,6 +11,32 @@
 //! otherwise) so that the cron job, which counts only what the resource accepted, keeps the
 //! booking. The returned [`Decision`] says, per occurrence, what was done and why, and holds the
 //! REPLY to send.
+//!
+//! ```
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! use calstore::agent::{resource, Action, Reason};
+//! use calstore::memory::{MemoryJournal, MemoryStore};
+//! use calstore::{Uid, User};
+//! let (store, journal) = (MemoryStore::new(), MemoryJournal::new());
+//! let room = User::new("mailto:room@example.com")?;
+//! let request = |uid: &str, rule: &str| format!(
+//!     "BEGIN:VCALENDAR\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\nUID:{uid}\r\n\
+//!      DTSTAMP:20260101T000000Z\r\nDTSTART:20990105T090000Z\r\nDTEND:20990105T100000Z\r\n{rule}\
+//!      ORGANIZER:mailto:alice@example.com\r\n\
+//!      ATTENDEE;CUTYPE=ROOM;PARTSTAT=NEEDS-ACTION:mailto:room@example.com\r\n\
+//!      END:VEVENT\r\nEND:VCALENDAR\r\n");
+//! let policy = resource::Policy::default(); // accept if free, decline if busy
+//! let first = resource::book(&store, &journal, &room, &request("a", ""), &policy).await?;
+//! assert_eq!(first.items[0].action, Action::Accepted);
+//! // A daily series of three over the same first hour: that day declined, the others accepted.
+//! let series = request("b", "RRULE:FREQ=DAILY;COUNT=3\r\n");
+//! let d = resource::book(&store, &journal, &room, &series, &policy).await?;
+//! let actions: Vec<Action> = d.items.iter().map(|i| i.action).collect();
+//! assert_eq!(actions, [Action::Declined, Action::Accepted, Action::Accepted]);
+//! assert_eq!(d.items[0].reason, Reason::Busy { uid: Uid::new("a")? });
+//! assert!(d.reply.unwrap().contains("RECURRENCE-ID:20990105T090000Z"));
+//! # Ok::<(), Box<dyn std::error::Error>>(()) }).unwrap();
+//! ```
 
 use std::collections::BTreeMap;
 
