@@ -63,7 +63,10 @@ impl Answer {
 /// The periods of `user`'s `table` overlapping [`start`, `end`) (`None` is unbounded on that
 /// side). For the user's own `freebusy` table, when `end` lies past the window of the last
 /// regeneration, the events without end are expanded on demand up to `end` with the user's
-/// settings and their occurrences in the range replace the table's rows of those events.
+/// settings and their occurrences in the range replace the table's rows of those events. A
+/// `freebusy-other/<attendee>` table is extended the same way with the user's events without
+/// end that name the attendee, as the attendee's answers in them make them; without `end`, the
+/// answer states its horizon.
 ///
 /// # Errors
 ///
@@ -84,10 +87,23 @@ pub async fn freebusy<S: Store>(
         store.freebusy_in(user, table, s, e).await?.value
     };
     let mut answer = Answer::default();
-    if *table != Table::FreeBusy {
-        answer.periods = periods;
-        return Ok(answer);
-    }
+    // Whose periods the table holds: the user's own, or (freebusy-other) what the user knows of
+    // an attendee of the user's events, written by the agent as that attendee's answers make
+    // them and extended here, past the window, the same way.
+    let (expand_as, attendee) = match table {
+        Table::FreeBusy => (user.clone(), None),
+        Table::Other(o) => match User::new(o.as_str()) {
+            Ok(u) => (u, Some(o.as_str().to_owned())),
+            Err(_) => {
+                answer.periods = periods;
+                return Ok(answer);
+            }
+        },
+        Table::Offers => {
+            answer.periods = periods;
+            return Ok(answer);
+        }
+    };
     let providers = store.providers(user).await?.value;
     if providers.events.is_empty() {
         answer.periods = periods;
@@ -112,6 +128,10 @@ pub async fn freebusy<S: Store>(
         .await?
         .expand_options(now);
     opts.window_end = end;
+    if attendee.is_some() {
+        // The agent writes an attendee's table with answers as they are: unanswered is free.
+        opts.needs_action = false;
+    }
     let uids: Vec<Uid> = providers.events.iter().map(|(u, _)| u.clone()).collect();
     let mut fresh = Vec::new();
     let mut replaced = HashSet::new();
@@ -126,7 +146,13 @@ pub async fn freebusy<S: Store>(
             }
         };
         for family in &families {
-            match expand_family(user, family, &opts) {
+            if attendee
+                .as_deref()
+                .is_some_and(|a| !crate::agent::names_attendee(family, a))
+            {
+                continue;
+            }
+            match expand_family(&expand_as, family, &opts) {
                 // At the occurrence cap the earliest are dropped: the range may miss some.
                 Ok(exp) if exp.periods.len() >= crate::recurrence::MAX_OCCURRENCES => answer
                     .failed

@@ -147,55 +147,6 @@ pub fn expand(
     })
 }
 
-/// The instances that a newer series no longer has: an instance with a lower SEQUENCE than
-/// the parent whose RECURRENCE-ID is no occurrence of the parent any more (an EXDATE, an earlier
-/// UNTIL, a new rule), by rid or by instant. Instances past the window of a rule without end
-/// are kept (their occurrence was not generated), and so are instances as new as the parent
-/// (RFC 5546 ADD adds instances the rule does not have).
-fn dropped_instances(
-    parent: Option<&EventObject>,
-    instances: &[(EventObject, EventStatus)],
-    opts: &ExpandOptions,
-) -> Result<HashSet<Rid>> {
-    let mut dropped = HashSet::new();
-    let Some(p) = parent else {
-        return Ok(dropped);
-    };
-    if !instances.iter().any(|(i, _)| i.sequence() < p.sequence()) {
-        return Ok(dropped);
-    }
-    let generated = occurrences(p, opts)?;
-    let rids: HashSet<&Rid> = generated.list.iter().map(|o| &o.rid).collect();
-    let starts: HashSet<DateTime<Utc>> = generated.list.iter().map(|o| o.start).collect();
-    for (inst, _) in instances
-        .iter()
-        .filter(|(i, _)| i.sequence() < p.sequence())
-    {
-        let Some(r) = inst.rid() else { continue };
-        let at = r.instant(&opts.tz);
-        let beyond = generated.windowed && at >= opts.window_end;
-        let found = instance_keys(inst).iter().any(|k| rids.contains(k)) || starts.contains(&at);
-        if !beyond && !found {
-            dropped.insert(r.clone());
-        }
-    }
-    Ok(dropped)
-}
-
-/// The occurrence keys an instance replaces: its RECURRENCE-ID, and for a midnight date-time
-/// (what Outlook writes for an instance of an all-day series, in its own zone) also that date,
-/// so that it replaces the all-day occurrence of that day (MS-STANOICAL).
-fn instance_keys(inst: &EventObject) -> Vec<Rid> {
-    let mut keys: Vec<Rid> = inst.rid().cloned().into_iter().collect();
-    if let Some(v) = inst.recurrence_id() {
-        let wall = v.wall();
-        if !v.is_date() && wall.time() == chrono::NaiveTime::MIN {
-            keys.push(Rid::from_date(wall.date()));
-        }
-    }
-    keys
-}
-
 fn check_together(
     parent: Option<&EventObject>,
     instances: &[(EventObject, EventStatus)],
@@ -560,6 +511,8 @@ fn local_day(o: &Occurrence, first: &TimeValue, tz: &chrono_tz::Tz) -> NaiveDate
 }
 
 mod future;
+mod overrides;
+use overrides::{dropped_instances, instance_keys};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a test fails by panicking

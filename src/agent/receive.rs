@@ -17,15 +17,12 @@ use crate::object::EventObject;
 use crate::period::Period;
 use crate::recurrence::ExpandOptions;
 use crate::refresh::{self, Overrides};
-use crate::store::{
-    Change, EventFamily, EventStatus, QueueKind, Request, Step, Store, StoredEvent, Table,
-};
+use crate::store::{Change, EventFamily, Step, Store, StoredEvent, Table};
 
 use super::decision::{Action, Decision, Item, Reason};
 use super::mail::read_delivery;
 use super::method::{ItipMethod, Role};
-use super::order::{self, Order, Stamp};
-use super::{read_message, replies, Message};
+use super::{effects, read_message, replies};
 
 /// Applies one scheduling message for `user` and says what it did.
 ///
@@ -39,10 +36,10 @@ use super::{read_message, replies, Message};
 /// | PUBLISH | stored/updated | stored/updated | stored/updated |
 /// | REQUEST, ADD | stored/updated | stored and queued for the answer | refused (`NotNamed`) |
 /// | CANCEL | cancelled | cancelled, queue entry removed | cancelled |
-/// | REPLY | sender's PARTSTAT recorded, `freebusy-other/<sender>` | refused | refused |
-/// | COUNTER | proposal stored, queued, offer held | refused | refused |
-/// | DECLINECOUNTER | refused | noted, nothing stored | refused |
-/// | REFRESH | the stored event is the reply | refused | refused |
+/// | REPLY | sender's PARTSTAT recorded, `freebusy-other/<sender>` | refused (`WrongRole`) | refused (`NotNamed`) |
+/// | COUNTER | proposal stored, queued, offer held | refused (`WrongRole`) | refused (`NotNamed`) |
+/// | DECLINECOUNTER | refused (`WrongRole`) | noted, nothing stored | refused (`NotNamed`) |
+/// | REFRESH | the stored event is the reply | refused (`WrongRole`) | refused (`NotNamed`) |
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -184,9 +181,9 @@ pub(super) async fn receive_calendar<S: Store>(
     let role = Role::of(user, &message, &stored)?;
     let plan = match method {
         ItipMethod::Publish | ItipMethod::Request | ItipMethod::Add => {
-            put(&message, &stored, method, role)?
+            effects::put(&message, &stored, method, role)?
         }
-        ItipMethod::Cancel => cancel(&message, &stored)?,
+        ItipMethod::Cancel => effects::cancel(&message, &stored)?,
         ItipMethod::Reply => replies::reply(user, &message, &stored, role, sender)?,
         ItipMethod::Counter => {
             replies::counter(store, user, &message, &stored, role, sender).await?
@@ -329,6 +326,21 @@ fn attendee_tables(
     Ok(changes)
 }
 
+/// Whether any stored object of `family` names `address` as an ATTENDEE (what
+/// [`query::freebusy`](crate::query::freebusy) checks before extending an attendee's table).
+pub fn names_attendee(family: &EventFamily, address: &str) -> bool {
+    family
+        .parent
+        .iter()
+        .chain(family.instances.iter().map(|(_, s)| s))
+        .filter_map(|s| EventObject::parse(&s.text).ok())
+        .any(|o| {
+            o.attendees()
+                .iter()
+                .any(|a| crate::object::same_address(&a.address, address))
+        })
+}
+
 /// Periods of `a` not in `b`.
 fn difference(a: &[Period], b: &[Period]) -> Vec<Period> {
     a.iter().filter(|p| !b.contains(p)).cloned().collect()
@@ -356,203 +368,4 @@ pub(super) fn stored_of<'a>(stored: &'a EventFamily, o: &EventObject) -> Option<
             .find(|(r, _)| r == rid)
             .map(|(_, s)| s),
     }
-}
-
-/// Orders the message's object against the stored copy of its key (and, for an instance of a
-/// cancelled series, against the cancelled parent): `None` when it is newer.
-fn ordered(stored: &EventFamily, o: &EventObject) -> Result<Option<(Action, Reason)>> {
-    if let Some(s) = stored_of(stored, o) {
-        let s_obj = EventObject::parse(&s.text)?;
-        match order::compare(o, &s_obj) {
-            Order::Newer => {}
-            Order::Same => return Ok(Some((Action::Duplicate, Reason::SameVersion))),
-            Order::Older(r) => return Ok(Some((Action::IgnoredAsOlder, r))),
-        }
-    }
-    if o.rid().is_some() {
-        if let Some(p) = stored
-            .parent
-            .as_ref()
-            .filter(|p| p.status == EventStatus::Cancelled)
-        {
-            let p_obj = EventObject::parse(&p.text)?;
-            if Stamp::of(o).sequence <= Stamp::of(&p_obj).sequence {
-                return Ok(Some((Action::IgnoredAsOlder, Reason::EventCancelled)));
-            }
-        }
-    }
-    Ok(None)
-}
-
-pub(super) fn item(message: &Message, o: &EventObject, action: Action, reason: Reason) -> Item {
-    Item {
-        uid: message.uid.clone(),
-        rid: o.rid().cloned(),
-        action,
-        reason,
-    }
-}
-
-pub(super) fn set(family: &mut EventFamily, o: &EventObject, text: String, status: EventStatus) {
-    let ev = StoredEvent { text, status };
-    match o.rid() {
-        None => family.parent = Some(ev),
-        Some(rid) => {
-            family.instances.retain(|(r, _)| r != rid);
-            family.instances.push((rid.clone(), ev));
-            family.instances.sort_by(|a, b| a.0.cmp(&b.0));
-        }
-    }
-}
-
-/// PUBLISH, REQUEST and ADD: store what is newer; queue it when the user is asked.
-fn put(message: &Message, stored: &EventFamily, method: ItipMethod, role: Role) -> Result<Plan> {
-    let mut plan = empty_plan(stored);
-    let asked = role == Role::Attendee && method != ItipMethod::Publish;
-    for o in &message.objects {
-        if role == Role::NotNamed && method != ItipMethod::Publish {
-            plan.items
-                .push(item(message, o, Action::Refused, Reason::NotNamed));
-            continue;
-        }
-        if let Some((action, reason)) = ordered(stored, o)? {
-            plan.items.push(item(message, o, action, reason));
-            continue;
-        }
-        let existed = stored_of(stored, o).is_some();
-        set(
-            &mut plan.family,
-            o,
-            o.text().to_owned(),
-            EventStatus::Active,
-        );
-        plan.objects.push(Change::PutEvent {
-            uid: message.uid.clone(),
-            rid: o.rid().cloned(),
-            text: o.text().to_owned(),
-        });
-        let action = if asked {
-            plan.extra.push(Change::Queue(Request {
-                uid: message.uid.clone(),
-                rid: o.rid().cloned(),
-                method: QueueKind::Request,
-            }));
-            Action::Queued
-        } else if existed {
-            Action::Updated
-        } else {
-            Action::Stored
-        };
-        if role == Role::Organiser {
-            // The organiser's own version answers nothing queued of it any more.
-            plan.extra.push(Change::Dequeue {
-                uid: message.uid.clone(),
-                rid: o.rid().cloned(),
-            });
-        }
-        plan.items
-            .push(item(message, o, action, before_series(stored, o)));
-    }
-    Ok(plan)
-}
-
-/// A CANCEL with RANGE=THISANDFUTURE: every stored instance after it is cancelled too (the
-/// cancelled instance itself removes the series' later occurrences when expanded).
-fn cancel_later_instances(plan: &mut Plan, stored: &EventFamily, o: &EventObject) {
-    let Some(from) = o.rid().map(|r| r.instant(&chrono_tz::UTC)) else {
-        return;
-    };
-    for (rid, ev) in &stored.instances {
-        if ev.status == EventStatus::Active && rid.instant(&chrono_tz::UTC) > from {
-            plan.objects.push(Change::CancelEvent {
-                uid: stored.uid.clone(),
-                rid: Some(rid.clone()),
-                text: ev.text.clone(),
-            });
-            plan.extra.push(Change::Dequeue {
-                uid: stored.uid.clone(),
-                rid: Some(rid.clone()),
-            });
-            plan.family.instances.retain(|(r, _)| r != rid);
-            plan.family.instances.push((
-                rid.clone(),
-                StoredEvent {
-                    text: ev.text.clone(),
-                    status: EventStatus::Cancelled,
-                },
-            ));
-        }
-    }
-    plan.family.instances.sort_by(|a, b| a.0.cmp(&b.0));
-}
-
-/// `BeforeSeries` for an instance whose series is not stored yet, else `Applied`.
-fn before_series(stored: &EventFamily, o: &EventObject) -> Reason {
-    if o.rid().is_some() && stored.parent.is_none() {
-        Reason::BeforeSeries
-    } else {
-        Reason::Applied
-    }
-}
-
-pub(super) fn empty_plan(stored: &EventFamily) -> Plan {
-    Plan {
-        items: Vec::new(),
-        family: stored.clone(),
-        objects: Vec::new(),
-        extra: Vec::new(),
-        reply: None,
-    }
-}
-
-/// CANCEL: the newer cancellation is stored as the key's cancelled copy (also before its
-/// master arrives, so that an older REQUEST delivered later cannot bring it back).
-fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
-    let mut plan = empty_plan(stored);
-    for o in &message.objects {
-        if let Some((action, reason)) = ordered(stored, o)? {
-            // An identical CANCEL is a duplicate; a CANCEL equal in version to an active copy
-            // is still a cancellation.
-            let active_same = action == Action::Duplicate
-                && stored_of(stored, o).is_some_and(|s| s.status == EventStatus::Active);
-            if !active_same {
-                plan.items.push(item(message, o, action, reason));
-                continue;
-            }
-        }
-        // A cancellation of an occurrence the stored series does not have is kept all the same
-        // (a newer series may have it, and the result must not depend on delivery order), and
-        // says so: it changes nothing now.
-        let reason = match stored.parent.as_ref() {
-            Some(parent)
-                if o.rid().is_some()
-                    && parent.status == EventStatus::Active
-                    && stored_of(stored, o).is_none()
-                    && !super::method::has_occurrence(&parent.text, o)? =>
-            {
-                Reason::NoSuchInstance
-            }
-            _ => before_series(stored, o),
-        };
-        if o.is_this_and_future() {
-            cancel_later_instances(&mut plan, stored, o);
-        }
-        set(
-            &mut plan.family,
-            o,
-            o.text().to_owned(),
-            EventStatus::Cancelled,
-        );
-        plan.objects.push(Change::CancelEvent {
-            uid: message.uid.clone(),
-            rid: o.rid().cloned(),
-            text: o.text().to_owned(),
-        });
-        plan.extra.push(Change::Dequeue {
-            uid: message.uid.clone(),
-            rid: o.rid().cloned(),
-        });
-        plan.items.push(item(message, o, Action::Cancelled, reason));
-    }
-    Ok(plan)
 }

@@ -12,9 +12,10 @@ use crate::store::{Change, EventFamily, EventStatus, QueueKind, Request, Store, 
 
 use super::attendance::{reply_stamp, set_partstat};
 use super::decision::{Action, Reason};
+use super::effects::{empty_plan, item, set};
 use super::method::Role;
 use super::order::Stamp;
-use super::receive::{empty_plan, item, options, set, stored_of, Plan};
+use super::receive::{options, stored_of, Plan};
 use super::Message;
 
 /// The stored object a REPLY or COUNTER for `o` is about: the instance, else the parent; or the

@@ -118,7 +118,11 @@ pub async fn every_method_role_and_shape<
                     .map(|i| (i.action, i.reason.clone()))
                     .collect();
                 let want = expected(method, role, shape);
-                assert_eq!(got, [want.clone()], "{method} to {who} about {shape:?}");
+                assert_eq!(
+                    got,
+                    std::slice::from_ref(&want),
+                    "{method} to {who} about {shape:?}"
+                );
                 if matches!(
                     want.0,
                     Action::Refused | Action::CounterDeclined | Action::Resent
