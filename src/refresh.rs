@@ -332,7 +332,15 @@ pub async fn regenerate<S: Store>(
             // `Store::reserve` (a resource's booking without its event): no object can rebuild
             // them, so a full rebuild keeps them (issue 20: `--reset` and the first run
             // deleted them and their slots were booked again).
-            let table = store.freebusy(user, &Table::FreeBusy).await?;
+            let table = match store.freebusy(user, &Table::FreeBusy).await {
+                Ok(t) => t,
+                // A damaged table holds nothing to keep: rebuilt from the objects, as before.
+                Err(e) if e.kind() == ErrorKind::Corrupt => crate::store::Versioned {
+                    value: Vec::new(),
+                    version: store.table_version(user, &Table::FreeBusy).await?,
+                },
+                Err(e) => return Err(e),
+            };
             let list = store.list_events(user).await?;
             let stored: std::collections::HashSet<&Uid> = list
                 .active
