@@ -23,6 +23,7 @@
 //! | [`record_counter`] | counter stored | `freebusy-offers` (held) | COUNTER queued |
 //! | [`decline_counter`] | counter removed | `freebusy-offers` released | entry removed |
 //! | [`book_resource`] | stored active | `freebusy` reserved (busy if taken), providers; journal usage | entry removed |
+//! | [`resource::book`] | the resource's copy with its own PARTSTAT per occurrence | `freebusy` reserved within capacity, providers; quota usage and reservation | left-for-person occurrences queued |
 //!
 //! ```
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -66,6 +67,7 @@ mod method;
 pub mod order;
 mod receive;
 mod replies;
+pub mod resource;
 
 pub use answer::{answer, Answer};
 pub use answers::{

@@ -48,6 +48,7 @@ pub mod model;
 pub mod objects;
 pub mod queue;
 pub mod read_only;
+pub mod resource;
 pub mod support;
 pub mod wrap;
 
@@ -102,6 +103,14 @@ macro_rules! conformance_suite {
                 queue_request_leaves_the_own_table, cancel_removes_periods_and_queue_entries,
                 reply_records_the_attendees_answer, counter_is_recorded_and_declined,
                 booking_respects_the_slot_and_the_quota, recorded_events_without_end_are_extended
+            }
+            resource {
+                bookings_survive_the_cron_job, reset_keeps_reservations_without_objects,
+                series_are_decided_per_occurrence, standing_bookings_are_checked_far_ahead,
+                quotas_are_given_back_and_extended, concurrent_bookers_never_exceed_capacity,
+                delivery_books_and_cancels, interrupted_bookings_are_recovered,
+                availability_is_used_by_the_decision, a_series_and_a_one_off_at_once,
+                extension_conflicts_are_reported
             }
             itip {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,

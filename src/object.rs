@@ -11,6 +11,7 @@
 //! leniently is read the way the widely used implementations read it, each time with a warning
 //! (docs/compatibility.md).
 
+pub mod availability;
 mod content;
 mod read;
 mod rule;

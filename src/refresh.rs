@@ -353,10 +353,33 @@ pub async fn regenerate<S: Store>(
         // A full rebuild needs only the version to detect an agent's write meanwhile; extending
         // the window keeps the rows of every other event, so it reads the table.
         let (version, kept) = if full {
-            (
-                store.table_version(user, &Table::FreeBusy).await?,
-                Vec::new(),
-            )
+            // Rows of uids with no stored object at all are reservations made with
+            // `Store::reserve` (a resource's booking without its event): no object can rebuild
+            // them, so a full rebuild keeps them (issue 20: `--reset` and the first run
+            // deleted them and their slots were booked again).
+            let table = match store.freebusy(user, &Table::FreeBusy).await {
+                Ok(t) => t,
+                // A damaged table holds nothing to keep: rebuilt from the objects, as before.
+                Err(e) if e.kind() == ErrorKind::Corrupt => crate::store::Versioned {
+                    value: Vec::new(),
+                    version: store.table_version(user, &Table::FreeBusy).await?,
+                },
+                Err(e) => return Err(e),
+            };
+            let list = store.list_events(user).await?;
+            let stored: std::collections::HashSet<&Uid> = list
+                .active
+                .iter()
+                .chain(&list.cancelled)
+                .chain(list.active_instances.iter().map(|(u, _)| u))
+                .chain(list.cancelled_instances.iter().map(|(u, _)| u))
+                .collect();
+            let reserved: Vec<Period> = table
+                .value
+                .into_iter()
+                .filter(|p| !stored.contains(&p.uid))
+                .collect();
+            (table.version, reserved)
         } else {
             let table = store.freebusy(user, &Table::FreeBusy).await?;
             (table.version, table.value)

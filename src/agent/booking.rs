@@ -1,4 +1,6 @@
-//! Booking a resource (a room, a desk) within the quota of the one who books it.
+//! Booking a resource (a room, a desk) within the quota of the one who books it: the low-level
+//! step of one instance. A resource answering requests by its policy, occurrence by occurrence,
+//! with bookings that last through the cron job, is [`super::resource::book`].
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::{Group, Quota, User};
@@ -8,6 +10,10 @@ use crate::store::{Change, EventStatus, Step, Store, Table};
 
 use super::{dequeue_queued, expand, family_with, options, read_message};
 
+/// The low-level booking of one instance; an agent answering for a resource uses
+/// [`super::resource::book`] (its policy, every occurrence, the resource's own PARTSTAT stored so
+/// that the cron job keeps the booking, the quota given back on cancellation).
+///
 /// Books the resource `resource` for the event of a REQUEST sent to it, within the quota
 /// `quota` of the event's organiser: the quota's `journal/<group>` (the organiser's group from
 /// the quota's groups, else the organiser) must stay within its limit, and the resource's own

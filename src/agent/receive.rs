@@ -82,9 +82,9 @@ pub async fn receive<S: Store, M: AsRef<[u8]>>(
 }
 
 /// [`receive`] for a user that may be a resource, with the journal that holds the quotas: a
-/// REQUEST to a resource goes to [`resource_request`]; everything else as [`receive`].
-///
-/// A user is a resource when its preference `scheduling_function` is set.
+/// REQUEST to a resource is booked by its policy, a CANCEL gives its quota back
+/// ([`super::resource::receive`], which says when a user is a resource); everything else as
+/// [`receive`].
 ///
 /// # Errors
 ///
@@ -95,22 +95,7 @@ pub async fn receive_with_journal<S: Store, J: Journal, M: AsRef<[u8]>>(
     user: &User,
     message: M,
 ) -> Result<Decision> {
-    let delivery = read_delivery(message.as_ref())?;
-    let resource = store
-        .preference(user, &crate::id::PrefName::new("scheduling_function")?)
-        .await?
-        .is_some();
-    let mut whole = Decision::default();
-    for text in &delivery.calendars {
-        let method = ItipMethod::of(text)?;
-        let d = if resource && method == ItipMethod::Request {
-            resource_request(store, journal, user, text).await?
-        } else {
-            receive_calendar(store, user, text, delivery.sender.as_deref()).await?
-        };
-        merge(&mut whole, d);
-    }
-    Ok(whole)
+    super::resource::receive(store, journal, user, message.as_ref(), false).await
 }
 
 /// DISPATCH POINT for resources: a REQUEST sent to a resource user. It currently books the

@@ -203,6 +203,18 @@ pub async fn run(env: &Env, kind: Kind, report: &mut Report) -> Result<()> {
             .target(Target::RatioAtLeast(min_ratio)),
         );
     }
+    // Booking throughput (issue 20): a resource deciding by its policy, one-off and recurring.
+    let bookings = env.sizes.agent_steps.clamp(10, 100);
+    match kind {
+        Kind::File => {
+            let (store, _dir) = env.file_store("agent-booking")?;
+            crate::booking::run(&store, kind, bookings, report).await?;
+        }
+        Kind::Postgres => {
+            let (store, _db) = env.pg_store().await?;
+            crate::booking::run(&store, kind, bookings, report).await?;
+        }
+    }
     report.note(
         SCENARIO,
         b,

@@ -18,6 +18,7 @@
 mod agent;
 mod bare_pg;
 mod baseline;
+mod booking;
 mod child;
 mod contention;
 mod corpus;

@@ -15,6 +15,7 @@
 //! Exit status: 0 when the workload ran (refusals included: the parent judges them), 2 for bad
 //! usage, 1 when the store could not be opened or the setup failed.
 
+mod booking;
 mod contention;
 mod crash;
 mod names;
@@ -41,6 +42,10 @@ enum Workload {
     Crash,
     /// Attempt every kind of write once (against a read-only store).
     Writes,
+    /// Write the torture room's policy (--capacity) and its quota's limit.
+    SetupBookings,
+    /// Book, cancel and regenerate the torture room (many workers at once, killed at random).
+    Bookings,
 }
 
 /// The worker process of calstore's reliability tests.
@@ -83,6 +88,9 @@ struct Args {
     /// The desk hours reservations choose from (contention).
     #[arg(long, default_value_t = 30)]
     desk_slots: u64,
+    /// The room's capacity (setup-bookings).
+    #[arg(long, default_value_t = 1)]
+    capacity: u64,
     /// Stop after this many seconds in any case (crash).
     #[arg(long, default_value_t = 120)]
     max_seconds: u64,
@@ -150,6 +158,16 @@ async fn run(args: &Args) -> anyhow::Result<()> {
             crash::run(store, journal, &params, &mut out).await;
         }
         Workload::Writes => writes::run(store, journal, &mut out).await,
+        Workload::SetupBookings => booking::setup(store, journal, args.capacity).await?,
+        Workload::Bookings => {
+            let params = booking::Params {
+                worker: args.worker,
+                seed: args.seed,
+                ops: args.ops,
+                slots: args.room_slots,
+            };
+            booking::run(store, journal, &params, &mut out).await;
+        }
     });
     out.line(&["done", &out.acked.to_string(), &out.refused.to_string()]);
     Ok(())

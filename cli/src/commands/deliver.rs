@@ -27,16 +27,29 @@ pub async fn run(global: &Global, args: &DeliverArgs) -> Result<u8> {
         Some(path) => std::fs::read(path).with_context(|| format!("reading {path}"))?,
     };
     let store = backend::open_store(global).await?;
+    // The journal holds the quotas of resources: a user with resource settings, or named as a
+    // resource by the message, is booked by its policy (`--resource` forces it, and requires
+    // the journal); without a journal, a resource's policy must not name a quota.
     let journal = if args.resource {
         Some(backend::open_journal(global).await?)
     } else {
-        None
+        backend::open_journal(global).await.ok()
     };
     let mut tries = 0;
     let decision = loop {
         let applied = match &journal {
-            Some(j) => agent::receive_with_journal(&store, j, &user, &message).await,
-            None => agent::receive(&store, &user, &message).await,
+            Some(j) => agent::resource::receive(&store, j, &user, &message, args.resource).await,
+            None => {
+                let policy = agent::resource::Policy::read(&store, &user).await?;
+                if let Some(q) = policy.and_then(|p| p.quota) {
+                    anyhow::bail!(
+                        "{user} checks quota {q}, but the journal could not be opened; \
+                         give --resource to see why"
+                    );
+                }
+                let none = calstore::memory::MemoryJournal::new();
+                agent::resource::receive(&store, &none, &user, &message, false).await
+            }
         };
         match applied {
             Err(e) if e.kind() == ErrorKind::Stale && tries < STALE_RETRIES => tries += 1,

@@ -44,7 +44,29 @@ pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
         Format::Tsv => output::tsv(&answer.periods, false),
         Format::Json => output::json(&answer.periods),
         Format::Ical => {
-            calstore::query::vfreebusy(&user, &answer.periods, range, answer.horizon, now)
+            let text =
+                calstore::query::vfreebusy(&user, &answer.periods, range, answer.horizon, now);
+            // A VAVAILABILITY (the user's `availability`) adds BUSY-UNAVAILABLE outside its
+            // available times, within the range asked.
+            match (range, table == calstore::Table::FreeBusy) {
+                (Some((s, e)), true) => {
+                    let tz = calstore::refresh::settings(
+                        &store,
+                        &user,
+                        &calstore::refresh::Overrides::default(),
+                    )
+                    .await?
+                    .tz;
+                    let spans: Vec<_> =
+                        calstore::agent::resource::unavailable(&store, &user, s, e, tz)
+                            .await?
+                            .into_iter()
+                            .map(|p| (p.start, p.end))
+                            .collect();
+                    calstore::object::availability::with_unavailable(&text, &spans)
+                }
+                _ => text,
+            }
         }
     };
     print!("{text}");

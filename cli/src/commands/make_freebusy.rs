@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use calstore::refresh::{self, CronOptions, Overrides};
+use calstore::User;
 use calstore::{Journal, Quota, Store};
 use calstore_any::publish::publish;
 use calstore_file::Leftovers;
@@ -40,7 +41,10 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     let now = Utc::now();
     let (totals, swept) = if args.quotas {
         let journal = backend::open_journal(global).await?;
-        let totals = super::quota_freebusy::run(&journal, args, now).await?;
+        // The store settles bookings a crash interrupted (resource::recover) before the
+        // quotas are regenerated; without one, they are regenerated as they are.
+        let store = backend::open_store(global).await.ok();
+        let totals = super::quota_freebusy::run(store.as_ref(), &journal, args, now).await?;
         (totals, sweep(args, None, Some(&journal)).await)
     } else {
         let store = backend::open_store(global).await?;
@@ -142,6 +146,7 @@ async fn users<S: Store + Clone + 'static>(
         jobs: usize::from(args.jobs),
         now,
     };
+    let checked: Vec<User> = users.clone();
     let bar = crate::progress::bar(users.len() as u64, "make-freebusy");
     let mut totals = Totals {
         failed: unlisted.len(),
@@ -199,7 +204,34 @@ async fn users<S: Store + Clone + 'static>(
     })
     .await?;
     bar.finish_and_clear();
+    if !args.dry_run {
+        overbooked(&store, &checked, &mut totals).await?;
+    }
     Ok(totals)
+}
+
+/// Resources whose extended standing bookings now meet beyond their capacity: reported (and
+/// counted as skipped, so the run exits 65), never held silently
+/// (`calstore::agent::resource::overbooked`).
+async fn overbooked<S: Store>(store: &S, users: &[User], totals: &mut Totals) -> Result<()> {
+    for user in users {
+        let Some(policy) = calstore::agent::resource::Policy::read(store, user).await? else {
+            continue;
+        };
+        let over = calstore::agent::resource::overbooked(store, user, &policy).await?;
+        if !over.is_empty() {
+            totals.skipped += over.len();
+            let first = &over[0];
+            eprintln!(
+                "calstore: {user}: {} booking period(s) beyond the capacity of {}, first {} (uid {:?})",
+                over.len(),
+                policy.capacity,
+                first.to_line(false),
+                first.uid.as_str()
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Parses quota names.

@@ -1,15 +1,18 @@
 //! `make-freebusy --quotas`: the arguments and printing of `calstore::refresh::regenerate_quota`
-//! (the windows-and-providers regeneration of the journal's reservations without end).
+//! (the windows-and-providers regeneration of the journal's reservations without end), after
+//! `calstore::agent::resource::recover` has settled the bookings a crash interrupted.
 
 use anyhow::Result;
+use calstore::agent::resource;
 use calstore::refresh::{regenerate_quota, QuotaOptions};
-use calstore::Journal;
+use calstore::{Journal, Store};
 use chrono::{DateTime, Utc};
 
 use super::make_freebusy::{quota_names, Totals};
 use crate::args::MakeFreebusyArgs;
 
-pub async fn run<J: Journal>(
+pub async fn run<S: Store, J: Journal>(
+    store: Option<&S>,
     journal: &J,
     args: &MakeFreebusyArgs,
     now: DateTime<Utc>,
@@ -31,6 +34,21 @@ pub async fn run<J: Journal>(
     let mut totals = Totals::default();
     for quota in &quotas {
         totals.owners += 1;
+        if let (Some(store), false) = (store, args.dry_run) {
+            match resource::recover(store, journal, quota).await {
+                Ok(r) if r.redone.len() + r.released.len() > 0 => eprintln!(
+                    "calstore: quota {quota}: settled {} interrupted booking(s): {} redone, {} given back",
+                    r.redone.len() + r.released.len(),
+                    r.redone.len(),
+                    r.released.len()
+                ),
+                Ok(_) => {}
+                Err(e) => {
+                    totals.failed += 1;
+                    eprintln!("calstore: quota {quota}: settling interrupted bookings: {e}");
+                }
+            }
+        }
         match regenerate_quota(journal, quota, &options, now).await {
             Ok(report) => {
                 totals.events += report.events;
