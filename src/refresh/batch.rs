@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use crate::id::{Uid, User};
 use crate::period::Period;
 use crate::recurrence::ExpandOptions;
-use crate::store::{change_providers, Store, Table};
+use crate::store::{Change, Step, Store, Table};
 
 use super::{expand_chunk, LOAD_CHUNK};
 
@@ -25,9 +25,9 @@ pub struct Refreshed {
 }
 
 /// Recomputes the periods of every uid in `uids` (each from its parent and instances as stored
-/// now; a uid with nothing stored loses its periods) in the user's own `freebusy` table with one
-/// [`Store::replace_uids_periods`], and their places in the providers table with one versioned
-/// write (started again when another writer changed it meanwhile, so no update is lost).
+/// now; a uid with nothing stored loses its periods) in the user's own `freebusy` table, their
+/// places in the providers table and the window end (see [`super::record_horizon`]), as one
+/// [`Store::apply_step`].
 ///
 /// # Errors
 ///
@@ -75,14 +75,17 @@ pub async fn refresh_events<S: Store>(
         return Ok(report);
     }
     let replaced: Vec<Uid> = marks.iter().map(|(u, _)| u.clone()).collect();
-    store
-        .replace_uids_periods(user, &Table::FreeBusy, &replaced, fresh)
-        .await?;
-    change_providers(store, user, |p| {
-        marks
-            .iter()
-            .fold(p.clone(), |p, (uid, unbounded)| p.marked(uid, *unbounded))
-    })
-    .await?;
+    // Periods, marks and the horizon as one step: all or none of them across a crash.
+    let mut step = Step::default();
+    step.push(Change::ReplaceUidsPeriods {
+        table: Table::FreeBusy,
+        uids: replaced,
+        periods: fresh,
+    });
+    step.push(Change::MarkProviders {
+        marks,
+        horizon: Some(opts.window_end),
+    });
+    store.apply_step(user, &step).await?;
     Ok(report)
 }

@@ -379,11 +379,15 @@ fn open_with_metadata(path: &Path, what: &str) -> Result<Option<(File, std::fs::
 /// Corrupt data when the file is not UTF-8; the I/O errors of reading.
 pub(crate) fn read_optional(path: &Path, what: &str) -> Result<Option<(String, Version)>> {
     use std::io::Read;
-    let Some((mut file, meta)) = open_with_metadata(path, what)? else {
+    let Some((file, meta)) = open_with_metadata(path, what)? else {
         return Ok(None);
     };
     let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    file.read_to_end(&mut bytes)
+    // Through `Take`: `File::read_to_end` would `statx` the file again for a size hint that the
+    // capacity above already gives (one stat per object read: issue 21).
+    (&file)
+        .take(u64::MAX)
+        .read_to_end(&mut bytes)
         .map_err(|e| errors::io_error(what, "read", path, &e))?;
     let text = errors::utf8(what, path, bytes)?;
     Ok(Some((text, version::of_metadata(&meta))))
