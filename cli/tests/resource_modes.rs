@@ -95,6 +95,7 @@ fn partstat(action: &str) -> &'static str {
 }
 
 fn six_modes_on(place: &Place) {
+    ok(&place.calstore(&["init"]));
     let dir = tempfile::tempdir().unwrap();
     let day = tomorrow();
     let modes = [
@@ -194,6 +195,7 @@ fn six_modes_on_postgres() {
 /// request outside it is declined with that reason by `deliver`, and `freebusy --format ical`
 /// writes BUSY-UNAVAILABLE outside the available times.
 fn availability_on(place: &Place) {
+    ok(&place.calstore(&["init"]));
     let dir = tempfile::tempdir().unwrap();
     let day = tomorrow();
     let room = "mailto:hours@example.com";

@@ -232,6 +232,9 @@ pub(super) async fn finish_plan<S: Store>(
             uid: uid.clone(),
             present: after.unbounded,
         });
+        // The table now holds this event up to the window end: recorded, so that queries, the
+        // cron job and a rebuild agree on how far the table is known (one view).
+        refresh::record_horizon(&mut step, &opts);
         if role == Role::Organiser {
             step.changes
                 .extend(attendee_tables(user, stored, &plan.family, &opts)?);
