@@ -79,7 +79,7 @@ pub use decision::{Action, Decision, Item, Reason};
 pub use events::{cancel, queue_request, record_event};
 pub use mail::{read_delivery, Delivery};
 pub use method::{ItipMethod, Role};
-pub use receive::{names_attendee, receive, receive_with_journal, resource_request};
+pub use receive::{names_attendee, receive, receive_with_journal};
 
 /// The VEVENTs of one message, all of one UID.
 struct Message {

@@ -18,7 +18,7 @@ use crate::period::{self, format_instant, Period};
 use crate::refresh::{expand_family, settings, Overrides};
 use crate::store::{Store, Table};
 
-mod ical;
+pub(crate) mod ical;
 pub use ical::vfreebusy;
 
 /// The periods of a query and how far they can be trusted.

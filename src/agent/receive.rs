@@ -19,7 +19,7 @@ use crate::recurrence::ExpandOptions;
 use crate::refresh::{self, Overrides};
 use crate::store::{Change, EventFamily, Step, Store, StoredEvent, Table};
 
-use super::decision::{Action, Decision, Item, Reason};
+use super::decision::{Action, Decision, Item};
 use super::mail::read_delivery;
 use super::method::{ItipMethod, Role};
 use super::{effects, read_message, replies};
@@ -96,48 +96,6 @@ pub async fn receive_with_journal<S: Store, J: Journal, M: AsRef<[u8]>>(
     message: M,
 ) -> Result<Decision> {
     super::resource::receive(store, journal, user, message.as_ref(), false).await
-}
-
-/// DISPATCH POINT for resources: a REQUEST sent to a resource user. It currently books the
-/// resource with [`super::book_resource`] within the quota named by the resource's `quota`
-/// preference (else a quota named after the resource); the resource booking replaces this body.
-///
-/// # Errors
-///
-/// As [`super::book_resource`], except that a busy slot is a [`Action::Declined`] item.
-pub async fn resource_request<S: Store, J: Journal>(
-    store: &S,
-    journal: &J,
-    resource: &User,
-    text: &str,
-) -> Result<Decision> {
-    let message = read_message(text)?;
-    let quota_name = store
-        .preference(resource, &crate::id::PrefName::new("quota")?)
-        .await?
-        .unwrap_or_else(|| resource.as_str().to_owned());
-    let quota = crate::id::Quota::new(quota_name)?;
-    let item = |action, reason| Item {
-        uid: message.uid.clone(),
-        rid: message.objects.first().and_then(|o| o.rid().cloned()),
-        action,
-        reason,
-    };
-    match super::book_resource(store, journal, &quota, resource, text).await {
-        Ok(step) => Ok(Decision {
-            items: vec![item(Action::Accepted, Reason::Applied)],
-            step,
-            ..Decision::default()
-        }),
-        Err(e) if e.kind() == crate::ErrorKind::Busy => Ok(Decision {
-            items: vec![item(
-                Action::Declined,
-                Reason::Other(e.message().to_owned()),
-            )],
-            ..Decision::default()
-        }),
-        Err(e) => Err(e),
-    }
 }
 
 fn merge(whole: &mut Decision, d: Decision) {

@@ -23,7 +23,7 @@ fn text_value(s: &str) -> String {
 }
 
 /// Folds a content line at 75 octets (never inside a UTF-8 character) and ends it with CRLF.
-fn fold(line: &str, out: &mut String) {
+pub(crate) fn fold(line: &str, out: &mut String) {
     let mut width = 0;
     for c in line.chars() {
         let n = c.len_utf8();

@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use crate::id::{Rid, User};
 use crate::object::same_address;
 use crate::period::format_instant;
+use crate::query::ical::fold;
 
 /// A participant's answer as the resource writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,21 +49,6 @@ fn unfold(text: &str) -> Vec<String> {
         out.pop();
     }
     out
-}
-
-/// Folds a content line at 75 octets (never inside a UTF-8 character) and ends it with CRLF.
-fn fold(line: &str, out: &mut String) {
-    let mut width = 0;
-    for c in line.chars() {
-        let n = c.len_utf8();
-        if width + n > 75 {
-            out.push_str("\r\n ");
-            width = 1;
-        }
-        out.push(c);
-        width += n;
-    }
-    out.push_str("\r\n");
 }
 
 fn join(lines: &[String]) -> String {
