@@ -10,10 +10,14 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::id::{Group, Quota, Rid, Uid, User};
 use crate::period::Period;
-use crate::store::{EventFamily, EventList, Outcome, Providers, StoredEvent, Version, Versioned};
+use crate::store::{
+    EventFamily, EventList, Outcome, Providers, Step, StoredEvent, Version, Versioned,
+};
 
 mod change;
+pub mod joint;
 pub use change::JournalChange;
+pub use joint::{apply_together, Database, JointApplied};
 
 /// Which usage table of a quota.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -205,6 +209,34 @@ pub trait Journal: Send + Sync {
             }
             Ok(out)
         }
+    }
+
+    // === provided writes =======================================================================
+
+    /// Applies `step` to `user` in the store that `store` names ([`Store::database`]) and
+    /// `changes` to `quota`, in one transaction, when this journal lives in that same database;
+    /// `Ok(None)`, writing nothing, when it does not — the default, for backends that cannot
+    /// (see [`joint`]). The store user's lock is taken before the quota's; the step is applied
+    /// first, then the changes in order; an error of either keeps nothing of both, and an
+    /// error of the changes is marked ([`joint::is_journal_refusal`]).
+    ///
+    /// [`Store::database`]: crate::Store::database
+    ///
+    /// # Errors
+    ///
+    /// As [`Store::apply_step`](crate::Store::apply_step) for the step and [`Journal::apply`]
+    /// for the changes; invalid input, writing nothing, for a change the backend does not
+    /// apply inside a joint write.
+    fn apply_with_step(
+        &self,
+        store: &Database,
+        user: &User,
+        step: &Step,
+        quota: &Quota,
+        changes: &[JournalChange],
+    ) -> impl Future<Output = Result<Option<JointApplied>>> + Send {
+        let _ = (store, user, step, quota, changes);
+        async { Ok(None) }
     }
 
     // === provided writes: one change each ======================================================

@@ -189,6 +189,13 @@ pub trait Store: Send + Sync {
     /// without the copy to move; the common errors.
     fn apply_step(&self, user: &User, step: &Step) -> impl Future<Output = Result<Applied>> + Send;
 
+    /// The database this store lives in, for a journal of the same backend to write a step and
+    /// its own changes in one transaction ([`crate::journal::apply_together`]); `None` (the
+    /// default) for a backend that cannot.
+    fn database(&self) -> Option<crate::journal::Database> {
+        None
+    }
+
     // === provided reads (a backend may override them where it is faster) =======================
 
     /// What [`Store::users`] leaves out because it is not a user as the backend keeps users:

@@ -145,6 +145,10 @@ impl<S: Store> Store for Probe<S> {
         Store::is_read_only(&self.inner)
     }
 
+    fn database(&self) -> Option<crate::journal::Database> {
+        self.inner.database()
+    }
+
     crate::store_forwarding!(probe_store);
 }
 

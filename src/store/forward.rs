@@ -1,6 +1,7 @@
 //! The methods a wrapper forwards to the store or journal inside it, listed once: the required
-//! methods (the reads and the one write) and the provided reads that backends answer faster
-//! than the default. [`AnyStore`](https://docs.rs/calstore-any) and the test wrapper
+//! methods (the reads and the one write), the provided reads that backends answer faster
+//! than the default, and the journal's joint write (`apply_with_step`, which only a backend
+//! can do). [`AnyStore`](https://docs.rs/calstore-any) and the test wrapper
 //! ([`crate::conformance::wrap`]) generate their forwarding from these lists, so a new required
 //! read is one line here; a new write is a [`Change`](super::Change) and needs no forwarding.
 //!
@@ -70,5 +71,6 @@ macro_rules! journal_forwarding {
         $forward!(unlisted_quotas() -> ::std::vec::Vec<$crate::Error>);
         $forward!(usage_in(quota: &$crate::Quota, table: &$crate::UsageTable, start: $crate::store::Instant, end: $crate::store::Instant) -> $crate::Versioned<::std::vec::Vec<$crate::Period>>);
         $forward!(load_events(quota: &$crate::Quota, uids: &[$crate::Uid]) -> ::std::vec::Vec<$crate::EventFamily>);
+        $forward!(apply_with_step(store: &$crate::journal::Database, user: &$crate::User, step: &$crate::Step, quota: &$crate::Quota, changes: &[$crate::JournalChange]) -> ::std::option::Option<$crate::journal::JointApplied>);
     };
 }

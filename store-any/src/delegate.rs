@@ -39,6 +39,10 @@ impl calstore::Store for AnyStore {
         dispatch!(self, AnyStore, s => s.is_read_only())
     }
 
+    fn database(&self) -> Option<calstore::journal::Database> {
+        dispatch!(self, AnyStore, s => calstore::Store::database(s))
+    }
+
     calstore::store_forwarding!(any_store);
 }
 

@@ -140,6 +140,10 @@ struct Health {
 pub(crate) struct Server {
     pub(crate) role: ServerRole,
     pub(crate) target: Arc<str>,
+    /// The target and the database name (libpq's default: the user's name): two pools with
+    /// the same one write the same database, so a store and a journal on them can share a
+    /// transaction.
+    pub(crate) database: Arc<str>,
     pool: Pool,
     reads: AtomicU64,
     writes: AtomicU64,
@@ -173,6 +177,15 @@ impl Server {
             settings.add_session_setting("lock_timeout", &format!("{ms}ms"));
         }
         let target: Arc<str> = settings.target().into();
+        let config = settings.config();
+        let database: Arc<str> = format!(
+            "{target} dbname {}",
+            config
+                .get_dbname()
+                .or(config.get_user())
+                .unwrap_or_default()
+        )
+        .into();
         let manager_config = ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         };
@@ -201,6 +214,7 @@ impl Server {
         Ok(Server {
             role,
             target,
+            database,
             pool,
             reads: AtomicU64::new(0),
             writes: AtomicU64::new(0),

@@ -2,9 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use calstore::journal::{Database, JointApplied};
 use calstore::{
     EventFamily, EventList, Group, Journal, JournalChange, Limits, Outcome, Period, Providers,
-    Quota, Result, Rid, StoredEvent, Uid, UsageTable, User, Versioned,
+    Quota, Result, Rid, Step, StoredEvent, Uid, UsageTable, User, Versioned,
 };
 use chrono::{DateTime, Utc};
 
@@ -14,6 +15,7 @@ use crate::periods::{self, Op, Target, QUOTA_FREEBUSY, USER_FREEBUSY};
 use crate::pool::{PgOptions, PgPool};
 use crate::providers::{self, JOURNAL_PROVIDERS};
 
+mod joint;
 mod quotas;
 
 /// The PostgreSQL journal: limits, groups, delegates, usage tables, providers and reservation
@@ -146,6 +148,18 @@ impl Journal for PgJournal {
 
     async fn list_events(&self, quota: &Quota) -> Result<EventList> {
         objects::list(&self.pool, &JOURNAL_OBJECTS, quota.as_str()).await
+    }
+
+    async fn apply_with_step(
+        &self,
+        store: &Database,
+        user: &User,
+        step: &Step,
+        quota: &Quota,
+        changes: &[JournalChange],
+    ) -> Result<Option<JointApplied>> {
+        self.apply_with_step_impl(store, user, step, quota, changes)
+            .await
     }
 
     /// Each journal write once: its own statement or transaction under the quota's lock.

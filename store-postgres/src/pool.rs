@@ -215,6 +215,13 @@ impl PgPool {
         &self.cluster.primary.target
     }
 
+    /// Whether this pool and `other` write the same database (the same primary and database
+    /// name, or one pool): what lets a store and a journal share a transaction.
+    pub(crate) fn same_database(&self, other: &PgPool) -> bool {
+        Arc::ptr_eq(&self.cluster, &other.cluster)
+            || self.cluster.primary.database == other.cluster.primary.database
+    }
+
     /// The routing state of every server, the primary first: calls served, availability, lag.
     pub fn servers(&self) -> Vec<ServerStatus> {
         self.cluster.status()

@@ -98,6 +98,12 @@ impl Store for PgStore {
         self.pool.is_read_only()
     }
 
+    /// This store, for a [`PgJournal`](crate::PgJournal) on the same database to write a step
+    /// and its own changes in one transaction.
+    fn database(&self) -> Option<calstore::journal::Database> {
+        Some(calstore::journal::Database::new(self.clone()))
+    }
+
     async fn users(&self) -> Result<Vec<User>> {
         self.users_impl().await
     }

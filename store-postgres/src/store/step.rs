@@ -42,6 +42,23 @@ impl PgStore {
         // The user's lock first, as every writer takes it, so that writers never deadlock; the
         // period writes below rely on holding it.
         versions::lock(pool, &tx, STORE, owner).await?;
+        let outcomes = self.apply_locked(&tx, user, step).await?;
+        // Any error above returned early and dropped the transaction, rolling back everything.
+        tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
+        Ok(Applied { outcomes })
+    }
+
+    /// Every change of `step` (already checked) inside the caller's transaction `tx`, which
+    /// holds the user's lock ([`versions::lock`] with [`STORE`]); nothing is committed here. What
+    /// [`PgStore::apply_step_impl`] and the joint write with the journal
+    /// ([`calstore::Journal::apply_with_step`]) run.
+    pub(crate) async fn apply_locked(
+        &self,
+        tx: &Transaction<'_>,
+        user: &User,
+        step: &Step,
+    ) -> Result<Vec<Outcome>> {
+        let (pool, owner) = (&self.pool, user.as_str());
         let mut outcomes = Vec::with_capacity(step.changes.len());
         let mut rest = step.changes.as_slice();
         while let Some(change) = rest.first() {
@@ -60,17 +77,15 @@ impl PgStore {
                         _ => None,
                     })
                     .collect();
-                objects::upsert_many(pool, &tx, &STORE_OBJECTS, owner, &items).await?;
+                objects::upsert_many(pool, tx, &STORE_OBJECTS, owner, &items).await?;
                 outcomes.extend(std::iter::repeat_n(Outcome::Done, puts));
                 rest = &rest[puts..];
                 continue;
             }
-            outcomes.push(self.change_locked(&tx, user, change).await?);
+            outcomes.push(self.change_locked(tx, user, change).await?);
             rest = &rest[1..];
         }
-        // Any error above returned early and dropped the transaction, rolling back everything.
-        tx.commit().await.map_err(|e| pool.error(&e, &doing))?;
-        Ok(Applied { outcomes })
+        Ok(outcomes)
     }
 
     /// A one-write step through the write's own statement or transaction, which checks
