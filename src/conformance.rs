@@ -43,6 +43,7 @@ pub mod import;
 pub mod itip;
 pub mod itip_matrix;
 pub mod itip_occurrences;
+pub mod joint;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -122,6 +123,7 @@ macro_rules! conformance_suite {
                 newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
             }
             itip_matrix { every_method_role_and_shape }
+            joint { joint_writes_are_all_or_nothing, concurrent_bookings_keep_store_and_quota_together }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

@@ -57,6 +57,7 @@ use super::read_message;
 
 pub mod decide;
 mod dispatch;
+mod joint;
 pub mod policy;
 pub mod text;
 
@@ -137,7 +138,11 @@ pub async fn book_at<S: Store, J: Journal>(
     let mut attempt = 0;
     loop {
         match book_once(store, journal, resource, message, policy, now).await {
-            Err(e) if e.kind() == ErrorKind::Busy && attempt < 10 => attempt += 1,
+            // Busy: another booker took the slot first; stale: another writer changed the
+            // quota's providers read for a joint write. Either way, decide again.
+            Err(e) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::Stale) && attempt < 10 => {
+                attempt += 1;
+            }
             other => return other,
         }
     }
@@ -251,25 +256,53 @@ async fn book_once<S: Store, J: Journal>(
         now,
     };
     let mut verdicts = decide(&ctx, &occurrences);
+    let shape = Shape {
+        settings: &settings,
+        horizon,
+        series,
+        // accept-always takes a slot whatever holds it: no capacity check.
+        capacity: (policy.mode != Mode::AcceptAlways).then_some(policy.capacity),
+        now,
+    };
+    let charges = matches!(
+        policy.mode,
+        Mode::Automatic | Mode::AcceptIfFree | Mode::DeclineIfBusy
+    );
+
+    // Where the store and the journal share a database, the store's step and the quota's
+    // changes are one transaction: no redo record.
+    if let (Some(quota), true) = (&policy.quota, charges) {
+        let booking = joint::Booking {
+            resource,
+            msg: &msg,
+            master,
+            occurrences: &occurrences,
+            organiser: &organiser,
+            unbounded: expansion.unbounded,
+            shape: &shape,
+            mode: policy.mode,
+        };
+        if let Some((step, added)) =
+            joint::book_together(store, journal, quota, &booking, &mut verdicts).await?
+        {
+            return Ok(conclude(
+                resource,
+                &msg,
+                master,
+                &occurrences,
+                &verdicts,
+                old,
+                (step, added),
+                now,
+            ));
+        }
+    }
 
     // The quota: the accepted occurrences (within the horizon for a series without end; the
     // cron job charges the rest as it extends) must fit the organiser's group's limit.
     let mut quota_undo = None;
-    if let (Some(quota), true) = (
-        &policy.quota,
-        matches!(
-            policy.mode,
-            Mode::Automatic | Mode::AcceptIfFree | Mode::DeclineIfBusy
-        ),
-    ) {
-        let group = match journal
-            .groups(quota)
-            .await?
-            .remove(&User::new(organiser.as_str())?)
-        {
-            Some(g) => g,
-            None => Group::new(organiser.as_str())?,
-        };
+    if let (Some(quota), true) = (&policy.quota, charges) {
+        let group = group_of(journal, quota, &User::new(organiser.as_str())?).await?;
         let usage = charged(
             &occurrences,
             &verdicts,
@@ -314,14 +347,6 @@ async fn book_once<S: Store, J: Journal>(
         }
     }
 
-    let shape = Shape {
-        settings: &settings,
-        horizon,
-        series,
-        // accept-always takes a slot whatever holds it: no capacity check.
-        capacity: (policy.mode != Mode::AcceptAlways).then_some(policy.capacity),
-        now,
-    };
     let written = write(
         store,
         resource,
@@ -371,10 +396,36 @@ async fn book_once<S: Store, J: Journal>(
         }
     }
 
-    let series_stat = series_partstat(&verdicts);
+    Ok(conclude(
+        resource,
+        &msg,
+        master,
+        &occurrences,
+        &verdicts,
+        old,
+        (step, added),
+        now,
+    ))
+}
+
+/// The decision of a written booking: per occurrence what was done and why, the rows it added
+/// and removed (`old`: the event's rows before), and the REPLY.
+#[allow(clippy::too_many_arguments)]
+fn conclude(
+    resource: &User,
+    msg: &super::Message,
+    master: Option<&EventObject>,
+    occurrences: &[Occurrence],
+    verdicts: &[(Action, Reason)],
+    old: Vec<Period>,
+    (step, added): (Step, Vec<Period>),
+    now: DateTime<Utc>,
+) -> Decision {
+    let uid = &msg.uid;
+    let series_stat = series_partstat(verdicts);
     let items: Vec<Item> = occurrences
         .iter()
-        .zip(&verdicts)
+        .zip(verdicts)
         .map(|(o, (action, reason))| Item {
             uid: uid.clone(),
             rid: o.rid.clone(),
@@ -387,7 +438,7 @@ async fn book_once<S: Store, J: Journal>(
     } else {
         let exceptions: Vec<(Rid, PartStat)> = occurrences
             .iter()
-            .zip(&verdicts)
+            .zip(verdicts)
             .filter_map(|(o, v)| {
                 let p = partstat(v.0);
                 (p != series_stat)
@@ -402,13 +453,13 @@ async fn book_once<S: Store, J: Journal>(
         Some(text::reply(base, resource, series_stat, &exceptions, now))
     };
     let removed: Vec<Period> = old.into_iter().filter(|p| !added.contains(p)).collect();
-    Ok(Decision {
+    Decision {
         items,
         added,
         removed,
         reply,
         step,
-    })
+    }
 }
 
 fn partstat(a: Action) -> PartStat {
@@ -465,12 +516,27 @@ struct Shape<'a> {
     now: DateTime<Utc>,
 }
 
-/// Writes the resource's copy (its PARTSTAT on the series, overrides for occurrences answered
-/// otherwise), the table rows the cron job would write from it, the providers entry and the
-/// queue, in one step whose first change reserves the accepted occurrences within capacity.
-/// Returns the step and the rows written.
-#[allow(clippy::too_many_arguments)]
+/// Writes the step [`build`] makes (in one [`Store::apply_step`]). Returns the step and the
+/// rows written.
 async fn write<S: Store>(
+    store: &S,
+    resource: &User,
+    msg: &super::Message,
+    master: Option<&EventObject>,
+    occurrences: &[Occurrence],
+    verdicts: &[(Action, Reason)],
+    shape: &Shape<'_>,
+) -> Result<(Step, Vec<Period>)> {
+    let (step, kept) = build(store, resource, msg, master, occurrences, verdicts, shape).await?;
+    store.apply_step(resource, &step).await?;
+    Ok((step, kept))
+}
+
+/// The step that writes the resource's copy (its PARTSTAT on the series, overrides for
+/// occurrences answered otherwise), the table rows the cron job would write from it, the
+/// providers entry and the queue, whose first change reserves the accepted occurrences within
+/// capacity. Returns the step and the rows it writes.
+async fn build<S: Store>(
     store: &S,
     resource: &User,
     msg: &super::Message,
@@ -596,7 +662,6 @@ async fn write<S: Store>(
         }));
     }
     step.check()?;
-    store.apply_step(resource, &step).await?;
     Ok((step, kept.periods))
 }
 
@@ -766,12 +831,23 @@ pub async fn cancel_booking<S: Store, J: Journal>(
         }
     }
     step.check()?;
-    if let Some(quota) = &policy.quota {
-        mark_pending(journal, quota, resource, &uid).await?;
-    }
-    store.apply_step(resource, &step).await?;
-    if let Some(quota) = &policy.quota {
-        give_back(store, journal, quota, resource, &msg).await?;
+    // One transaction where the store and the journal share a database; else the redo record
+    // before the store's step, and the quota given back after it.
+    let together = match &policy.quota {
+        Some(quota) => {
+            let after = (&family, &settings);
+            joint::cancel_together(store, journal, quota, resource, &msg, &step, after).await?
+        }
+        None => false,
+    };
+    if !together {
+        if let Some(quota) = &policy.quota {
+            mark_pending(journal, quota, resource, &uid).await?;
+        }
+        store.apply_step(resource, &step).await?;
+        if let Some(quota) = &policy.quota {
+            give_back(store, journal, quota, resource, &msg).await?;
+        }
     }
     let removed: Vec<Period> = old
         .into_iter()
@@ -806,6 +882,18 @@ async fn give_back<S: Store, J: Journal>(
     settle(store, journal, quota, resource, &msg.uid, Utc::now())
         .await
         .map(|_| ())
+}
+
+/// The organiser's group in `quota` (the organiser alone when the quota names none).
+async fn group_of<J: Journal>(
+    journal: &J,
+    quota: &crate::id::Quota,
+    organiser: &User,
+) -> Result<Group> {
+    match journal.groups(quota).await?.remove(organiser) {
+        Some(g) => Ok(g),
+        None => Group::new(organiser.as_str()),
+    }
 }
 
 /// What [`recover`] did.
@@ -865,13 +953,61 @@ async fn settle<S: Store, J: Journal>(
         .load_events(resource, std::slice::from_ref(uid))
         .await?
         .pop();
-    let master = family.as_ref().and_then(|f| match &f.parent {
+    let Some(s) = settled(
+        journal,
+        quota,
+        resource,
+        uid,
+        family.as_ref(),
+        &settings,
+        now,
+    )
+    .await?
+    else {
+        release(journal, quota, uid).await?;
+        return Ok(false);
+    };
+    for table in [UsageTable::User(s.organiser), UsageTable::Journal(s.group)] {
+        journal
+            .replace_usage_periods(quota, &table, uid, None, s.usage.clone(), None)
+            .await?;
+    }
+    journal.put_event(quota, uid, None, &s.text).await?;
+    mark_journal_provider(journal, quota, uid, s.unbounded).await?;
+    Ok(true)
+}
+
+/// What the journal holds for a reservation whose resource copy is `family` ([`settled`]).
+struct Settled {
+    /// The series' text with EXDATEs where the resource did not accept.
+    text: String,
+    /// The usage it charges (up to the window).
+    usage: Vec<Period>,
+    /// Its organiser, charged in `freebusy/<organiser>`.
+    organiser: User,
+    /// The organiser's group, charged in `journal/<group>`.
+    group: Group,
+    /// Whether it recurs without end (a provider of the quota).
+    unbounded: bool,
+}
+
+/// What the journal should hold for `uid` given the resource's stored `family`: `None` when the
+/// resource holds nothing of it (the reservation is then released).
+async fn settled<J: Journal>(
+    journal: &J,
+    quota: &crate::id::Quota,
+    resource: &User,
+    uid: &Uid,
+    family: Option<&crate::store::EventFamily>,
+    settings: &refresh::Settings,
+    now: DateTime<Utc>,
+) -> Result<Option<Settled>> {
+    let master = family.and_then(|f| match &f.parent {
         Some(p) if p.status == EventStatus::Active => EventObject::parse(&p.text).ok(),
         _ => None,
     });
     let Some(master) = master.filter(|m| m.counts_for(resource, false)) else {
-        release(journal, quota, uid).await?;
-        return Ok(false);
+        return Ok(None);
     };
     let refused: Vec<DateTime<Utc>> = family
         .iter()
@@ -899,18 +1035,14 @@ async fn settle<S: Store, J: Journal>(
             p
         })
         .collect();
-    let group = match journal.groups(quota).await?.remove(&organiser) {
-        Some(g) => g,
-        None => Group::new(organiser.as_str())?,
-    };
-    for table in [UsageTable::User(organiser), UsageTable::Journal(group)] {
-        journal
-            .replace_usage_periods(quota, &table, uid, None, usage.clone(), None)
-            .await?;
-    }
-    journal.put_event(quota, uid, None, &text).await?;
-    mark_journal_provider(journal, quota, uid, expansion.unbounded).await?;
-    Ok(true)
+    let group = group_of(journal, quota, &organiser).await?;
+    Ok(Some(Settled {
+        text,
+        usage,
+        organiser,
+        group,
+        unbounded: expansion.unbounded,
+    }))
 }
 
 /// The preference that holds a user's VAVAILABILITY (the calendar text).
