@@ -38,6 +38,32 @@ fn peak(rows: &[Period]) -> usize {
     usize::try_from(most).unwrap_or(0)
 }
 
+/// A small xorshift generator: the kills' victims and moments, repeatable from the seed.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+/// The run's seed: `CALSTORE_BOOKING_SEED`, else drawn from the clock (so that every run kills
+/// at other moments), mixed with the case's own.
+fn run_seed(case: u64) -> (u64, u64) {
+    let base: u64 = std::env::var("CALSTORE_BOOKING_SEED")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| d.as_nanos() as u64)
+        });
+    (base, (base ^ case.wrapping_mul(0x9e37_79b9_7f4a_7c15)) | 1)
+}
+
 fn starts_by_uid(rows: &[Period]) -> BTreeMap<String, BTreeSet<String>> {
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for p in rows {
@@ -102,7 +128,8 @@ async fn check_state<S: Store, J: Journal>(
     rows.len()
 }
 
-fn torture(place: &Place, capacity: u64, seed: u64) {
+fn torture(place: &Place, capacity: u64, case: u64) {
+    let (base, seed) = run_seed(case);
     let ops = env_number("CALSTORE_BOOKING_OPS", 25);
     let setup = place
         .torture("setup-bookings")
@@ -114,23 +141,65 @@ fn torture(place: &Place, capacity: u64, seed: u64) {
         "{}",
         String::from_utf8_lossy(&setup.stderr)
     );
+    let rt = runtime();
+    let opened = rt.block_on(place.open(Duration::from_secs(10)));
+    let room = User::new(ROOM).unwrap();
     let started = Instant::now();
     let mut children: Vec<_> = (0..8u64)
         .map(|w| {
             place
                 .torture("bookings")
-                .args(["--worker", &w.to_string(), "--seed", &seed.to_string()])
+                .args([
+                    "--worker",
+                    &w.to_string(),
+                    "--seed",
+                    &(seed % 1_000_000).to_string(),
+                ])
                 .args(["--ops", &ops.to_string(), "--room-slots", "12"])
                 .spawn()
                 .expect("spawn calstore-torture")
         })
         .collect();
-    // Three workers are killed at moments spread over the run.
-    for (i, w) in [1usize, 4, 6].into_iter().enumerate() {
-        std::thread::sleep(Duration::from_millis(
-            150 + 40 * (seed % 7) + 200 * i as u64,
-        ));
-        let _ = children[w].kill();
+    // Three workers, drawn at random, are killed with SIGKILL at random moments of the first
+    // seconds (the run's seed is in the figures: CALSTORE_BOOKING_SEED repeats it). Meanwhile
+    // the room's table is sampled: no instant may be held beyond the capacity at any moment,
+    // not only at the end.
+    let mut rng = Rng(seed);
+    let mut victims: Vec<usize> = (0..8).collect();
+    let mut kills = Vec::new();
+    for _ in 0..3 {
+        let w = victims.remove(rng.below(victims.len() as u64) as usize);
+        kills.push((Duration::from_millis(100 + rng.below(1500)), w));
+    }
+    kills.sort();
+    let mut problems = Vec::new();
+    let mut samples = 0;
+    let sample = |problems: &mut Vec<String>| {
+        let rows = with_opened!(&opened, s, _j => rt.block_on(s.freebusy(&room, &Table::FreeBusy)))
+            .unwrap()
+            .value;
+        let most = peak(&rows);
+        if most > capacity as usize {
+            problems.push(format!(
+                "during the run an instant was held {most} times, capacity {capacity}"
+            ));
+        }
+    };
+    for (at, w) in &kills {
+        while started.elapsed() < *at {
+            sample(&mut problems);
+            samples += 1;
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = children[*w].kill();
+    }
+    while children
+        .iter_mut()
+        .any(|c| matches!(c.try_wait(), Ok(None)))
+    {
+        sample(&mut problems);
+        samples += 1;
+        std::thread::sleep(Duration::from_millis(50));
     }
     let outputs: Vec<_> = children
         .into_iter()
@@ -174,10 +243,19 @@ fn torture(place: &Place, capacity: u64, seed: u64) {
     }
     let uncertain = attempted.difference(&cancelled).count();
     accepted.retain(|uid, _| cancelled.contains(uid) || !attempted.contains(uid));
-    let rt = runtime();
-    let opened = rt.block_on(place.open(Duration::from_secs(10)));
-    let mut problems = Vec::new();
     let q = Quota::new(QUOTA).unwrap();
+    // PostgreSQL writes a booking's store and quota in one transaction: right after the kills,
+    // before anything settles, the two agree and nothing is pending.
+    let joint = place.database_url().is_some();
+    if joint {
+        let left = with_opened!(&opened, s, j => rt.block_on(async {
+            check_state(s, j, capacity as usize, &accepted, &cancelled, &mut problems).await;
+            resource::recover(s, j, &q).await.unwrap()
+        }));
+        if left != resource::Recovered::default() {
+            problems.push(format!("bookings left pending on PostgreSQL: {left:?}"));
+        }
+    }
     // The quotas' cron job settles the interrupted bookings first (resource::recover), then
     // rebuilds every reservation's usage from the journal's copies.
     let quota_cron = place.calstore(&["make-freebusy", "--quotas", "--reset", QUOTA]);
@@ -212,12 +290,14 @@ fn torture(place: &Place, capacity: u64, seed: u64) {
     ));
     let check = place.calstore(&["check"]);
     figures(&format!(
-        "bookings {} capacity {capacity}: 8 processes x {ops} ops in {:.1} s, {killed} killed: \
+        "bookings {} capacity {capacity} (seed {base}): 8 processes x {ops} ops in {:.1} s, \
+         {killed} killed (at {:?} ms), table sampled {samples} times during the run: \
          {books} bookings acknowledged ({} with accepted occurrences, {declined} wholly \
          declined), {} cancelled ({uncertain} cut by a kill), {crons} cron runs; {rows} \
          rows held; quota cron: {settled}; problems: {}",
         place.name(),
         elapsed.as_secs_f64(),
+        kills.iter().map(|(t, _)| t.as_millis()).collect::<Vec<_>>(),
         accepted.len(),
         cancelled.len(),
         problems.len()

@@ -120,8 +120,12 @@ pub async fn book<S: Store, J: Journal>(
 /// The resource's store is written in one [`Store::apply_step`] whose first change reserves the
 /// accepted occurrences within the capacity, so two bookings of one slot at once cannot both
 /// hold it: the later one fails as [`ErrorKind::Busy`] and is decided again (up to ten times)
-/// against what the winner wrote. The quota is reserved before the store is written
-/// ([`Journal::reserve_within_limit`], atomic) and put back when the store refuses.
+/// against what the winner wrote. Where the store and the journal share a database
+/// ([`crate::journal::apply_together`], PostgreSQL), the step and the quota's changes are one
+/// transaction that checks the capacity and the quota's limit under both locks: no redo record.
+/// Elsewhere the quota is reserved before the store is written
+/// ([`Journal::reserve_within_limit`], atomic) behind a redo record ([`recover`]) and put back
+/// when the store refuses.
 ///
 /// # Errors
 ///
