@@ -188,7 +188,7 @@ pub async fn joint_writes_are_all_or_nothing<
 }
 
 /// Eight bookers at once under a quota of two hours, each for its own hour, then eight for one
-/// slot: exactly two win the quota, exactly one the slot; the journal's usage equals the
+/// slot: exactly two win the quota, exactly one the slot (three with capacity three); the journal's usage equals the
 /// room's rows; where the two share a database no redo record is written (the journal is only
 /// written through the joint write) and nothing is left for `recover`.
 pub async fn concurrent_bookings_keep_store_and_quota_together<
@@ -258,27 +258,38 @@ pub async fn concurrent_bookings_keep_store_and_quota_together<
         resource::recover(&s, &j, &q).await.unwrap(),
         resource::Recovered::default()
     );
-    // One slot, quota raised: exactly one of eight wins.
+    // One slot, quota raised: exactly one of eight wins with capacity one, three with three.
     let q = quota(&j, "PT10H").await;
-    let mut tasks = Vec::new();
-    for i in 0..8 {
-        let (s, j, policy, room) = (s.clone(), j.clone(), policy.clone(), room.clone());
-        let text = request(&format!("slot-{i}"), at(40));
-        tasks.push(tokio::spawn(async move {
-            resource::book(&s, &j, &room, &text, &policy).await
-        }));
-    }
-    let mut won = 0;
-    for t in tasks {
-        if t.await.unwrap().unwrap().items[0].action == Action::Accepted {
-            won += 1;
+    for (capacity, hour) in [(1usize, 40), (3, 44)] {
+        let policy = Arc::new(Policy {
+            capacity,
+            ..(*policy).clone()
+        });
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (s, j, policy, room) = (s.clone(), j.clone(), policy.clone(), room.clone());
+            let text = request(&format!("slot{capacity}-{i}"), at(hour));
+            tasks.push(tokio::spawn(async move {
+                resource::book(&s, &j, &room, &text, &policy).await
+            }));
         }
+        let mut won = 0;
+        for t in tasks {
+            if t.await.unwrap().unwrap().items[0].action == Action::Accepted {
+                won += 1;
+            }
+        }
+        assert_eq!(won, capacity);
+        accepted += won;
     }
-    assert_eq!(won, 1);
     let used = j
         .usage(&q, &UsageTable::Journal(Group::new(ALICE).unwrap()))
         .await
         .unwrap()
         .value;
-    assert_eq!(used.len(), accepted + 1);
+    assert_eq!(used.len(), accepted);
+    if shared {
+        let tally = j.take();
+        assert!(!tally.contains_key("put_event"), "{tally:?}");
+    }
 }
