@@ -125,6 +125,22 @@ pub(super) async fn receive_calendar<S: Store>(
     text: &str,
     sender: Option<&str>,
 ) -> Result<Decision> {
+    let (decision, _) = plan_calendar(store, user, text, sender).await?;
+    if !decision.step.is_empty() {
+        store.apply_step(user, &decision.step).await?;
+    }
+    Ok(decision)
+}
+
+/// [`receive_calendar`] without applying: the decision with its step (guarded by what was
+/// read; the caller applies it, alone or with other writes in one transaction) and the event's
+/// family as the step leaves it.
+pub(super) async fn plan_calendar<S: Store>(
+    store: &S,
+    user: &User,
+    text: &str,
+    sender: Option<&str>,
+) -> Result<(Decision, EventFamily)> {
     let method = ItipMethod::of(text)?;
     let message = read_message(text)?;
     let stored = store
@@ -155,12 +171,30 @@ pub(super) async fn receive_calendar<S: Store>(
         ),
         ItipMethod::Refresh => replies::refresh(&message, &stored, role)?,
     };
-    finish_plan(store, user, &message.uid, &stored, role, plan).await
+    let after = plan.family.clone();
+    let decision = plan_step(store, user, &message.uid, &stored, role, plan).await?;
+    Ok((decision, after))
 }
 
 /// Computes the tables' changes from the plan (the uid's `freebusy` periods and providers entry
 /// when objects change), guards the step with what was read, and applies it.
 pub(super) async fn finish_plan<S: Store>(
+    store: &S,
+    user: &User,
+    uid: &crate::id::Uid,
+    stored: &EventFamily,
+    role: Role,
+    plan: Plan,
+) -> Result<Decision> {
+    let decision = plan_step(store, user, uid, stored, role, plan).await?;
+    if !decision.step.is_empty() {
+        store.apply_step(user, &decision.step).await?;
+    }
+    Ok(decision)
+}
+
+/// [`finish_plan`] without applying: the decision with its step, guarded by what was read.
+async fn plan_step<S: Store>(
     store: &S,
     user: &User,
     uid: &crate::id::Uid,
@@ -213,7 +247,6 @@ pub(super) async fn finish_plan<S: Store>(
     }
     if !step.is_empty() {
         guard(&mut step, stored);
-        store.apply_step(user, &step).await?;
     }
     decision.step = step;
     Ok(decision)

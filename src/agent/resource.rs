@@ -840,7 +840,8 @@ pub async fn cancel_booking<S: Store, J: Journal>(
     let together = match &policy.quota {
         Some(quota) => {
             let after = (&family, &settings);
-            joint::cancel_together(store, journal, quota, resource, &msg, &step, after).await?
+            joint::cancel_together(store, journal, quota, resource, &msg, &step, after, whole)
+                .await?
         }
         None => false,
     };
@@ -864,6 +865,53 @@ pub async fn cancel_booking<S: Store, J: Journal>(
         reply: None,
         step,
     })
+}
+
+/// A CANCEL delivered to a resource through [`receive`]: applied as for anyone (the
+/// iTIP step: ordering, role, queue), and the quota it held given back when it cancelled
+/// something, else settled as the store holds it — in one transaction where the store and the
+/// journal share a database, else behind the redo record.
+///
+/// # Errors
+///
+/// As [`crate::agent::receive`], and the journal's errors.
+async fn cancel_delivered<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    resource: &User,
+    text: &str,
+    sender: Option<&str>,
+    policy: &Policy,
+) -> Result<Decision> {
+    let (decision, after) = super::receive::plan_calendar(store, resource, text, sender).await?;
+    let Some(quota) = &policy.quota else {
+        if !decision.step.is_empty() {
+            store.apply_step(resource, &decision.step).await?;
+        }
+        return Ok(decision);
+    };
+    let msg = read_message(text)?;
+    let cancelled = decision.items.iter().any(|i| i.action == Action::Cancelled);
+    let whole = cancelled && msg.objects.iter().any(|o| o.rid().is_none());
+    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
+    let after = (&after, &settings);
+    let step = &decision.step;
+    if joint::cancel_together(store, journal, quota, resource, &msg, step, after, whole).await? {
+        return Ok(decision);
+    }
+    // The redo record first: a crash after the store's cancellation and before the quota is
+    // given back is settled by `recover`.
+    mark_pending(journal, quota, resource, &msg.uid).await?;
+    if !step.is_empty() {
+        store.apply_step(resource, step).await?;
+    }
+    if cancelled {
+        give_back(store, journal, quota, resource, &msg).await?;
+    } else {
+        // Nothing was cancelled: the reservation stands as the store holds it.
+        settle(store, journal, quota, resource, &msg.uid, Utc::now()).await?;
+    }
+    Ok(decision)
 }
 
 /// Gives back the quota a cancelled booking (or cancelled instances of it) held: the whole

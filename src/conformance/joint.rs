@@ -10,7 +10,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::agent::resource::{self, Policy};
-use crate::agent::{Action, Reason};
+use crate::agent::{self, Action, Reason};
 use crate::id::{Group, Quota};
 use crate::journal::joint::{is_journal_refusal, shares_database};
 use crate::journal::{apply_together, Limits, UsageTable};
@@ -190,7 +190,8 @@ pub async fn joint_writes_are_all_or_nothing<
 /// Eight bookers at once under a quota of two hours, each for its own hour, then eight for one
 /// slot: exactly two win the quota, exactly one the slot (three with capacity three); the journal's usage equals the
 /// room's rows; where the two share a database no redo record is written (the journal is only
-/// written through the joint write) and nothing is left for `recover`.
+/// written through the joint write) and nothing is left for `recover`. A delivered CANCEL gives
+/// the slot and the quota back together.
 pub async fn concurrent_bookings_keep_store_and_quota_together<
     S: Store + Clone + 'static,
     J: Journal + Clone + 'static,
@@ -292,4 +293,47 @@ pub async fn concurrent_bookings_keep_store_and_quota_together<
         let tally = j.take();
         assert!(!tally.contains_key("put_event"), "{tally:?}");
     }
+    // The organiser's CANCEL, delivered: the slot and the quota given back together (on a
+    // shared database without the redo record, which is a journal `put_event`).
+    s.set_preference(
+        &room,
+        &crate::PrefName::new("scheduling_function").unwrap(),
+        Some("schedule_in_freebusy\ncheck_quota rooms"),
+    )
+    .await
+    .unwrap();
+    let gone = used[0].uid.clone();
+    j.take();
+    let d = agent::receive_with_journal(&s, &j, &room, cancel(gone.as_str()))
+        .await
+        .unwrap();
+    assert!(d.items.iter().any(|i| i.action == Action::Cancelled), "{d}");
+    let tally = j.take();
+    if shared {
+        assert!(!tally.contains_key("put_event"), "{tally:?}");
+        assert!(tally.contains_key("apply_with_step"), "{tally:?}");
+    }
+    let used = j
+        .usage(&q, &UsageTable::Journal(Group::new(ALICE).unwrap()))
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(used.len(), accepted - 1);
+    assert!(!used.iter().any(|p| p.uid == gone));
+    assert!(j.get_event(&q, &gone, None).await.unwrap().is_none());
+    assert!(!s
+        .freebusy(&room, &Table::FreeBusy)
+        .await
+        .unwrap()
+        .value
+        .iter()
+        .any(|p| p.uid == gone));
+}
+
+fn cancel(u: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nMETHOD:CANCEL\r\nBEGIN:VEVENT\r\n\
+UID:{u}\r\nDTSTAMP:20260102T000000Z\r\nSEQUENCE:1\r\nSTATUS:CANCELLED\r\nORGANIZER:{ALICE}\r\n\
+ATTENDEE:{ROOM}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
 }

@@ -7,10 +7,10 @@ use crate::id::User;
 use crate::journal::Journal;
 use crate::store::Store;
 
-use super::super::decision::{Action, Decision};
+use super::super::decision::Decision;
 use super::super::method::ItipMethod;
-use super::super::{read_delivery, read_message};
-use super::{book, give_back, is_resource, mark_pending, Policy};
+use super::super::read_delivery;
+use super::{book, cancel_delivered, is_resource, Policy};
 
 /// Applies one delivery (iCalendar text or a mail) for `user`, who acts as a resource when it
 /// has resource settings ([`Policy::read`]), when the message names it with `CUTYPE=RESOURCE`
@@ -39,30 +39,8 @@ pub async fn receive<S: Store, J: Journal>(
         let d = match method {
             ItipMethod::Request if resource => book(store, journal, user, text, &effective).await?,
             ItipMethod::Cancel if resource => {
-                // The redo record first: a crash after the store's cancellation and before the
-                // quota is given back is settled by `recover`.
-                if let Some(quota) = &effective.quota {
-                    let msg = read_message(text)?;
-                    mark_pending(journal, quota, user, &msg.uid).await?;
-                }
-                let d = super::super::receive::receive_calendar(
-                    store,
-                    user,
-                    text,
-                    delivery.sender.as_deref(),
-                )
-                .await?;
-                if let Some(quota) = &effective.quota {
-                    let msg = read_message(text)?;
-                    if d.items.iter().any(|i| i.action == Action::Cancelled) {
-                        give_back(store, journal, quota, user, &msg).await?;
-                    } else {
-                        // Nothing was cancelled: the reservation stands as the store holds it.
-                        super::settle(store, journal, quota, user, &msg.uid, chrono::Utc::now())
-                            .await?;
-                    }
-                }
-                d
+                let sender = delivery.sender.as_deref();
+                cancel_delivered(store, journal, user, text, sender, &effective).await?
             }
             _ => {
                 super::super::receive::receive_calendar(

@@ -202,12 +202,14 @@ async fn release<J: Journal>(journal: &J, quota: &Quota, uid: &Uid) -> Result<Ve
 /// Cancels a booking (the store's `step`) and gives its quota back in one transaction:
 /// `false`, writing nothing, where the store and the journal do not share a database. `after`
 /// is the resource's copy as the step leaves it, with the resource's settings: what is still
-/// charged after cancelled instances.
+/// charged (after cancelled instances, or all of it when nothing was cancelled); `whole`
+/// releases the reservation instead (the series was cancelled).
 ///
 /// # Errors
 ///
 /// Stale when the quota's tables changed since they were read; the store's and journal's
 /// errors.
+#[allow(clippy::too_many_arguments)]
 pub(super) async fn cancel_together<S: Store, J: Journal>(
     store: &S,
     journal: &J,
@@ -216,12 +218,12 @@ pub(super) async fn cancel_together<S: Store, J: Journal>(
     msg: &super::super::Message,
     step: &Step,
     (family, settings): (&EventFamily, &Settings),
+    whole: bool,
 ) -> Result<bool> {
     if store.database().is_none() {
         return Ok(false);
     }
     let uid = &msg.uid;
-    let whole = msg.objects.iter().any(|o| o.rid().is_none());
     let now = chrono::Utc::now();
     let changes = match settled(journal, quota, resource, uid, Some(family), settings, now).await? {
         Some(s) if !whole => {
