@@ -1,0 +1,392 @@
+//! Booking: [`book`] decides a REQUEST occurrence by occurrence and writes the resource's copy,
+//! rows, queue and quota. Where the store and the journal share a database both go through one
+//! transaction ([`super::joint`]), elsewhere behind the redo record ([`super::quota`]).
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::id::{Rid, User};
+use crate::journal::{Journal, UsageTable};
+use crate::object::EventObject;
+use crate::period::Period;
+use crate::query;
+use crate::recurrence::{self, ExpandOptions};
+use crate::refresh::{self, Overrides};
+use crate::store::{EventStatus, Step, Store, Table};
+
+use super::super::decision::{Action, Decision, Item, Reason};
+use super::super::read_message;
+
+use super::quota::{group_of, record_reservation, settle};
+use super::step::{charged, partstat, series_partstat, write, Shape};
+use super::{
+    decide, joint, occurrence_rid, text, unavailable, Context, Mode, Occurrence, PartStat, Policy,
+};
+
+/// Books `resource` for the REQUEST `message` by `policy`, now. As [`book_at`].
+///
+/// # Errors
+///
+/// As [`book_at`].
+pub async fn book<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    resource: &User,
+    message: &str,
+    policy: &Policy,
+) -> Result<Decision> {
+    book_at(store, journal, resource, message, policy, Utc::now()).await
+}
+
+/// Books `resource` for the REQUEST `message` by `policy` at the instant `now`: decides every
+/// occurrence, writes the resource's copy, tables, queue and the quota's usage, and returns the
+/// decision with the REPLY.
+///
+/// The resource's store is written in one [`Store::apply_step`] whose first change reserves the
+/// accepted occurrences within the capacity, so two bookings of one slot at once cannot both
+/// hold it: the later one fails as [`ErrorKind::Busy`] and is decided again (up to ten times)
+/// against what the winner wrote. Where the store and the journal share a database
+/// ([`crate::journal::apply_together`], PostgreSQL), the step and the quota's changes are one
+/// transaction that checks the capacity and the quota's limit under both locks: no redo record.
+/// Elsewhere the quota is reserved before the store is written
+/// ([`Journal::reserve_within_limit`], atomic) behind a redo record ([`recover`](super::recover)) and put back
+/// when the store refuses.
+///
+/// # Errors
+///
+/// Invalid input when the message is not a calendar of one event or has no ORGANIZER, or the
+/// policy names a quota the journal does not hold; the store's and journal's errors.
+pub async fn book_at<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    resource: &User,
+    message: &str,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Decision> {
+    let mut attempt = 0;
+    loop {
+        match book_once(store, journal, resource, message, policy, now).await {
+            // Busy: another booker took the slot first; stale: another writer changed the
+            // quota's providers read for a joint write. Either way, decide again.
+            Err(e) if matches!(e.kind(), ErrorKind::Busy | ErrorKind::Stale) && attempt < 10 => {
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One attempt: decide from what is stored, then write.
+async fn book_once<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    resource: &User,
+    message: &str,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Decision> {
+    let msg = read_message(message)?;
+    let uid = msg.uid.clone();
+    let organiser = msg
+        .objects
+        .iter()
+        .find_map(|o| o.organizer())
+        .ok_or_else(|| Error::invalid(format!("uid {:?} has no ORGANIZER", uid.as_str())))?
+        .to_owned();
+    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
+    let horizon = now + Duration::days(i64::from(settings.window_days));
+    let table = store.freebusy(resource, &Table::FreeBusy).await?.value;
+    let old: Vec<Period> = table.iter().filter(|p| p.uid == uid).cloned().collect();
+    // A series is checked as far as the latest booking the resource holds, so that a one-off
+    // far ahead is seen (the converse case: a standing booking is expanded below as far as
+    // the request goes).
+    let latest = table
+        .iter()
+        .filter(|p| p.uid != uid)
+        .map(|p| p.end)
+        .max()
+        .unwrap_or(horizon);
+    let check_end = horizon.max(latest);
+    let master = msg.objects.iter().find(|o| o.rid().is_none());
+    let instances: Vec<(EventObject, EventStatus)> = msg
+        .objects
+        .iter()
+        .filter(|o| o.rid().is_some())
+        .map(|o| (o.clone(), EventStatus::Active))
+        .collect();
+    // A series without end that starts beyond the horizon is checked for a window from its
+    // start, so that it is decided at all.
+    let starts = master
+        .and_then(|m| m.dtstart())
+        .and_then(|d| d.to_utc(&settings.tz).ok())
+        .map_or(check_end, |s| {
+            s + Duration::days(i64::from(settings.window_days))
+        });
+    let asked = ExpandOptions {
+        tz: settings.tz,
+        window_end: check_end.max(starts),
+        needs_action: true,
+    };
+    let expansion = recurrence::expand(resource, master, &instances, &asked)?;
+    let series = master.is_some_and(|m| !m.rules().is_empty() || !m.rdates().is_empty())
+        || expansion.periods.len() > 1;
+    let occurrences: Vec<Occurrence> = expansion
+        .periods
+        .iter()
+        .map(|p| Occurrence {
+            rid: match &p.rid {
+                Some(r) => Some(r.clone()),
+                None if series => Some(occurrence_rid(
+                    master.and_then(|m| m.dtstart()),
+                    p.start,
+                    &settings.tz,
+                )),
+                None => None,
+            },
+            period: p.clone(),
+        })
+        .collect();
+
+    // What holds the resource's time over the request's span: its table, with standing
+    // bookings without end expanded on demand as far as the request goes.
+    let (first, last) = match (
+        occurrences.first(),
+        occurrences.iter().map(|o| o.period.end).max(),
+    ) {
+        (Some(f), Some(l)) => (f.period.start, l),
+        _ => (now, now),
+    };
+    let others: Vec<Period> = if occurrences.is_empty() {
+        Vec::new()
+    } else {
+        query::freebusy(
+            store,
+            resource,
+            &Table::FreeBusy,
+            Some(first),
+            Some(last),
+            now,
+        )
+        .await?
+        .periods
+        .into_iter()
+        .filter(|p| p.uid != uid && p.is_busy())
+        .collect()
+    };
+    let unavailable = unavailable(store, resource, first, last, settings.tz).await?;
+    let ctx = Context {
+        policy,
+        permitted: policy.permits(resource, &organiser),
+        series,
+        others: &others,
+        unavailable: &unavailable,
+        tz: settings.tz,
+        now,
+    };
+    let mut verdicts = decide(&ctx, &occurrences);
+    let shape = Shape {
+        settings: &settings,
+        horizon,
+        series,
+        // accept-always takes a slot whatever holds it: no capacity check.
+        capacity: (policy.mode != Mode::AcceptAlways).then_some(policy.capacity),
+        now,
+    };
+    let charges = matches!(
+        policy.mode,
+        Mode::Automatic | Mode::AcceptIfFree | Mode::DeclineIfBusy
+    );
+
+    // Where the store and the journal share a database, the store's step and the quota's
+    // changes are one transaction: no redo record.
+    if let (Some(quota), true) = (&policy.quota, charges) {
+        let booking = joint::Booking {
+            resource,
+            msg: &msg,
+            master,
+            occurrences: &occurrences,
+            organiser: &organiser,
+            unbounded: expansion.unbounded,
+            shape: &shape,
+            mode: policy.mode,
+        };
+        if let Some((step, added)) =
+            joint::book_together(store, journal, quota, &booking, &mut verdicts).await?
+        {
+            return Ok(conclude(
+                resource,
+                &msg,
+                master,
+                &occurrences,
+                &verdicts,
+                old,
+                (step, added),
+                now,
+            ));
+        }
+    }
+
+    // The quota: the accepted occurrences (within the horizon for a series without end; the
+    // cron job charges the rest as it extends) must fit the organiser's group's limit.
+    let mut quota_undo = None;
+    if let (Some(quota), true) = (&policy.quota, charges) {
+        let group = group_of(journal, quota, &User::new(organiser.as_str())?).await?;
+        let usage = charged(
+            &occurrences,
+            &verdicts,
+            resource,
+            expansion.unbounded,
+            horizon,
+        );
+        let table = UsageTable::Journal(group.clone());
+        let before: Vec<Period> = journal
+            .usage(quota, &table)
+            .await?
+            .value
+            .into_iter()
+            .filter(|p| p.uid == uid)
+            .collect();
+        if !usage.is_empty() {
+            // The redo record: the reservation, marked pending with the resource's address,
+            // is in the journal before its usage is; [`recover`] settles a pending one from
+            // the resource's store (the commit point) after a crash at any moment.
+            let base = master
+                .or(msg.objects.first())
+                .map(|o| o.text())
+                .unwrap_or_default();
+            journal
+                .put_event(quota, &uid, None, &text::pending(base, resource))
+                .await?;
+            match journal.reserve_within_limit(quota, &group, usage).await {
+                Ok(_) => quota_undo = Some((quota.clone(), table, before)),
+                Err(e) if e.kind() == ErrorKind::Busy => {
+                    settle(store, journal, quota, resource, &uid, now).await?;
+                    for v in &mut verdicts {
+                        if v.0 == Action::Accepted {
+                            *v = match policy.mode {
+                                Mode::AcceptIfFree => (Action::LeftForPerson, Reason::OverQuota),
+                                _ => (Action::Declined, Reason::OverQuota),
+                            };
+                        }
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    let written = write(
+        store,
+        resource,
+        &msg,
+        master,
+        &occurrences,
+        &verdicts,
+        &shape,
+    )
+    .await;
+    let (step, added) = match written {
+        Ok(v) => v,
+        Err(e) => {
+            if let Some((quota, _table, _before)) = quota_undo {
+                // Put the quota back as the store holds it; the store's refusal is what the
+                // caller hears.
+                if let Err(u) = settle(store, journal, &quota, resource, &uid, now).await {
+                    return Err(
+                        e.context(format!("putting the quota's usage back failed too ({u})"))
+                    );
+                }
+            }
+            return Err(e);
+        }
+    };
+    if let Some(quota) = &policy.quota {
+        if quota_undo.is_some() || journal.get_event(quota, &uid, None).await?.is_some() {
+            let usage = charged(
+                &occurrences,
+                &verdicts,
+                resource,
+                expansion.unbounded,
+                horizon,
+            );
+            record_reservation(
+                journal,
+                quota,
+                &msg,
+                master,
+                &occurrences,
+                &verdicts,
+                &organiser,
+                usage,
+                expansion.unbounded,
+            )
+            .await?;
+        }
+    }
+
+    Ok(conclude(
+        resource,
+        &msg,
+        master,
+        &occurrences,
+        &verdicts,
+        old,
+        (step, added),
+        now,
+    ))
+}
+
+/// The decision of a written booking: per occurrence what was done and why, the rows it added
+/// and removed (`old`: the event's rows before), and the REPLY.
+#[allow(clippy::too_many_arguments)]
+fn conclude(
+    resource: &User,
+    msg: &super::super::Message,
+    master: Option<&EventObject>,
+    occurrences: &[Occurrence],
+    verdicts: &[(Action, Reason)],
+    old: Vec<Period>,
+    (step, added): (Step, Vec<Period>),
+    now: DateTime<Utc>,
+) -> Decision {
+    let uid = &msg.uid;
+    let series_stat = series_partstat(verdicts);
+    let items: Vec<Item> = occurrences
+        .iter()
+        .zip(verdicts)
+        .map(|(o, (action, reason))| Item {
+            uid: uid.clone(),
+            rid: o.rid.clone(),
+            action: *action,
+            reason: reason.clone(),
+        })
+        .collect();
+    let reply = if verdicts.iter().all(|v| v.0 == Action::LeftForPerson) {
+        None
+    } else {
+        let exceptions: Vec<(Rid, PartStat)> = occurrences
+            .iter()
+            .zip(verdicts)
+            .filter_map(|(o, v)| {
+                let p = partstat(v.0);
+                (p != series_stat)
+                    .then(|| o.rid.clone().map(|r| (r, p)))
+                    .flatten()
+            })
+            .collect();
+        let base = master
+            .or(msg.objects.first())
+            .map(|o| o.text())
+            .unwrap_or_default();
+        Some(text::reply(base, resource, series_stat, &exceptions, now))
+    };
+    let removed: Vec<Period> = old.into_iter().filter(|p| !added.contains(p)).collect();
+    Decision {
+        items,
+        added,
+        removed,
+        reply,
+        step,
+    }
+}
