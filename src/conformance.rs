@@ -49,6 +49,7 @@ pub mod objects;
 pub mod queue;
 pub mod read_only;
 pub mod resource;
+pub mod resource_delegation;
 pub mod support;
 pub mod wrap;
 
@@ -111,6 +112,9 @@ macro_rules! conformance_suite {
                 delivery_books_and_cancels, interrupted_bookings_are_recovered,
                 availability_is_used_by_the_decision, a_series_and_a_one_off_at_once,
                 extension_conflicts_are_reported
+            }
+            resource_delegation {
+                busy_requests_go_to_a_free_delegate, series_go_whole_or_not_at_all, over_quota_requests_are_delegated
             }
             itip {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,

@@ -55,11 +55,14 @@ use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 use super::decision::{Action, Decision, Item, Reason};
 use super::read_message;
 
+mod assess;
 pub mod decide;
+pub mod delegation;
 mod dispatch;
 pub mod policy;
 pub mod text;
 
+pub use assess::{assess, Assessment};
 pub use decide::{decide, Context, Occurrence};
 pub use dispatch::receive;
 pub use policy::{Mode, Policy};
@@ -97,7 +100,8 @@ fn occurrence_rid(dtstart: Option<&TimeValue>, start: DateTime<Utc>, tz: &chrono
     }
 }
 
-/// Books `resource` for the REQUEST `message` by `policy`, now. As [`book_at`].
+/// Books `resource` for the REQUEST `message` by `policy`, now: [`book_at`], or a delegation
+/// when the policy has `delegate_to_free` ([`delegation::book_delegating`]).
 ///
 /// # Errors
 ///
@@ -109,7 +113,7 @@ pub async fn book<S: Store, J: Journal>(
     message: &str,
     policy: &Policy,
 ) -> Result<Decision> {
-    book_at(store, journal, resource, message, policy, Utc::now()).await
+    delegation::book_delegating(store, journal, resource, message, policy, Utc::now()).await
 }
 
 /// Books `resource` for the REQUEST `message` by `policy` at the instant `now`: decides every

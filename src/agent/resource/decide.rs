@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 
 use crate::agent::decision::{Action, Reason};
 use crate::id::Rid;
+use crate::object::{EventObject, TimeValue};
 use crate::period::{capacity_conflicts, Period};
 
 use super::policy::{Mode, Policy};
@@ -44,6 +45,42 @@ pub struct Context<'a> {
     pub tz: Tz,
     /// Now.
     pub now: DateTime<Utc>,
+}
+
+/// The RECURRENCE-ID of a master's occurrence starting at `start`, in the master's DTSTART form
+/// (a date, a floating time in `tz`, or UTC).
+pub fn occurrence_rid(dtstart: Option<&TimeValue>, start: DateTime<Utc>, tz: &Tz) -> Rid {
+    match dtstart {
+        Some(TimeValue::Date(_)) => Rid::from_date(start.with_timezone(tz).date_naive()),
+        Some(TimeValue::Floating(_)) => Rid::from_floating(start.with_timezone(tz).naive_local()),
+        _ => Rid::from_utc(start),
+    }
+}
+
+/// The occurrences of a request from its expanded `periods`: an instance keeps its own
+/// RECURRENCE-ID; an occurrence of a `series` gets the one its start has in `master`'s DTSTART
+/// form; a single event has none.
+pub fn occurrences(
+    periods: &[Period],
+    master: Option<&EventObject>,
+    series: bool,
+    tz: &Tz,
+) -> Vec<Occurrence> {
+    periods
+        .iter()
+        .map(|p| Occurrence {
+            rid: match &p.rid {
+                Some(r) => Some(r.clone()),
+                None if series => Some(occurrence_rid(
+                    master.and_then(|m| m.dtstart()),
+                    p.start,
+                    tz,
+                )),
+                None => None,
+            },
+            period: p.clone(),
+        })
+        .collect()
 }
 
 /// Why an occurrence cannot simply be taken, or `None` when it is free.

@@ -10,7 +10,8 @@ use crate::store::Store;
 use super::super::decision::{Action, Decision};
 use super::super::method::ItipMethod;
 use super::super::{read_delivery, read_message};
-use super::{book, give_back, is_resource, mark_pending, Policy};
+use super::delegation::{delegate_policy, earlier_delegate};
+use super::{book, cancel_booking, give_back, is_resource, mark_pending, Policy};
 
 /// Applies one delivery (iCalendar text or a mail) for `user`, who acts as a resource when it
 /// has resource settings ([`Policy::read`]), when the message names it with `CUTYPE=RESOURCE`
@@ -38,31 +39,46 @@ pub async fn receive<S: Store, J: Journal>(
         let effective = policy.clone().unwrap_or_default();
         let d = match method {
             ItipMethod::Request if resource => book(store, journal, user, text, &effective).await?,
-            ItipMethod::Cancel if resource => {
-                // The redo record first: a crash after the store's cancellation and before the
-                // quota is given back is settled by `recover`.
-                if let Some(quota) = &effective.quota {
-                    let msg = read_message(text)?;
-                    mark_pending(journal, quota, user, &msg.uid).await?;
-                }
-                let d = super::super::receive::receive_calendar(
-                    store,
-                    user,
-                    text,
-                    delivery.sender.as_deref(),
-                )
-                .await?;
-                if let Some(quota) = &effective.quota {
-                    let msg = read_message(text)?;
-                    if d.items.iter().any(|i| i.action == Action::Cancelled) {
-                        give_back(store, journal, quota, user, &msg).await?;
-                    } else {
-                        // Nothing was cancelled: the reservation stands as the store holds it.
-                        super::settle(store, journal, quota, user, &msg.uid, chrono::Utc::now())
-                            .await?;
+            ItipMethod::Cancel if resource && effective.delegate.is_some() => {
+                // A request this resource delegated: the resource's copy (which holds nothing)
+                // is cancelled, and the delegate's booking with it, its quota given back.
+                match earlier_delegate(store, user, text).await? {
+                    Some(d) => {
+                        let theirs = delegate_policy(store, &d, &effective).await?;
+                        let mut own = super::super::receive::receive_calendar(
+                            store,
+                            user,
+                            text,
+                            delivery.sender.as_deref(),
+                        )
+                        .await?;
+                        let at_delegate = cancel_booking(store, journal, &d, text, &theirs).await?;
+                        own.step.changes.extend(at_delegate.step.changes);
+                        own
+                    }
+                    None => {
+                        cancel(
+                            store,
+                            journal,
+                            user,
+                            text,
+                            &effective,
+                            delivery.sender.as_deref(),
+                        )
+                        .await?
                     }
                 }
-                d
+            }
+            ItipMethod::Cancel if resource => {
+                cancel(
+                    store,
+                    journal,
+                    user,
+                    text,
+                    &effective,
+                    delivery.sender.as_deref(),
+                )
+                .await?
             }
             _ => {
                 super::super::receive::receive_calendar(
@@ -83,4 +99,32 @@ pub async fn receive<S: Store, J: Journal>(
         whole.step.changes.extend(d.step.changes);
     }
     Ok(whole)
+}
+
+/// A resource's CANCEL: applied as for anyone, and the quota the booking held given back.
+async fn cancel<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    user: &User,
+    text: &str,
+    effective: &Policy,
+    sender: Option<&str>,
+) -> Result<Decision> {
+    // The redo record first: a crash after the store's cancellation and before the quota is
+    // given back is settled by `recover`.
+    if let Some(quota) = &effective.quota {
+        let msg = read_message(text)?;
+        mark_pending(journal, quota, user, &msg.uid).await?;
+    }
+    let d = super::super::receive::receive_calendar(store, user, text, sender).await?;
+    if let Some(quota) = &effective.quota {
+        let msg = read_message(text)?;
+        if d.items.iter().any(|i| i.action == Action::Cancelled) {
+            give_back(store, journal, quota, user, &msg).await?;
+        } else {
+            // Nothing was cancelled: the reservation stands as the store holds it.
+            super::settle(store, journal, quota, user, &msg.uid, chrono::Utc::now()).await?;
+        }
+    }
+    Ok(d)
 }
