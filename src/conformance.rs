@@ -50,6 +50,7 @@ pub mod queue;
 pub mod read_only;
 pub mod resource;
 pub mod resource_delegation;
+pub mod resource_extension;
 pub mod support;
 pub mod wrap;
 
@@ -116,6 +117,7 @@ macro_rules! conformance_suite {
             resource_delegation {
                 busy_requests_go_to_a_free_delegate, series_go_whole_or_not_at_all, over_quota_requests_are_delegated
             }
+            resource_extension { extension_conflicts_are_declined, extension_conflicts_are_left_for_a_person }
             itip {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
                 counter_and_reply_need_a_live_event, methods_by_role, concurrent_steps_are_stale_not_wrong,

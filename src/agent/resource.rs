@@ -59,12 +59,14 @@ mod assess;
 pub mod decide;
 pub mod delegation;
 mod dispatch;
+pub mod extension;
 pub mod policy;
 pub mod text;
 
 pub use assess::{assess, Assessment};
 pub use decide::{decide, Context, Occurrence};
 pub use dispatch::receive;
+pub use extension::{settle_extension, Settlement};
 pub use policy::{Mode, Policy};
 pub use text::PartStat;
 
