@@ -100,6 +100,8 @@ fn delegation_on(place: &Place) {
             j.set_delegates(&Quota::new("rooms").unwrap(), &rooms).await.unwrap();
         })
     });
+    let listed = ok(&place.calstore(&["list", "--quota", "rooms", "delegates"]));
+    assert!(listed.contains(ROOM2), "{listed}");
     let b = dir.path().join("blocker.ics");
     std::fs::write(&b, blocker(&day)).unwrap();
     ok(&place.calstore(&["import", "--user", ROOM1, b.to_str().unwrap()]));
