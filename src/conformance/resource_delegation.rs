@@ -199,6 +199,27 @@ pub async fn busy_requests_go_to_a_free_delegate<
         assert!(copy(&f.store, room, "late").await.is_none(), "{room}");
     }
     assert!(none.reply.unwrap().contains("PARTSTAT=DECLINED"));
+    // The delegated request moves to an hour room 2 has taken since and room 1 has free: room 2
+    // cannot take the update, so its booking is cancelled (quota given back) and room 1 books
+    // it itself. One room holds it, charged once.
+    let later = b + Duration::hours(4);
+    block(f, ROOM2, "r2-later", later).await;
+    let moved = deliver(f, &request("meet", 2, later, None)).await;
+    assert_eq!(actions(&moved), [Action::Accepted], "{moved}");
+    assert!(rows(&f.store, ROOM2, "meet").await.is_empty());
+    assert_eq!(rows(&f.store, ROOM1, "meet").await.len(), 1);
+    let usage: Vec<_> = f
+        .journal
+        .usage(&q, &group)
+        .await
+        .unwrap()
+        .value
+        .into_iter()
+        .filter(|p| p.uid.as_str() == "meet")
+        .collect();
+    assert_eq!(usage.len(), 1, "{usage:?}");
+    assert_eq!(usage[0].attendee.as_deref(), Some(ROOM1));
+    assert_eq!(usage[0].start, later);
 }
 
 /// A daily series with one busy day at room 1 goes whole to the first delegate free on every

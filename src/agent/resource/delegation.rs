@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 use crate::agent::decision::{Action, Decision, Item, Reason};
 use crate::error::Result;
-use crate::id::{Quota, User};
+use crate::id::User;
 use crate::journal::Journal;
 use crate::store::{Change, Step, Store, Table};
 
@@ -62,15 +62,38 @@ pub async fn book_delegating<S: Store, J: Journal>(
         return book_at(store, journal, resource, message, policy, now).await;
     }
     let own = assess(store, resource, message, policy, now).await?;
-    let earlier = earlier_delegate(store, resource, message).await?;
-    if own.all_accepted() && earlier.is_none() {
+    let listed = journal.delegates(quota).await?;
+    let candidates: Vec<User> = listed.into_iter().filter(|d| d != resource).collect();
+    // An update of a request delegated before goes to the same delegate; when it cannot take
+    // it, its booking is cancelled (its quota given back) and the update decided afresh, so
+    // that no two resources ever hold one request.
+    if let Some(e) = earlier_delegate(store, resource, message).await? {
+        if candidates.contains(&e) {
+            let first = std::slice::from_ref(&e);
+            if let Some(d) =
+                delegate(store, journal, resource, message, policy, first, &own, now).await?
+            {
+                return Ok(d);
+            }
+        }
+        let theirs = delegate_policy(store, &e, policy).await?;
+        super::cancel_booking(store, journal, &e, message, &theirs).await?;
+    }
+    if own.all_accepted() {
         let booked = book_at(store, journal, resource, message, policy, now).await?;
         let refused_by_quota = !booked.items.is_empty()
             && booked.items.iter().all(|i| i.action != Action::Accepted)
             && booked.items.iter().any(|i| i.reason == Reason::OverQuota);
         if refused_by_quota {
             if let Some(d) = delegate(
-                store, journal, resource, message, policy, quota, &own, None, now,
+                store,
+                journal,
+                resource,
+                message,
+                policy,
+                &candidates,
+                &own,
+                now,
             )
             .await?
             {
@@ -79,9 +102,16 @@ pub async fn book_delegating<S: Store, J: Journal>(
         }
         return Ok(booked);
     }
-    if delegable(&own) || earlier.is_some() {
+    if delegable(&own) {
         if let Some(d) = delegate(
-            store, journal, resource, message, policy, quota, &own, earlier, now,
+            store,
+            journal,
+            resource,
+            message,
+            policy,
+            &candidates,
+            &own,
+            now,
         )
         .await?
         {
@@ -117,9 +147,8 @@ pub(super) async fn earlier_delegate<S: Store>(
         .and_then(|a| User::new(a).ok()))
 }
 
-/// Tries the quota's delegates in order (`first`, the earlier delegate, before them): books the
-/// first free for every occurrence and writes the resource's delegated copy. `None` when no
-/// delegate took the request.
+/// Tries the `candidates` in order: books the first free for every occurrence and writes the
+/// resource's delegated copy. `None` when no delegate took the request.
 #[allow(clippy::too_many_arguments)]
 async fn delegate<S: Store, J: Journal>(
     store: &S,
@@ -127,19 +156,10 @@ async fn delegate<S: Store, J: Journal>(
     resource: &User,
     message: &str,
     policy: &Policy,
-    quota: &Quota,
+    candidates: &[User],
     own: &Assessment,
-    first: Option<User>,
     now: DateTime<Utc>,
 ) -> Result<Option<Decision>> {
-    let listed = journal.delegates(quota).await?;
-    // The earlier delegate first, while it is still one of the quota's.
-    let mut candidates: Vec<User> = first.into_iter().filter(|d| listed.contains(d)).collect();
-    for d in listed {
-        if !candidates.contains(&d) {
-            candidates.push(d);
-        }
-    }
     for d in candidates.iter().filter(|d| *d != resource) {
         let theirs = Policy {
             max_conflicts: Some(0),
