@@ -151,18 +151,22 @@ pub fn decide(ctx: &Context<'_>, occurrences: &[Occurrence]) -> Vec<(Action, Rea
             }
         }
     }
-    obstacles
-        .into_iter()
-        .map(|o| match (mode, o) {
-            (Mode::AcceptIfFree, None) | (Mode::Automatic, None) => {
-                (Action::Accepted, Reason::Applied)
-            }
-            (Mode::DeclineIfBusy, None) => (Action::LeftForPerson, Reason::Applied),
-            (Mode::AcceptIfFree, Some(r)) => (Action::LeftForPerson, r),
-            (_, Some(r)) => (Action::Declined, r),
-            (_, None) => (Action::LeftForPerson, Reason::Mode),
-        })
-        .collect()
+    obstacles.into_iter().map(|o| verdict(mode, o)).collect()
+}
+
+/// What `mode` does with one occurrence: free (`obstacle` `None`) or not free for the reason
+/// given (CalendarServer's table in docs/resources.md). The one mapping every path uses: the
+/// decision, the quota's refusal (`OverQuota`), the cron job's settlement (`Busy`).
+pub fn verdict(mode: Mode, obstacle: Option<Reason>) -> (Action, Reason) {
+    match (mode, obstacle) {
+        (Mode::None, _) => (Action::LeftForPerson, Reason::Mode),
+        (Mode::AcceptAlways, _) => (Action::Accepted, Reason::Mode),
+        (Mode::DeclineAlways, _) => (Action::Declined, Reason::Mode),
+        (Mode::AcceptIfFree | Mode::Automatic, None) => (Action::Accepted, Reason::Applied),
+        (Mode::DeclineIfBusy, None) => (Action::LeftForPerson, Reason::Applied),
+        (Mode::AcceptIfFree, Some(r)) => (Action::LeftForPerson, r),
+        (Mode::Automatic | Mode::DeclineIfBusy, Some(r)) => (Action::Declined, r),
+    }
 }
 
 #[cfg(test)]
@@ -234,6 +238,43 @@ mod tests {
                 assert_eq!(got[1].1, busy, "{mode:?}");
             }
         }
+    }
+
+    /// The quota's refusal and the cron job's settlement use the same table as the decision.
+    #[test]
+    fn verdict_maps_every_mode() {
+        use Action::*;
+        let over = Some(Reason::OverQuota);
+        let got: Vec<Action> = [
+            Mode::None,
+            Mode::AcceptAlways,
+            Mode::DeclineAlways,
+            Mode::AcceptIfFree,
+            Mode::DeclineIfBusy,
+            Mode::Automatic,
+        ]
+        .into_iter()
+        .map(|m| verdict(m, over.clone()).0)
+        .collect();
+        assert_eq!(
+            got,
+            [
+                LeftForPerson,
+                Accepted,
+                Declined,
+                LeftForPerson,
+                Declined,
+                Declined
+            ]
+        );
+        assert_eq!(
+            verdict(Mode::Automatic, over.clone()),
+            (Declined, Reason::OverQuota)
+        );
+        assert_eq!(
+            verdict(Mode::DeclineIfBusy, None),
+            (LeftForPerson, Reason::Applied)
+        );
     }
 
     #[test]

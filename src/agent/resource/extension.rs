@@ -25,7 +25,7 @@ use crate::period::{self, Period};
 use crate::refresh::{self, Overrides};
 use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
-use super::decide::occurrence_rid;
+use super::decide::{occurrence_rid, verdict};
 use super::text::{self, PartStat};
 use super::{mark_pending, overbooked, settle, Mode, Policy};
 
@@ -127,9 +127,11 @@ pub async fn settle_extension<S: Store, J: Journal>(
     if losers.is_empty() {
         return Ok(Settlement::default());
     }
-    let (action, stat) = match policy.mode {
-        Mode::Automatic | Mode::DeclineIfBusy => (Action::Declined, PartStat::Declined),
-        _ => (Action::LeftForPerson, PartStat::NeedsAction),
+    // The mode's answer for a busy occurrence (declined, or left for a person).
+    let (action, _) = verdict(policy.mode, Some(Reason::Mode));
+    let stat = match action {
+        Action::Declined => PartStat::Declined,
+        _ => PartStat::NeedsAction,
     };
     let mut step = Step::default();
     let mut items = Vec::new();
