@@ -115,7 +115,8 @@ macro_rules! conformance_suite {
                 extension_conflicts_are_reported
             }
             resource_delegation {
-                busy_requests_go_to_a_free_delegate, series_go_whole_or_not_at_all, over_quota_requests_are_delegated
+                busy_requests_go_to_a_free_delegate, series_go_whole_or_not_at_all, over_quota_requests_are_delegated,
+                concurrent_delegations_never_double_book
             }
             resource_extension { extension_conflicts_are_declined, extension_conflicts_are_left_for_a_person }
             itip {

@@ -322,3 +322,63 @@ pub async fn over_quota_requests_are_delegated<
     assert!(rooms.iter().all(|p| p.uid.as_str() == "one"), "{rooms:?}");
     let _: User = user(ROOM3);
 }
+
+/// Eight requests for one slot at once, room 1 holding it already: exactly one is delegated to
+/// room 2 and one to room 3, the others are declined; no room ever holds the slot twice and the
+/// quota is charged once per held booking.
+pub async fn concurrent_delegations_never_double_book<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let q = setup(f, "P10D").await;
+    let b = base();
+    block(f, ROOM1, "mine", b).await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let (s, j) = (f.store.clone(), f.journal.clone());
+        let text = request(&format!("c{i}"), 0, b, None);
+        tasks.push(tokio::spawn(async move {
+            resource::receive(&s, &j, &user(ROOM1), text.as_bytes(), false).await
+        }));
+    }
+    let mut to: Vec<String> = Vec::new();
+    let mut declined = 0;
+    for t in tasks {
+        let d = t.await.unwrap().unwrap();
+        match (&d.items[0].action, &d.items[0].reason) {
+            (Action::Delegated, Reason::DelegatedTo { delegate }) => {
+                to.push(delegate.as_str().to_owned());
+            }
+            (Action::Declined, Reason::Busy { .. }) => declined += 1,
+            other => panic!("{other:?}: {d}"),
+        }
+    }
+    to.sort();
+    assert_eq!(to, [ROOM2, ROOM3]);
+    assert_eq!(declined, 6);
+    for room in [ROOM1, ROOM2, ROOM3] {
+        let held = f
+            .store
+            .freebusy(&user(room), &Table::FreeBusy)
+            .await
+            .unwrap()
+            .value
+            .into_iter()
+            .filter(|p| p.start == b)
+            .count();
+        assert_eq!(held, 1, "{room}");
+    }
+    let group = UsageTable::Journal(Group::new(ALICE).unwrap());
+    let charged = f
+        .journal
+        .usage(&q, &group)
+        .await
+        .unwrap()
+        .value
+        .into_iter()
+        .filter(|p| p.uid.as_str().starts_with('c'))
+        .count();
+    assert_eq!(charged, 2);
+}
