@@ -358,6 +358,14 @@ pub async fn concurrent_delegations_never_double_book<
     to.sort();
     assert_eq!(to, [ROOM2, ROOM3]);
     assert_eq!(declined, 6);
+    // A delegate that lost a race keeps no copy of the request it refused.
+    for room in [ROOM2, ROOM3] {
+        let mut copies = 0;
+        for i in 0..8 {
+            copies += usize::from(copy(&f.store, room, &format!("c{i}")).await.is_some());
+        }
+        assert_eq!(copies, 1, "{room}");
+    }
     for room in [ROOM1, ROOM2, ROOM3] {
         let held = f
             .store

@@ -14,7 +14,8 @@
 //! names it `PARTSTAT=ACCEPTED` with `DELEGATED-FROM`, fills its table and charges the quota
 //! once (the delegate's own quota, else the one delegated across). It is booked with no conflict
 //! tolerated, so that a booker that took one of its slots in between makes it decline all, and
-//! the next delegate is tried. Then the resource's own copy is written in one step of its store:
+//! the next delegate is tried (the refusing copy it wrote is removed again: the organiser never
+//! asked it). Then the resource's own copy is written in one step of its store:
 //! `PARTSTAT=DELEGATED` with `DELEGATED-TO`, no rows, nothing queued. A crash between the two
 //! leaves the delegate booked and the resource's copy as it was; the organiser, hearing nothing,
 //! sends again, and the same delegate takes the same UID again (its own copy does not hold it
@@ -173,9 +174,19 @@ async fn delegate<S: Store, J: Journal>(
         {
             continue;
         }
+        let uid = read_message(&forwarded)?.uid;
+        let had_copy = store
+            .load_events(d, std::slice::from_ref(&uid))
+            .await?
+            .iter()
+            .any(|f| f.parent.is_some() || !f.instances.is_empty());
         let booked = book_at(store, journal, d, &forwarded, &theirs, now).await?;
         if booked.items.is_empty() || booked.items.iter().any(|i| i.action != Action::Accepted) {
-            // Taken in between by another booker: the next delegate.
+            // Taken in between by another booker: the delegate's refusal is not kept (it was
+            // never asked by the organiser), and the next delegate is tried.
+            if !had_copy {
+                forget(store, d, &uid).await?;
+            }
             continue;
         }
         let (step, removed) = record(store, resource, &forwarded).await?;
@@ -231,6 +242,35 @@ pub(super) async fn delegate_policy<S: Store>(
         quota: own.quota.clone().or_else(|| delegator.quota.clone()),
         ..own
     })
+}
+
+/// Removes what a delegate that lost a race wrote for `uid` (its refusing copy, no rows, no
+/// queue entry), in one step.
+async fn forget<S: Store>(store: &S, delegate: &User, uid: &crate::id::Uid) -> Result<()> {
+    let mut step = Step::default();
+    step.push(Change::RemoveEvent {
+        uid: uid.clone(),
+        rid: None,
+    });
+    step.push(Change::ReplaceUidPeriods {
+        table: Table::FreeBusy,
+        uid: uid.clone(),
+        periods: Vec::new(),
+    });
+    step.push(Change::MarkProvider {
+        uid: uid.clone(),
+        present: false,
+    });
+    for r in store.requests(delegate).await? {
+        if &r.uid == uid {
+            step.push(Change::Dequeue {
+                uid: uid.clone(),
+                rid: r.rid,
+            });
+        }
+    }
+    step.check()?;
+    store.apply_step(delegate, &step).await.map(|_| ())
 }
 
 /// Writes the resource's copy of a delegated request in one step: the forwarded text (its
