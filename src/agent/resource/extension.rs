@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 
 use crate::agent::decision::{Action, Decision, Item, Reason};
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::id::{Rid, Uid, User};
 use crate::journal::Journal;
 use crate::object::EventObject;
@@ -27,7 +27,7 @@ use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::decide::{occurrence_rid, verdict};
 use super::text::{self, PartStat};
-use super::{mark_pending, overbooked, settle, Mode, Policy};
+use super::{mark_pending, settle, Mode, Policy};
 
 /// What [`settle_extension`] did: the decision (per settled occurrence: declined or left for a
 /// person, with the UID holding the time) and the REPLYs to send.
@@ -74,17 +74,38 @@ pub async fn settle_extension<S: Store, J: Journal>(
     let Some(policy) = Policy::read(store, resource).await? else {
         return Ok(Settlement::default());
     };
-    let over = overbooked(store, resource, &policy).await?;
-    if over.is_empty()
-        || !matches!(
-            policy.mode,
-            Mode::Automatic | Mode::DeclineIfBusy | Mode::AcceptIfFree | Mode::None
-        )
-    {
+    if !matches!(
+        policy.mode,
+        Mode::Automatic | Mode::DeclineIfBusy | Mode::AcceptIfFree | Mode::None
+    ) {
+        return Ok(Settlement::default());
+    }
+    // The step expects the table it was computed from: a booking or cancellation in between
+    // makes it stale, and it is computed again.
+    let mut attempt = 0;
+    loop {
+        match settle_once(store, journal, resource, &policy, now).await {
+            Err(e) if e.kind() == ErrorKind::Stale && attempt < 10 => attempt += 1,
+            other => return other,
+        }
+    }
+}
+
+/// One attempt of [`settle_extension`], from one read of the resource's table.
+async fn settle_once<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    resource: &User,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Settlement> {
+    let read = store.freebusy(resource, &Table::FreeBusy).await?;
+    let rows = read.value;
+    let over = beyond_capacity(&rows, policy.capacity);
+    if over.is_empty() {
         return Ok(Settlement::default());
     }
     let settings = refresh::settings(store, resource, &Overrides::default()).await?;
-    let rows = store.freebusy(resource, &Table::FreeBusy).await?.value;
     let uids: Vec<Uid> = {
         let mut u: Vec<Uid> = over.iter().map(|p| p.uid.clone()).collect();
         u.sort();
@@ -134,6 +155,10 @@ pub async fn settle_extension<S: Store, J: Journal>(
         _ => PartStat::NeedsAction,
     };
     let mut step = Step::default();
+    step.push(Change::Expect {
+        table: Table::FreeBusy,
+        version: read.version,
+    });
     let mut items = Vec::new();
     let mut replies = Vec::new();
     let mut removed = Vec::new();
@@ -217,6 +242,17 @@ pub async fn settle_extension<S: Store, J: Journal>(
         },
         replies,
     })
+}
+
+/// The busy rows that meet others beyond `capacity` (as `resource::overbooked` finds them).
+fn beyond_capacity(rows: &[Period], capacity: usize) -> Vec<Period> {
+    rows.iter()
+        .filter(|p| p.is_busy())
+        .filter(|p| {
+            !period::capacity_conflicts(rows, std::slice::from_ref(*p), capacity).is_empty()
+        })
+        .cloned()
+        .collect()
 }
 
 /// The DTSTAMP value of a stored copy (its first), empty when it has none: compared as text,
