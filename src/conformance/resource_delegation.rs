@@ -320,6 +320,31 @@ pub async fn over_quota_requests_are_delegated<
         .unwrap()
         .value;
     assert!(rooms.iter().all(|p| p.uid.as_str() == "one"), "{rooms:?}");
+    // Room 1's own booking moves to an hour it has taken since: delegated to room 2, and what
+    // it held of it given back to its quota (the delegate charges its own).
+    let later = b + Duration::hours(6);
+    block(f, ROOM1, "r1-later", later).await;
+    let moved = deliver(f, &request("one", 1, later, None)).await;
+    assert_eq!(actions(&moved), [Action::Delegated], "{moved}");
+    let rooms = f
+        .journal
+        .usage(
+            &Quota::new("rooms").unwrap(),
+            &UsageTable::Journal(Group::new(ALICE).unwrap()),
+        )
+        .await
+        .unwrap()
+        .value;
+    assert!(rooms.is_empty(), "{rooms:?}");
+    let cars_usage = f
+        .journal
+        .usage(&cars, &UsageTable::Journal(Group::new(ALICE).unwrap()))
+        .await
+        .unwrap()
+        .value;
+    assert_eq!(cars_usage.len(), 2, "{cars_usage:?}");
+    assert!(rows(&f.store, ROOM1, "one").await.is_empty());
+    assert_eq!(rows(&f.store, ROOM2, "one").await.len(), 1);
     let _: User = user(ROOM3);
 }
 

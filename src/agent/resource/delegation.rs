@@ -31,7 +31,7 @@ use crate::store::{Change, Step, Store, Table};
 
 use super::super::read_message;
 use super::assess::{assess, Assessment};
-use super::{book_at, text, Mode, Policy};
+use super::{book_at, mark_pending, settle, text, Mode, Policy};
 
 /// Books `resource` for the REQUEST `message` by `policy` at `now`, delegating the whole
 /// request to a free delegate of `policy.delegate`'s quota when the resource cannot take it.
@@ -189,7 +189,20 @@ async fn delegate<S: Store, J: Journal>(
             }
             continue;
         }
+        // What the resource held of the request itself (an update of a booking it had
+        // accepted) is given back to its own quota, with the redo record a cancellation has;
+        // within the delegate's quota the delegate's reservation has replaced it already.
+        let own_quota = policy
+            .quota
+            .as_ref()
+            .filter(|q| Some(*q) != theirs.quota.as_ref());
+        if let Some(q) = own_quota {
+            mark_pending(journal, q, resource, &uid).await?;
+        }
         let (step, removed) = record(store, resource, &forwarded).await?;
+        if let Some(q) = own_quota {
+            settle(store, journal, q, resource, &uid, now).await?;
+        }
         let msg = read_message(message)?;
         let base = msg
             .objects
