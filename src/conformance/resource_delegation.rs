@@ -189,6 +189,14 @@ pub async fn busy_requests_go_to_a_free_delegate<
     assert_eq!(actions(&again), [Action::Delegated], "{again}");
     assert_eq!(again.items[0].reason, d.items[0].reason);
     assert_eq!(rows(&f.store, ROOM2, "meet").await.len(), 1);
+    // An update from an organiser who recorded the delegation (room 1 DELEGATED, room 2 named
+    // with DELEGATED-FROM): room 1 sees no occurrence of its own, and still hands it on.
+    let recorded =
+        resource::text::delegated(&request("meet", 2, b, None), &user(ROOM1), &user(ROOM2));
+    let third = deliver(f, &recorded).await;
+    assert_eq!(actions(&third), [Action::Delegated], "{third}");
+    assert_eq!(rows(&f.store, ROOM2, "meet").await.len(), 1);
+    assert!(rows(&f.store, ROOM1, "meet").await.is_empty());
     // Room 3 busy too: a second request for the slot is declined as busy with room 1's
     // blocker, and no delegate holds or stores it.
     block(f, ROOM3, "theirs", b).await;
@@ -204,7 +212,7 @@ pub async fn busy_requests_go_to_a_free_delegate<
     // it itself. One room holds it, charged once.
     let later = b + Duration::hours(4);
     block(f, ROOM2, "r2-later", later).await;
-    let moved = deliver(f, &request("meet", 2, later, None)).await;
+    let moved = deliver(f, &request("meet", 3, later, None)).await;
     assert_eq!(actions(&moved), [Action::Accepted], "{moved}");
     assert!(rows(&f.store, ROOM2, "meet").await.is_empty());
     assert_eq!(rows(&f.store, ROOM1, "meet").await.len(), 1);

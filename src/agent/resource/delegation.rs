@@ -71,8 +71,7 @@ pub async fn book_delegating<S: Store, J: Journal>(
     if let Some(e) = earlier_delegate(store, resource, message).await? {
         if candidates.contains(&e) {
             let first = std::slice::from_ref(&e);
-            if let Some(d) =
-                delegate(store, journal, resource, message, policy, first, &own, now).await?
+            if let Some(d) = delegate(store, journal, resource, message, policy, first, now).await?
             {
                 return Ok(d);
             }
@@ -86,17 +85,8 @@ pub async fn book_delegating<S: Store, J: Journal>(
             && booked.items.iter().all(|i| i.action != Action::Accepted)
             && booked.items.iter().any(|i| i.reason == Reason::OverQuota);
         if refused_by_quota {
-            if let Some(d) = delegate(
-                store,
-                journal,
-                resource,
-                message,
-                policy,
-                &candidates,
-                &own,
-                now,
-            )
-            .await?
+            if let Some(d) =
+                delegate(store, journal, resource, message, policy, &candidates, now).await?
             {
                 return Ok(d);
             }
@@ -104,17 +94,8 @@ pub async fn book_delegating<S: Store, J: Journal>(
         return Ok(booked);
     }
     if delegable(&own) {
-        if let Some(d) = delegate(
-            store,
-            journal,
-            resource,
-            message,
-            policy,
-            &candidates,
-            &own,
-            now,
-        )
-        .await?
+        if let Some(d) =
+            delegate(store, journal, resource, message, policy, &candidates, now).await?
         {
             return Ok(d);
         }
@@ -150,7 +131,6 @@ pub(super) async fn earlier_delegate<S: Store>(
 
 /// Tries the `candidates` in order: books the first free for every occurrence and writes the
 /// resource's delegated copy. `None` when no delegate took the request.
-#[allow(clippy::too_many_arguments)]
 async fn delegate<S: Store, J: Journal>(
     store: &S,
     journal: &J,
@@ -158,7 +138,6 @@ async fn delegate<S: Store, J: Journal>(
     message: &str,
     policy: &Policy,
     candidates: &[User],
-    own: &Assessment,
     now: DateTime<Utc>,
 ) -> Result<Option<Decision>> {
     for d in candidates.iter().filter(|d| *d != resource) {
@@ -211,12 +190,14 @@ async fn delegate<S: Store, J: Journal>(
             .or(msg.objects.first())
             .map(|o| o.text())
             .unwrap_or_default();
-        let items = own
-            .occurrences
+        // The occurrences as the delegate decided them (the resource may see none of them:
+        // an update can already name it DELEGATED).
+        let items = booked
+            .items
             .iter()
-            .map(|o| Item {
+            .map(|i| Item {
                 uid: msg.uid.clone(),
-                rid: o.rid.clone(),
+                rid: i.rid.clone(),
                 action: Action::Delegated,
                 reason: Reason::DelegatedTo {
                     delegate: d.clone(),
