@@ -118,7 +118,9 @@ macro_rules! conformance_suite {
                 busy_requests_go_to_a_free_delegate, series_go_whole_or_not_at_all, over_quota_requests_are_delegated,
                 concurrent_delegations_never_double_book
             }
-            resource_extension { extension_conflicts_are_declined, extension_conflicts_are_left_for_a_person }
+            resource_extension {
+                extension_conflicts_are_declined, extension_conflicts_are_left_for_a_person, own_events_hold_their_time
+            }
             itip {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,
                 counter_and_reply_need_a_live_event, methods_by_role, concurrent_steps_are_stale_not_wrong,

@@ -219,3 +219,57 @@ pub async fn extension_conflicts_are_left_for_a_person<
         .collect();
     assert_eq!(at_meeting, ["yearly"]);
 }
+
+/// The room's own event (a maintenance slot put in its calendar, no organiser) placed after a
+/// weekly booking on one of its occurrences beyond the horizon: when the cron job extends the
+/// booking there, the booking's occurrence is declined, never the room's own event, however
+/// new.
+pub async fn own_events_hold_their_time<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, j, room) = (&f.store, &f.journal, user(ROOM));
+    set(s, "window_size", "30").await;
+    set(s, "auto_schedule_mode", "automatic").await;
+    let policy = Policy::read(s, &room).await.unwrap().unwrap();
+    let b = base();
+    let d = resource::book(s, j, &room, &request("weekly", b, "FREQ=WEEKLY"), &policy)
+        .await
+        .unwrap();
+    assert!(d.items.iter().all(|i| i.action == Action::Accepted), "{d}");
+    let at = b + Duration::weeks(10);
+    let own = format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\nUID:maintenance\r\n\
+DTSTAMP:20300101T000000Z\r\nDTSTART:{}\r\nDTEND:{}\r\nSUMMARY:maintenance\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n",
+        format_instant(at),
+        format_instant(at + Duration::hours(1)),
+    );
+    s.put_event(&room, &uid("maintenance"), None, &own)
+        .await
+        .unwrap();
+    cron(s, false).await;
+    set(s, "window_size", "100").await;
+    cron(s, false).await;
+    let done = resource::settle_extension(s, j, &room, Utc::now())
+        .await
+        .unwrap();
+    let items = &done.decision.items;
+    assert_eq!(items.len(), 1, "{}", done.decision);
+    assert_eq!(items[0].uid.as_str(), "weekly");
+    assert_eq!(
+        items[0].reason,
+        Reason::Busy {
+            uid: uid("maintenance")
+        }
+    );
+    let table = s.freebusy(&room, &Table::FreeBusy).await.unwrap().value;
+    let held: Vec<&str> = table
+        .iter()
+        .filter(|p| p.start == at)
+        .map(|p| p.uid.as_str())
+        .collect();
+    assert_eq!(held, ["maintenance"]);
+}

@@ -8,6 +8,9 @@
 //! queued; its row goes too, as the cron job counts only what the resource accepted).
 //! `accept-always` overbooks on purpose and `decline-always` holds nothing: nothing to settle.
 //!
+//! Only bookings (events another organiser sent) lose occurrences: the resource's own events and
+//! reservations without objects hold their time.
+//!
 //! "The later booking" is the one whose request is newer (DTSTAMP of the resource's copy), then
 //! the one whose series starts later, then the greater UID: the booking that came first keeps
 //! its time, as it would have had the later one been checked that far.
@@ -20,7 +23,7 @@ use crate::agent::decision::{Action, Decision, Item, Reason};
 use crate::error::{ErrorKind, Result};
 use crate::id::{Rid, Uid, User};
 use crate::journal::Journal;
-use crate::object::EventObject;
+use crate::object::{same_address, EventObject};
 use crate::period::{self, Period};
 use crate::refresh::{self, Overrides};
 use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
@@ -53,6 +56,10 @@ pub struct Reply {
 /// One booking's copy at the resource, and its order among the conflicting ones.
 struct Booking {
     master: EventObject,
+    /// The stored overrides' texts by RECURRENCE-ID.
+    instances: BTreeMap<Rid, String>,
+    /// Whether the master recurs (else the booking is one event, answered as a whole).
+    series: bool,
     key: (String, Option<DateTime<Utc>>, Uid),
 }
 
@@ -120,12 +127,29 @@ async fn settle_once<S: Store, J: Journal>(
         let Ok(master) = EventObject::parse(&parent.text) else {
             continue;
         };
+        // The resource's own events (no organiser, or itself: a maintenance slot put in its
+        // calendar) are not bookings: they hold their time, as reservations without objects do.
+        if master
+            .organizer()
+            .is_none_or(|o| same_address(o, resource.as_str()))
+        {
+            continue;
+        }
         let stamp = dtstamp(&parent.text);
         let start = master.dtstart().and_then(|d| d.to_utc(&settings.tz).ok());
+        let series = !master.rules().is_empty() || !master.rdates().is_empty();
+        let instances = family
+            .instances
+            .into_iter()
+            .filter(|(_, i)| i.status == EventStatus::Active)
+            .map(|(r, i)| (r, i.text))
+            .collect();
         bookings.insert(
             family.uid.clone(),
             Booking {
                 master,
+                instances,
+                series,
                 key: (stamp, start, family.uid),
             },
         );
@@ -173,31 +197,41 @@ async fn settle_once<S: Store, J: Journal>(
         let m = &booking.master;
         let mut declined: Vec<(Rid, PartStat)> = Vec::new();
         for (p, holder) in lost {
-            let rid = p
-                .rid
-                .clone()
-                .unwrap_or_else(|| occurrence_rid(m.dtstart(), p.start, &settings.tz));
+            // A series loses the occurrence (an override, or the stored one's PARTSTAT); a
+            // single event is answered as a whole.
+            let rid = match (&p.rid, booking.series) {
+                (Some(r), _) => Some(r.clone()),
+                (None, true) => Some(occurrence_rid(m.dtstart(), p.start, &settings.tz)),
+                (None, false) => None,
+            };
+            let written = match &rid {
+                None => text::with_partstat(m.text(), resource, stat),
+                Some(r) => match booking.instances.get(r) {
+                    Some(t) => text::with_partstat(t, resource, stat),
+                    None => text::instance(m.text(), resource, r, p.start, p.end, stat),
+                },
+            };
             step.push(Change::PutEvent {
                 uid: uid.clone(),
-                rid: Some(rid.clone()),
-                text: text::instance(m.text(), resource, &rid, p.start, p.end, stat),
+                rid: rid.clone(),
+                text: written,
             });
             if stat == PartStat::NeedsAction {
                 step.push(Change::Queue(Request {
                     uid: uid.clone(),
-                    rid: Some(rid.clone()),
+                    rid: rid.clone(),
                     method: QueueKind::Request,
                 }));
             }
             items.push(Item {
                 uid: uid.clone(),
-                rid: Some(rid.clone()),
+                rid: rid.clone(),
                 action,
                 reason: Reason::Busy {
                     uid: holder.clone(),
                 },
             });
-            declined.push((rid, stat));
+            declined.extend(rid.map(|r| (r, stat)));
             removed.push(p.clone());
         }
         let kept: Vec<Period> = rows
@@ -214,7 +248,11 @@ async fn settle_once<S: Store, J: Journal>(
             replies.push(Reply {
                 uid: uid.clone(),
                 organiser: m.organizer().unwrap_or_default().to_owned(),
-                text: text::reply(m.text(), resource, PartStat::Accepted, &declined, now),
+                text: if booking.series {
+                    text::reply(m.text(), resource, PartStat::Accepted, &declined, now)
+                } else {
+                    text::reply(m.text(), resource, stat, &[], now)
+                },
             });
         }
     }
