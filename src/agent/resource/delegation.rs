@@ -123,7 +123,11 @@ pub(super) async fn earlier_delegate<S: Store>(
     let family = store
         .load_events(resource, std::slice::from_ref(&uid))
         .await?;
-    let parent = family.into_iter().next().and_then(|f| f.parent);
+    let parent = family
+        .into_iter()
+        .next()
+        .and_then(|f| f.parent)
+        .filter(|p| p.status == crate::store::EventStatus::Active);
     Ok(parent
         .and_then(|p| text::delegated_to(&p.text, resource))
         .and_then(|a| User::new(a).ok()))
