@@ -50,6 +50,8 @@ pub mod objects;
 pub mod queue;
 pub mod read_only;
 pub mod resource;
+pub mod resource_delegation;
+pub mod resource_extension;
 pub mod support;
 pub mod wrap;
 
@@ -112,6 +114,13 @@ macro_rules! conformance_suite {
                 delivery_books_and_cancels, interrupted_bookings_are_recovered,
                 availability_is_used_by_the_decision, a_series_and_a_one_off_at_once,
                 extension_conflicts_are_reported
+            }
+            resource_delegation {
+                busy_requests_go_to_a_free_delegate, series_go_whole_or_not_at_all, over_quota_requests_are_delegated,
+                concurrent_delegations_never_double_book
+            }
+            resource_extension {
+                extension_conflicts_are_declined, extension_conflicts_are_left_for_a_person, own_events_hold_their_time
             }
             itip {
                 older_request_changes_nothing, cancel_ordering, replies_are_ordered_per_attendee,

@@ -180,6 +180,10 @@ pub struct MakeFreebusyArgs {
     /// gives read: 644 → 755); the owner must keep read and write.
     #[arg(long, value_name = "OCTAL", default_value = "644", value_parser = parse_mode, requires = "publish")]
     pub publish_mode: u32,
+    /// Write the REPLYs of resources that declined occurrences the extension overbooked
+    /// (one .ics per booking) to DIR, for the agent to send.
+    #[arg(long, value_name = "DIR")]
+    pub replies: Option<std::path::PathBuf>,
     /// Print what would be written (tsv, the user first) and write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use crate::id::{Rid, Uid};
+use crate::id::{Rid, Uid, User};
 use crate::period::Period;
 use crate::store::Step;
 
@@ -73,6 +73,9 @@ pub enum Action {
     Duplicate,
     /// Nothing changed: the message cannot be applied (see the reason).
     Refused,
+    /// Handed to another resource of the quota (a resource's `delegate_to_free`): the REPLY
+    /// says PARTSTAT=DELEGATED with DELEGATED-TO, and the delegate holds the booking.
+    Delegated,
 }
 
 /// Why an item was handled as it was. Programs match on the variant; the fields say more.
@@ -133,6 +136,12 @@ pub enum Reason {
     Mode,
     /// The user's own answer.
     UserAnswer,
+    /// The resource could not take the request and a delegate of its quota, free for every
+    /// occurrence, took it.
+    DelegatedTo {
+        /// The resource that holds the booking.
+        delegate: User,
+    },
     /// Anything else, in words.
     Other(String),
 }
@@ -179,6 +188,7 @@ impl Reason {
                 "the store holds SEQUENCE {stored}, the message has {message}"
             )),
             Reason::Busy { uid } => Some(format!("busy with {uid}")),
+            Reason::DelegatedTo { delegate } => Some(format!("delegated to {delegate}")),
             Reason::Other(text) => Some(text.clone()),
             _ => None,
         }
@@ -236,5 +246,14 @@ mod tests {
         );
         assert_eq!(Reason::Other("x".into()).code(), "other");
         assert_eq!(Reason::NoSuchInstance.code(), "no-such-instance");
+        assert_eq!(Action::Delegated.code(), "delegated");
+        let to = Reason::DelegatedTo {
+            delegate: User::new("mailto:room2@example.com").unwrap_or_else(|e| panic!("{e}")),
+        };
+        assert_eq!(to.code(), "delegated-to");
+        assert_eq!(
+            to.detail().as_deref(),
+            Some("delegated to mailto:room2@example.com")
+        );
     }
 }

@@ -46,18 +46,23 @@ use crate::object::{same_address, TimeValue};
 use crate::period::{self, Period};
 use crate::store::{Store, Table};
 
+mod assess;
 mod booking;
 mod cancel;
 pub mod decide;
+pub mod delegation;
 mod dispatch;
+pub mod extension;
 mod joint;
 pub mod policy;
 mod quota;
 mod step;
 pub mod text;
 
+pub use assess::{assess, Assessment};
 pub use decide::{decide, Context, Occurrence};
 pub use dispatch::receive;
+pub use extension::{settle_extension, Settlement};
 pub use policy::{Mode, Policy};
 pub use text::PartStat;
 

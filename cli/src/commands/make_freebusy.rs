@@ -48,7 +48,9 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
         (totals, sweep(args, None, Some(&journal)).await)
     } else {
         let store = backend::open_store(global).await?;
-        let totals = users(store.clone(), args, now).await?;
+        // Resources give back the quota of occurrences the extension overbooked.
+        let journal = backend::open_journal(global).await.ok();
+        let totals = users(store.clone(), journal.as_ref(), args, now).await?;
         (totals, sweep(args, Some(&store), None).await)
     };
     let what = if args.quotas { "quotas" } else { "users" };
@@ -112,6 +114,7 @@ async fn sweep(
 
 async fn users<S: Store + Clone + 'static>(
     store: S,
+    journal: Option<&backend::AnyJournal>,
     args: &MakeFreebusyArgs,
     now: DateTime<Utc>,
 ) -> Result<Totals> {
@@ -205,20 +208,66 @@ async fn users<S: Store + Clone + 'static>(
     .await?;
     bar.finish_and_clear();
     if !args.dry_run {
-        overbooked(&store, &checked, &mut totals).await?;
+        overbooked(&store, journal, &checked, args, now, &mut totals).await?;
     }
     Ok(totals)
 }
 
-/// Resources whose extended standing bookings now meet beyond their capacity: reported (and
-/// counted as skipped, so the run exits 65), never held silently
-/// (`calstore::agent::resource::overbooked`).
-async fn overbooked<S: Store>(store: &S, users: &[User], totals: &mut Totals) -> Result<()> {
+/// Resources whose extended standing bookings now meet beyond their capacity: the later
+/// booking's occurrence is settled by the resource's policy
+/// (`calstore::agent::resource::settle_extension`: declined, or left for a person), each
+/// settled occurrence printed, and the REPLYs written to `--replies DIR` (without it they are
+/// counted as skipped, so the run exits 65: a declined occurrence is never silent). What is
+/// still beyond the capacity is reported and counted as skipped, never held silently.
+async fn overbooked<S: Store>(
+    store: &S,
+    journal: Option<&backend::AnyJournal>,
+    users: &[User],
+    args: &MakeFreebusyArgs,
+    now: DateTime<Utc>,
+    totals: &mut Totals,
+) -> Result<()> {
+    use calstore::agent::resource;
     for user in users {
-        let Some(policy) = calstore::agent::resource::Policy::read(store, user).await? else {
+        let Some(policy) = resource::Policy::read(store, user).await? else {
             continue;
         };
-        let over = calstore::agent::resource::overbooked(store, user, &policy).await?;
+        let settled = match journal {
+            Some(j) => resource::settle_extension(store, j, user, now).await?,
+            // Without the journal a quota cannot be given back: reported below, not settled.
+            None if policy.quota.is_some() => resource::Settlement::default(),
+            None => {
+                let none = calstore::memory::MemoryJournal::new();
+                resource::settle_extension(store, &none, user, now).await?
+            }
+        };
+        for item in &settled.decision.items {
+            eprintln!("calstore: {user}: beyond the capacity when extended: {item}");
+        }
+        match &args.replies {
+            Some(dir) => {
+                for reply in &settled.replies {
+                    let path = dir.join(reply_file(user, &reply.uid));
+                    std::fs::create_dir_all(dir)
+                        .and_then(|()| std::fs::write(&path, &reply.text))
+                        .with_context(|| format!("writing the reply to {}", path.display()))?;
+                    eprintln!(
+                        "calstore: {user}: reply to {} written to {}",
+                        reply.organiser,
+                        path.display()
+                    );
+                }
+            }
+            None if !settled.replies.is_empty() => {
+                totals.skipped += settled.replies.len();
+                eprintln!(
+                    "calstore: {user}: {} reply(ies) to send, not written: give --replies DIR",
+                    settled.replies.len()
+                );
+            }
+            None => {}
+        }
+        let over = resource::overbooked(store, user, &policy).await?;
         if !over.is_empty() {
             totals.skipped += over.len();
             let first = &over[0];
@@ -232,6 +281,23 @@ async fn overbooked<S: Store>(store: &S, users: &[User], totals: &mut Totals) ->
         }
     }
     Ok(())
+}
+
+/// The file name of a REPLY: the resource and the booking's UID, every character that is not
+/// a letter, a digit, `.`, `-`, `_` or `@` as `_`.
+fn reply_file(user: &User, uid: &calstore::Uid) -> String {
+    let safe = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect()
+    };
+    format!("{}-{}.ics", safe(user.as_str()), safe(uid.as_str()))
 }
 
 /// Parses quota names.

@@ -23,7 +23,8 @@ use super::{
     decide, joint, occurrence_rid, text, unavailable, Context, Mode, Occurrence, PartStat, Policy,
 };
 
-/// Books `resource` for the REQUEST `message` by `policy`, now. As [`book_at`].
+/// Books `resource` for the REQUEST `message` by `policy`, now: [`book_at`], or a delegation
+/// when the policy has `delegate_to_free` ([`super::delegation::book_delegating`]).
 ///
 /// # Errors
 ///
@@ -35,7 +36,7 @@ pub async fn book<S: Store, J: Journal>(
     message: &str,
     policy: &Policy,
 ) -> Result<Decision> {
-    book_at(store, journal, resource, message, policy, Utc::now()).await
+    super::delegation::book_delegating(store, journal, resource, message, policy, Utc::now()).await
 }
 
 /// Books `resource` for the REQUEST `message` by `policy` at the instant `now`: decides every

@@ -14,6 +14,7 @@ use chrono_tz::Tz;
 
 use crate::agent::decision::{Action, Reason};
 use crate::id::Rid;
+use crate::object::{EventObject, TimeValue};
 use crate::period::{capacity_conflicts, Period};
 
 use super::policy::{Mode, Policy};
@@ -44,6 +45,42 @@ pub struct Context<'a> {
     pub tz: Tz,
     /// Now.
     pub now: DateTime<Utc>,
+}
+
+/// The RECURRENCE-ID of a master's occurrence starting at `start`, in the master's DTSTART form
+/// (a date, a floating time in `tz`, or UTC).
+pub fn occurrence_rid(dtstart: Option<&TimeValue>, start: DateTime<Utc>, tz: &Tz) -> Rid {
+    match dtstart {
+        Some(TimeValue::Date(_)) => Rid::from_date(start.with_timezone(tz).date_naive()),
+        Some(TimeValue::Floating(_)) => Rid::from_floating(start.with_timezone(tz).naive_local()),
+        _ => Rid::from_utc(start),
+    }
+}
+
+/// The occurrences of a request from its expanded `periods`: an instance keeps its own
+/// RECURRENCE-ID; an occurrence of a `series` gets the one its start has in `master`'s DTSTART
+/// form; a single event has none.
+pub fn occurrences(
+    periods: &[Period],
+    master: Option<&EventObject>,
+    series: bool,
+    tz: &Tz,
+) -> Vec<Occurrence> {
+    periods
+        .iter()
+        .map(|p| Occurrence {
+            rid: match &p.rid {
+                Some(r) => Some(r.clone()),
+                None if series => Some(occurrence_rid(
+                    master.and_then(|m| m.dtstart()),
+                    p.start,
+                    tz,
+                )),
+                None => None,
+            },
+            period: p.clone(),
+        })
+        .collect()
 }
 
 /// Why an occurrence cannot simply be taken, or `None` when it is free.
@@ -114,18 +151,22 @@ pub fn decide(ctx: &Context<'_>, occurrences: &[Occurrence]) -> Vec<(Action, Rea
             }
         }
     }
-    obstacles
-        .into_iter()
-        .map(|o| match (mode, o) {
-            (Mode::AcceptIfFree, None) | (Mode::Automatic, None) => {
-                (Action::Accepted, Reason::Applied)
-            }
-            (Mode::DeclineIfBusy, None) => (Action::LeftForPerson, Reason::Applied),
-            (Mode::AcceptIfFree, Some(r)) => (Action::LeftForPerson, r),
-            (_, Some(r)) => (Action::Declined, r),
-            (_, None) => (Action::LeftForPerson, Reason::Mode),
-        })
-        .collect()
+    obstacles.into_iter().map(|o| verdict(mode, o)).collect()
+}
+
+/// What `mode` does with one occurrence: free (`obstacle` `None`) or not free for the reason
+/// given (CalendarServer's table in docs/resources.md). The one mapping every path uses: the
+/// decision, the quota's refusal (`OverQuota`), the cron job's settlement (`Busy`).
+pub fn verdict(mode: Mode, obstacle: Option<Reason>) -> (Action, Reason) {
+    match (mode, obstacle) {
+        (Mode::None, _) => (Action::LeftForPerson, Reason::Mode),
+        (Mode::AcceptAlways, _) => (Action::Accepted, Reason::Mode),
+        (Mode::DeclineAlways, _) => (Action::Declined, Reason::Mode),
+        (Mode::AcceptIfFree | Mode::Automatic, None) => (Action::Accepted, Reason::Applied),
+        (Mode::DeclineIfBusy, None) => (Action::LeftForPerson, Reason::Applied),
+        (Mode::AcceptIfFree, Some(r)) => (Action::LeftForPerson, r),
+        (Mode::Automatic | Mode::DeclineIfBusy, Some(r)) => (Action::Declined, r),
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +238,43 @@ mod tests {
                 assert_eq!(got[1].1, busy, "{mode:?}");
             }
         }
+    }
+
+    /// The quota's refusal and the cron job's settlement use the same table as the decision.
+    #[test]
+    fn verdict_maps_every_mode() {
+        use Action::*;
+        let over = Some(Reason::OverQuota);
+        let got: Vec<Action> = [
+            Mode::None,
+            Mode::AcceptAlways,
+            Mode::DeclineAlways,
+            Mode::AcceptIfFree,
+            Mode::DeclineIfBusy,
+            Mode::Automatic,
+        ]
+        .into_iter()
+        .map(|m| verdict(m, over.clone()).0)
+        .collect();
+        assert_eq!(
+            got,
+            [
+                LeftForPerson,
+                Accepted,
+                Declined,
+                LeftForPerson,
+                Declined,
+                Declined
+            ]
+        );
+        assert_eq!(
+            verdict(Mode::Automatic, over.clone()),
+            (Declined, Reason::OverQuota)
+        );
+        assert_eq!(
+            verdict(Mode::DeclineIfBusy, None),
+            (LeftForPerson, Reason::Applied)
+        );
     }
 
     #[test]

@@ -10,7 +10,8 @@ use crate::store::Store;
 use super::super::decision::Decision;
 use super::super::method::ItipMethod;
 use super::super::read_delivery;
-use super::{book, cancel_delivered, is_resource, Policy};
+use super::delegation::{delegate_policy, earlier_delegate};
+use super::{book, cancel_booking, cancel_delivered, is_resource, Policy};
 
 /// Applies one delivery (iCalendar text or a mail) for `user`, who acts as a resource when it
 /// has resource settings ([`Policy::read`]), when the message names it with `CUTYPE=RESOURCE`
@@ -38,9 +39,46 @@ pub async fn receive<S: Store, J: Journal>(
         let effective = policy.clone().unwrap_or_default();
         let d = match method {
             ItipMethod::Request if resource => book(store, journal, user, text, &effective).await?,
+            ItipMethod::Cancel if resource && effective.delegate.is_some() => {
+                // A request this resource delegated: the resource's copy (which holds nothing)
+                // is cancelled, and the delegate's booking with it, its quota given back.
+                match earlier_delegate(store, user, text).await? {
+                    Some(d) => {
+                        let theirs = delegate_policy(store, &d, &effective).await?;
+                        let mut own = super::super::receive::receive_calendar(
+                            store,
+                            user,
+                            text,
+                            delivery.sender.as_deref(),
+                        )
+                        .await?;
+                        let at_delegate = cancel_booking(store, journal, &d, text, &theirs).await?;
+                        own.step.changes.extend(at_delegate.step.changes);
+                        own
+                    }
+                    None => {
+                        cancel(
+                            store,
+                            journal,
+                            user,
+                            text,
+                            &effective,
+                            delivery.sender.as_deref(),
+                        )
+                        .await?
+                    }
+                }
+            }
             ItipMethod::Cancel if resource => {
-                let sender = delivery.sender.as_deref();
-                cancel_delivered(store, journal, user, text, sender, &effective).await?
+                cancel(
+                    store,
+                    journal,
+                    user,
+                    text,
+                    &effective,
+                    delivery.sender.as_deref(),
+                )
+                .await?
             }
             _ => {
                 super::super::receive::receive_calendar(
@@ -61,4 +99,17 @@ pub async fn receive<S: Store, J: Journal>(
         whole.step.changes.extend(d.step.changes);
     }
     Ok(whole)
+}
+
+/// A resource's CANCEL: applied as for anyone, and the quota the booking held given back (in
+/// one transaction where the store and the journal share a database, else with the redo record).
+async fn cancel<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    user: &User,
+    text: &str,
+    effective: &Policy,
+    sender: Option<&str>,
+) -> Result<Decision> {
+    cancel_delivered(store, journal, user, text, sender, effective).await
 }

@@ -120,6 +120,9 @@ pub struct Policy {
     /// How many occurrences of a series may be busy before the whole series is refused
     /// (`max_conflicts`; unlimited by default: each occurrence is decided on its own).
     pub max_conflicts: Option<usize>,
+    /// The quota whose delegates take a request this resource cannot
+    /// (`delegate_to_free [QUOTA]`, the quota of `check_quota` when none is named).
+    pub delegate: Option<Quota>,
 }
 
 impl Default for Policy {
@@ -135,6 +138,7 @@ impl Default for Policy {
             max_duration: None,
             allow_recurring: true,
             max_conflicts: None,
+            delegate: None,
         }
     }
 }
@@ -211,6 +215,9 @@ impl Policy {
     /// imip-agent's `scheduling_function`: one function per line (or separated by `;`), each
     /// with its arguments after whitespace; all must agree for a booking to be accepted.
     fn read_functions(&mut self, value: &str) -> Result<()> {
+        // `delegate_to_free` without a quota takes the one `check_quota` names, which may come
+        // later in the chain.
+        let mut delegate_to_quota = false;
         for line in value.split(['\n', ';']) {
             let words: Vec<&str> = line.split_whitespace().collect();
             let Some((name, args)) = words.split_first() else {
@@ -258,12 +265,21 @@ impl Policy {
                     self.quota = Some(Quota::new(*q)?);
                 }
                 "permitted_times" => self.permitted_times = Some(parse_times(args)?),
+                "delegate_to_free" => match args.first() {
+                    Some(q) => self.delegate = Some(Quota::new(*q)?),
+                    None => delegate_to_quota = true,
+                },
                 other => {
                     return Err(Error::invalid(format!(
                         "unknown scheduling function {other:?}"
                     )))
                 }
             }
+        }
+        if delegate_to_quota && self.delegate.is_none() {
+            self.delegate = Some(self.quota.clone().ok_or_else(|| {
+                Error::invalid("delegate_to_free needs a quota name (or check_quota QUOTA)")
+            })?);
         }
         Ok(())
     }
@@ -347,6 +363,19 @@ mod tests {
         assert!(!p.allow_recurring);
         assert_eq!(p.max_conflicts, Some(2));
         assert!(p.permitted_times.is_some());
+        assert_eq!(p.delegate, None);
+    }
+
+    #[test]
+    fn delegation_names_its_quota() {
+        let read = |v: &str| Policy::from_preferences(&prefs(&[("scheduling_function", v)]));
+        let named = read("delegate_to_free rooms").unwrap();
+        assert_eq!(named.delegate.unwrap().as_str(), "rooms");
+        assert_eq!(named.quota, None);
+        let implied = read("delegate_to_free\ncheck_quota cars").unwrap();
+        assert_eq!(implied.delegate.unwrap().as_str(), "cars");
+        let e = read("delegate_to_free").unwrap_err();
+        assert!(e.to_string().contains("delegate_to_free"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,9 @@ use crate::object::same_address;
 use crate::period::format_instant;
 use crate::query::ical::fold;
 
+mod delegated;
+pub use delegated::{delegated, delegated_to, delegation_reply};
+
 /// A participant's answer as the resource writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PartStat {
@@ -22,6 +25,8 @@ pub enum PartStat {
     Declined,
     /// `NEEDS-ACTION`: left for a person.
     NeedsAction,
+    /// `DELEGATED`: handed to a delegate of the quota.
+    Delegated,
 }
 
 impl PartStat {
@@ -31,6 +36,7 @@ impl PartStat {
             PartStat::Accepted => "ACCEPTED",
             PartStat::Declined => "DECLINED",
             PartStat::NeedsAction => "NEEDS-ACTION",
+            PartStat::Delegated => "DELEGATED",
         }
     }
 }
@@ -81,6 +87,12 @@ fn value_of(line: &str) -> &str {
 /// An ATTENDEE line for `user` with `partstat` and without RSVP, from `line` (its other
 /// parameters kept).
 fn attendee_line(line: &str, user: &User, partstat: PartStat) -> String {
+    attendee_with(line, user, partstat, &[])
+}
+
+/// As [`attendee_line`], with the parameters `extra` (name, value) set in place of any of those
+/// names.
+fn attendee_with(line: &str, user: &User, partstat: PartStat, extra: &[(&str, String)]) -> String {
     let value = value_of(line);
     let head = &line[..line.len() - value.len()].trim_end_matches(':');
     let mut params: Vec<String> = Vec::new();
@@ -100,10 +112,13 @@ fn attendee_line(line: &str, user: &User, partstat: PartStat) -> String {
     let mut out = String::from("ATTENDEE");
     for p in params.iter().skip(1) {
         let pname = p.split('=').next().unwrap_or("").to_ascii_uppercase();
-        if pname != "PARTSTAT" && pname != "RSVP" {
+        if pname != "PARTSTAT" && pname != "RSVP" && !extra.iter().any(|(n, _)| *n == pname) {
             out.push(';');
             out.push_str(p);
         }
+    }
+    for (name, v) in extra {
+        out.push_str(&format!(";{name}={v}"));
     }
     out.push_str(";PARTSTAT=");
     out.push_str(partstat.as_str());
