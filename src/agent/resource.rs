@@ -69,7 +69,7 @@ pub use text::PartStat;
 pub use booking::{book, book_at};
 pub use cancel::cancel_booking;
 use cancel::cancel_delivered;
-use quota::{group_of, settled};
+use quota::{group_of, mark_pending, settle, settled};
 pub use quota::{recover, release, Recovered};
 use step::{build, charged, Shape};
 
