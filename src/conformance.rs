@@ -36,6 +36,7 @@ pub mod booking;
 pub mod bulk;
 pub mod contract;
 pub mod data;
+pub mod fbtype;
 pub mod fixture;
 pub mod freebusy;
 pub mod hostile;
@@ -122,6 +123,7 @@ macro_rules! conformance_suite {
                 newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
             }
             itip_matrix { every_method_role_and_shape }
+            fbtype { the_tables_keep_the_busy_rules_fbtype }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

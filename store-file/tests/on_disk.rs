@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
 use calstore::{
-    ErrorKind, Group, Journal, PrefName, Providers, QueueKind, Quota, Store, Table, Transp,
+    ErrorKind, FbType, Group, Journal, PrefName, Providers, QueueKind, Quota, Store, Table,
     UsageTable,
 };
 use calstore_file::{Leftovers, LEFTOVER_AGE};
@@ -92,7 +92,7 @@ async fn every_file_kind_has_the_documented_bytes() {
     );
     detailed.summary = Some("Tab\there\\ and\nnewline".into());
     detailed.organiser = Some("mailto:bob@example.com".into());
-    detailed.transp = Transp::Transparent;
+    detailed.fbtype = FbType::Free;
     let plain = period("20260106T090000Z", "20260106T100000Z", "e2", None);
     store
         .set_freebusy(&a, &Table::FreeBusy, vec![plain.clone(), detailed], None)
