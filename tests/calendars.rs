@@ -144,6 +144,8 @@ fn to_json(periods: &[Period]) -> String {
         json_string(&mut out, p.rid.as_ref().map(|r| r.as_str()));
         out.push_str(", \"transp\": ");
         json_string(&mut out, Some(p.fbtype.transp().as_str()));
+        out.push_str(", \"fbtype\": ");
+        json_string(&mut out, Some(p.fbtype.as_str()));
         out.push_str(", \"summary\": ");
         json_string(&mut out, p.summary.as_deref());
         out.push_str(", \"organiser\": ");

@@ -154,6 +154,7 @@ fn json_tsv_and_ical_formats() {
         "uid",
         "rid",
         "transp",
+        "fbtype",
         "summary",
         "organiser",
         "expires",
