@@ -223,6 +223,11 @@ async fn book_once<S: Store, J: Journal>(
         (Some(f), Some(l)) => (f.period.start, l),
         _ => (now, now),
     };
+    // The availability's own rows are no booking: outside availability is its own reason
+    // (`OutsideAvailability`, from the preference), never "busy with" its uid.
+    let availability_uids = crate::refresh::availability::uids(
+        &crate::refresh::availability::load(store, resource).await?,
+    );
     let others: Vec<Period> = if occurrences.is_empty() {
         Vec::new()
     } else {
@@ -237,7 +242,7 @@ async fn book_once<S: Store, J: Journal>(
         .await?
         .periods
         .into_iter()
-        .filter(|p| p.uid != uid && p.is_busy())
+        .filter(|p| p.uid != uid && p.is_busy() && !availability_uids.contains(&p.uid))
         .collect()
     };
     let unavailable = unavailable(store, resource, first, last, settings.tz).await?;
@@ -917,23 +922,15 @@ async fn settle<S: Store, J: Journal>(
 pub const AVAILABILITY: &str = "availability";
 
 /// Stores `text` (a calendar with one or more VAVAILABILITY, RFC 7953) as `user`'s availability,
-/// after reading it; `None` removes it.
+/// after reading it, and rewrites its BUSY-UNAVAILABLE rows in the user's `freebusy` table
+/// ([`crate::refresh::availability::set`]); `None` removes both.
 ///
 /// # Errors
 ///
 /// Invalid input, storing nothing, when the text holds no VAVAILABILITY or one cannot be read;
 /// the store's errors.
 pub async fn set_availability<S: Store>(store: &S, user: &User, text: Option<&str>) -> Result<()> {
-    let name = crate::id::PrefName::new(AVAILABILITY)?;
-    match text {
-        Some(t) => {
-            crate::object::availability::parse(t)?;
-            // Stored without its last line break, which the file store refuses at a value's end.
-            let t = t.trim_end_matches(['\r', '\n']);
-            store.set_preference(user, &name, Some(t)).await
-        }
-        None => store.set_preference(user, &name, None).await,
-    }
+    crate::refresh::availability::set(store, user, text, Utc::now()).await
 }
 
 /// `user`'s unavailable periods in `[start, end)` from its stored VAVAILABILITY (none when it

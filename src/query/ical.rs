@@ -64,10 +64,15 @@ pub fn vfreebusy(
         user.as_str().replace(['\r', '\n'], "")
     ));
     line(format!("DTSTAMP:{}", format_instant(now)));
+    // The claimed range: periods are written within it (RFC 5545 §3.6.4 puts FREEBUSY inside
+    // DTSTART/DTEND), so that a span reaching past the range, such as a night outside the
+    // availability, is cut where the answer stops.
+    let mut within = (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC);
     if let Some((start, end)) = range {
         let end = horizon.map_or(end, |h| end.min(h.max(start)));
         line(format!("DTSTART:{}", format_instant(start)));
         line(format!("DTEND:{}", format_instant(end)));
+        within = (start, end);
     }
     if let Some(h) = horizon {
         line(format!(
@@ -80,11 +85,14 @@ pub fn vfreebusy(
     // lines of one FBTYPE and readers count periods by lines.
     for fbtype in [FbType::Busy, FbType::BusyTentative, FbType::BusyUnavailable] {
         for p in periods.iter().filter(|p| p.fbtype == fbtype && p.is_busy()) {
-            line(format!(
-                "FREEBUSY;FBTYPE={fbtype}:{}/{}",
-                format_instant(p.start),
-                format_instant(p.end)
-            ));
+            let (start, end) = (p.start.max(within.0), p.end.min(within.1));
+            if start < end {
+                line(format!(
+                    "FREEBUSY;FBTYPE={fbtype}:{}/{}",
+                    format_instant(start),
+                    format_instant(end)
+                ));
+            }
         }
     }
     line("END:VFREEBUSY".into());
