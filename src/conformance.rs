@@ -32,6 +32,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod agent_steps;
+pub mod availability;
 pub mod booking;
 pub mod bulk;
 pub mod contract;
@@ -124,6 +125,7 @@ macro_rules! conformance_suite {
             }
             itip_matrix { every_method_role_and_shape }
             fbtype { the_tables_keep_the_busy_rules_fbtype }
+            availability { availability_is_rows_of_the_table }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

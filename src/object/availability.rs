@@ -5,7 +5,7 @@
 //! RRULE, RDATE, EXDATE), so the event reader and the recurrence expansion are reused rather than
 //! written twice; the calendar's VTIMEZONEs go with it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
@@ -241,6 +241,9 @@ pub fn rows(
     until: DateTime<Utc>,
     tz: Tz,
 ) -> Result<Vec<crate::Period>> {
+    // Whole seconds, as every backend stores instants: a row cut at a window end of `now + n
+    // days` must read back as written.
+    let until = until.with_nanosecond(0).unwrap_or(until);
     let mut out = Vec::new();
     for a in availabilities {
         let Some(origin) = a.origin(tz) else { continue };
