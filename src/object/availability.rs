@@ -61,6 +61,20 @@ fn event(timezones: &[String], props: &[String], uid: &str) -> Result<EventObjec
     EventObject::parse(&t)
 }
 
+/// Whether `text` is a calendar of availability: it holds a VAVAILABILITY and no VEVENT (what
+/// `calstore import` stores as the user's `availability` rather than as events).
+pub fn is_availability_calendar(text: &str) -> bool {
+    let mut vavailability = false;
+    for l in lines(text) {
+        let u = l.trim_end().to_ascii_uppercase();
+        if u == "BEGIN:VEVENT" {
+            return false;
+        }
+        vavailability |= u == "BEGIN:VAVAILABILITY";
+    }
+    vavailability
+}
+
 /// Reads every VAVAILABILITY of a calendar.
 ///
 /// # Errors
