@@ -998,7 +998,18 @@ pub async fn overbooked<S: Store>(
     if policy.mode == Mode::AcceptAlways {
         return Ok(Vec::new());
     }
-    let rows = store.freebusy(resource, &Table::FreeBusy).await?.value;
+    // The availability's own rows hold no capacity: a booking made before the availability
+    // changed is not "overbooked" by it.
+    let availability = crate::refresh::availability::uids(
+        &crate::refresh::availability::load(store, resource).await?,
+    );
+    let rows: Vec<Period> = store
+        .freebusy(resource, &Table::FreeBusy)
+        .await?
+        .value
+        .into_iter()
+        .filter(|p| !availability.contains(&p.uid))
+        .collect();
     let mut out = Vec::new();
     for row in rows.iter().filter(|p| p.is_busy()) {
         let others = period::capacity_conflicts(&rows, std::slice::from_ref(row), policy.capacity);

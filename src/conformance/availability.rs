@@ -180,4 +180,19 @@ pub async fn availability_is_rows_of_the_table<
     resource::set_availability(s, &room, None).await.unwrap();
     assert!(rows_of(s, &room, "hours-2").await.is_empty());
     clean(s, &room).await;
+
+    // Booked while the room had no availability, then outside the new one: the booking stays
+    // (a person decides), and the availability's rows make nothing "overbooked".
+    let d = resource::book(s, j, &room, &text, &Policy::default())
+        .await
+        .unwrap();
+    assert_eq!(d.items[0].action, Action::Accepted, "{d:?}");
+    resource::set_availability(s, &room, Some(&hours("hours-3")))
+        .await
+        .unwrap();
+    assert!(!rows_of(s, &room, "hours-3").await.is_empty());
+    let over = resource::overbooked(s, &room, &Policy::default())
+        .await
+        .unwrap();
+    assert!(over.is_empty(), "{over:?}");
 }
