@@ -101,15 +101,20 @@ pub async fn freebusy<S: Store>(
     // events without end do; past it they are computed from the preference, the same way.
     if let (Table::FreeBusy, Some(end)) = (table, end) {
         let known = store.providers(user).await?.value.window_end;
-        if known.is_none_or(|k| end > k) {
+        let all = if known.is_none_or(|k| end > k) {
+            crate::refresh::availability::load(store, user).await?
+        } else {
+            Vec::new()
+        };
+        if !all.is_empty() {
             let tz = settings(store, user, &Overrides::default()).await?.tz;
-            let (uids, rows) = crate::refresh::availability::rows(store, user, end, tz).await?;
-            if !uids.is_empty() {
-                let s = start.unwrap_or(DateTime::<Utc>::MIN_UTC);
-                let fresh: Vec<Period> = rows.into_iter().filter(|p| p.overlaps(s, end)).collect();
-                let periods = std::mem::take(&mut answer.periods);
-                answer.periods = crate::refresh::availability::replace(periods, &uids, fresh);
-            }
+            let rows = crate::object::availability::rows(user, &all, end, tz)
+                .map_err(|e| e.context(format!("preference availability of {user}")))?;
+            let uids = crate::refresh::availability::uids(&all);
+            let s = start.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let fresh: Vec<Period> = rows.into_iter().filter(|p| p.overlaps(s, end)).collect();
+            let periods = std::mem::take(&mut answer.periods);
+            answer.periods = crate::refresh::availability::replace(periods, &uids, fresh);
         }
     }
     Ok(answer)
