@@ -32,10 +32,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 pub mod agent_steps;
+pub mod availability;
 pub mod booking;
 pub mod bulk;
 pub mod contract;
 pub mod data;
+pub mod fbtype;
 pub mod fixture;
 pub mod freebusy;
 pub mod hostile;
@@ -133,6 +135,8 @@ macro_rules! conformance_suite {
             }
             itip_matrix { every_method_role_and_shape }
             joint { joint_writes_are_all_or_nothing, concurrent_bookings_keep_store_and_quota_together }
+            fbtype { the_tables_keep_the_busy_rules_fbtype }
+            availability { availability_is_rows_of_the_table }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

@@ -37,7 +37,7 @@ pub use error::{Error, ErrorKind, Result};
 pub use id::{Group, Other, PrefName, Quota, Rid, Uid, User};
 pub use journal::{Journal, JournalChange, Limits, UsageTable};
 pub use object::{EventObject, Warning};
-pub use period::{Period, Transp};
+pub use period::{FbType, Period, Transp};
 /// The old name of [`QueueKind`].
 #[allow(deprecated)] // kept for callers of the old name; it warns them
 pub use store::Method;

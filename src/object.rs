@@ -5,7 +5,7 @@
 //! with quoted values, checks the nesting of components, and names the physical line of every
 //! error (`line 7: …`). Only what the store needs is interpreted (STORE.md, "Objects"): UID,
 //! RECURRENCE-ID, DTSTART/DTEND/DURATION, RRULE/RDATE/EXDATE, TRANSP, STATUS, SUMMARY, ORGANIZER,
-//! ATTENDEE/PARTSTAT and SEQUENCE. Times with a TZID are read in the IANA zone of that name (also
+//! ATTENDEE/PARTSTAT, SEQUENCE and X-MICROSOFT-CDO-BUSYSTATUS. Times with a TZID are read in the IANA zone of that name (also
 //! after a libical-style path), or in the calendar's own VTIMEZONE when the name is not an IANA
 //! one; a TZID nothing resolves is read as floating, with a [`Warning`]. What producers write
 //! leniently is read the way the widely used implementations read it, each time with a warning
@@ -19,9 +19,10 @@ mod split;
 mod values;
 mod zone;
 
+use crate::agent::busy_type;
 use crate::error::{Error, Result};
 use crate::id::{rid_text, Rid, Uid, User};
-use crate::period::Transp;
+use crate::period::{FbType, Transp};
 use content::{line_error, Component};
 pub(crate) use rule::STEP_BUDGET;
 pub use rule::{Rule, Until};
@@ -48,6 +49,7 @@ pub struct EventObject {
     exdates: Vec<TimeValue>,
     transp: Transp,
     status: Option<Status>,
+    cdo_busy_status: Option<String>,
     summary: Option<String>,
     organizer: Option<String>,
     attendees: Vec<Attendee>,
@@ -253,6 +255,51 @@ impl EventObject {
     /// STATUS, if given.
     pub fn status(&self) -> Option<&Status> {
         self.status.as_ref()
+    }
+
+    /// `X-MICROSOFT-CDO-BUSYSTATUS` (Outlook's "show as": FREE, TENTATIVE, BUSY, OOF,
+    /// WORKINGELSEWHERE), trimmed; `None` when missing or empty.
+    pub fn cdo_busy_status(&self) -> Option<&str> {
+        self.cdo_busy_status.as_deref()
+    }
+
+    /// The user's own answer: `None` when the user organises the event or is not an attendee;
+    /// otherwise the PARTSTAT of the user's ATTENDEE entry, the most committed one when the user
+    /// is named more than once (ACCEPTED before TENTATIVE before NEEDS-ACTION, then the first),
+    /// as [`EventObject::counts_for`] counts the event when any entry counts.
+    pub fn own_partstat(&self, user: &User) -> Option<&PartStat> {
+        let me = user.as_str();
+        if self
+            .organizer
+            .as_deref()
+            .is_some_and(|o| same_address(o, me))
+        {
+            return None;
+        }
+        let rank = |p: &PartStat| match p {
+            PartStat::Accepted => 0,
+            PartStat::Tentative => 1,
+            PartStat::NeedsAction | PartStat::Other(_) => 2,
+            _ => 3,
+        };
+        self.attendees
+            .iter()
+            .filter(|a| same_address(&a.address, me))
+            .map(|a| &a.partstat)
+            .min_by_key(|p| rank(p))
+    }
+
+    /// How the event counts in `user`'s free/busy ([`busy_type`] of its TRANSP, STATUS, the
+    /// user's own PARTSTAT and its CDO busy status). Whether it is recorded at all is
+    /// [`EventObject::counts_for`].
+    pub fn fbtype_for(&self, user: &User, needs_action: bool) -> FbType {
+        busy_type(
+            self.transp,
+            self.status.as_ref(),
+            self.own_partstat(user),
+            self.cdo_busy_status(),
+            needs_action,
+        )
     }
 
     /// Whether STATUS is CANCELLED.

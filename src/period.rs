@@ -52,6 +52,105 @@ impl Transp {
     }
 }
 
+/// How a period counts in free/busy: an RFC 5545 FBTYPE, or free (recorded but never busy).
+///
+/// Ordered from least to most busy, so that `min` caps a type (a tentative answer is never
+/// more than [`FbType::BusyTentative`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub enum FbType {
+    /// Not busy at all: recorded, never written in VFREEBUSY, never a conflict.
+    Free,
+    /// `BUSY-TENTATIVE`.
+    BusyTentative,
+    /// `BUSY` (the default).
+    #[default]
+    Busy,
+    /// `BUSY-UNAVAILABLE` (out of office, or outside the user's availability).
+    BusyUnavailable,
+}
+
+impl FbType {
+    /// The FBTYPE value (`FREE` for free).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FbType::Free => "FREE",
+            FbType::BusyTentative => "BUSY-TENTATIVE",
+            FbType::Busy => "BUSY",
+            FbType::BusyUnavailable => "BUSY-UNAVAILABLE",
+        }
+    }
+
+    /// The value stored in a table's transparency column (the fourth field of a file line, the
+    /// `transp` column in PostgreSQL): `OPAQUE` for busy and `TRANSPARENT` for free, as
+    /// imip-agent writes them, so that tables without the new types stay byte-identical;
+    /// `BUSY-TENTATIVE` and `BUSY-UNAVAILABLE` for the others.
+    pub fn table_str(self) -> &'static str {
+        match self {
+            FbType::Free => "TRANSPARENT",
+            FbType::Busy => "OPAQUE",
+            other => other.as_str(),
+        }
+    }
+
+    /// Parses a table's transparency field: `OPAQUE`, `BUSY` or empty (busy), `TRANSPARENT` or
+    /// `FREE` (free), `BUSY-TENTATIVE`, `BUSY-UNAVAILABLE`; case-insensitively.
+    ///
+    /// # Errors
+    ///
+    /// Invalid input for any other text.
+    pub fn parse(text: &str) -> Result<Self> {
+        const ALL: [(&str, FbType); 6] = [
+            ("OPAQUE", FbType::Busy),
+            ("BUSY", FbType::Busy),
+            ("TRANSPARENT", FbType::Free),
+            ("FREE", FbType::Free),
+            ("BUSY-TENTATIVE", FbType::BusyTentative),
+            ("BUSY-UNAVAILABLE", FbType::BusyUnavailable),
+        ];
+        if text.is_empty() {
+            return Ok(FbType::Busy);
+        }
+        ALL.iter()
+            .find(|(name, _)| text.eq_ignore_ascii_case(name))
+            .map(|(_, t)| *t)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "transparency {text:?} is none of OPAQUE, TRANSPARENT, BUSY, FREE, \
+                     BUSY-TENTATIVE, BUSY-UNAVAILABLE"
+                ))
+            })
+    }
+
+    /// Whether the type blocks time (every type but free; tentative included).
+    pub fn is_busy(self) -> bool {
+        self != FbType::Free
+    }
+
+    /// `OPAQUE` for a busy type, `TRANSPARENT` for free: the answer to "busy or not".
+    pub fn transp(self) -> Transp {
+        if self.is_busy() {
+            Transp::Opaque
+        } else {
+            Transp::Transparent
+        }
+    }
+}
+
+impl From<Transp> for FbType {
+    fn from(t: Transp) -> Self {
+        match t {
+            Transp::Opaque => FbType::Busy,
+            Transp::Transparent => FbType::Free,
+        }
+    }
+}
+
+impl fmt::Display for FbType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The longest SUMMARY or ORGANIZER, in bytes, that a period built from an object carries
 /// ([`cap_period_text`]). A period line is read by every range query of the table, so an
 /// object's 50 MB SUMMARY must not become a 50 MB line; the object itself keeps its text.
@@ -84,8 +183,9 @@ pub struct Period {
     pub uid: Uid,
     /// The normalised recurrence id of a separately stored instance; `None` for the parent's periods.
     pub rid: Option<Rid>,
-    /// Whether the period is busy.
-    pub transp: Transp,
+    /// How the period counts: [`FbType::Free`] is recorded but never busy (as imip-agent's
+    /// `TRANSPARENT`); every other type is busy.
+    pub fbtype: FbType,
     /// The event's SUMMARY.
     pub summary: Option<String>,
     /// The event's ORGANIZER address.
@@ -113,7 +213,7 @@ impl Period {
             end,
             uid,
             rid,
-            transp: Transp::Opaque,
+            fbtype: FbType::Busy,
             summary: None,
             organiser: None,
             expiry: None,
@@ -161,10 +261,11 @@ impl Period {
         )
     }
 
-    /// Whether this period blocks time: not transparent, and not of zero length (an instant
-    /// occupies no time, so it can neither cause nor suffer a conflict).
+    /// Whether this period blocks time: of any busy type (tentative and unavailable included),
+    /// and not of zero length (an instant occupies no time, so it can neither cause nor suffer a
+    /// conflict).
     pub fn is_busy(&self) -> bool {
-        self.transp != Transp::Transparent && self.start < self.end
+        self.fbtype.is_busy() && self.start < self.end
     }
 
     /// Whether the half-open intervals overlap (periods that only touch do not).
@@ -181,7 +282,7 @@ impl Period {
     /// Whether every field, not only the identity, is equal.
     pub fn same_details(&self, other: &Period) -> bool {
         self == other
-            && self.transp == other.transp
+            && self.fbtype == other.fbtype
             && self.summary == other.summary
             && self.organiser == other.organiser
             && self.expiry == other.expiry
@@ -198,7 +299,7 @@ impl Period {
         line.push('\t');
         escape_into(&mut line, self.uid.as_str());
         line.push('\t');
-        line.push_str(self.transp.as_str());
+        line.push_str(self.fbtype.table_str());
         line.push('\t');
         line.push_str(rid_text(self.rid.as_ref()));
         line.push('\t');
@@ -242,7 +343,7 @@ impl Period {
         // by calstore, so they are reported rather than invented.
         let uid = Uid::new(unescape(field(2))?)
             .map_err(|e| Error::corrupt(format!("uid: {}", e.message())))?;
-        let transp = Transp::parse(field(3)).map_err(|e| Error::corrupt(e.message().to_owned()))?;
+        let fbtype = FbType::parse(field(3)).map_err(|e| Error::corrupt(e.message().to_owned()))?;
         let rid = parse_rid_text(field(4))
             .map_err(|e| Error::corrupt(format!("rid: {}", e.message())))?;
         let expiry = match field(7) {
@@ -256,7 +357,7 @@ impl Period {
             end,
             uid,
             rid,
-            transp,
+            fbtype,
             summary: text(5)?,
             organiser: text(6)?,
             expiry,

@@ -82,12 +82,46 @@ impl Answer {
 /// settings and their occurrences in the range replace the table's rows of those events. A
 /// `freebusy-other/<attendee>` table is extended the same way with the user's events without
 /// end that name the attendee, as the attendee's answers in them make them; without `end`, the
-/// answer states its horizon.
+/// answer states its horizon. The user's availability (BUSY-UNAVAILABLE rows of its VAVAILABILITY
+/// uids) is extended past the horizon the same way.
 ///
 /// # Errors
 ///
 /// The store's errors; invalid input when a stored `TZID` or `window_size` does not parse.
 pub async fn freebusy<S: Store>(
+    store: &S,
+    user: &User,
+    table: &Table,
+    start: Option<DateTime<Utc>>,
+    end: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<Answer> {
+    let mut answer = events_answer(store, user, table, start, end, now).await?;
+    // The availability's BUSY-UNAVAILABLE rows stop at the table's horizon as the occurrences of
+    // events without end do; past it they are computed from the preference, the same way.
+    if let (Table::FreeBusy, Some(end)) = (table, end) {
+        let known = store.providers(user).await?.value.window_end;
+        let all = if known.is_none_or(|k| end > k) {
+            crate::refresh::availability::load(store, user).await?
+        } else {
+            Vec::new()
+        };
+        if !all.is_empty() {
+            let tz = settings(store, user, &Overrides::default()).await?.tz;
+            let rows = crate::object::availability::rows(user, &all, end, tz)
+                .map_err(|e| e.context(format!("preference availability of {user}")))?;
+            let uids = crate::refresh::availability::uids(&all);
+            let s = start.unwrap_or(DateTime::<Utc>::MIN_UTC);
+            let fresh: Vec<Period> = rows.into_iter().filter(|p| p.overlaps(s, end)).collect();
+            let periods = std::mem::take(&mut answer.periods);
+            answer.periods = crate::refresh::availability::replace(periods, &uids, fresh);
+        }
+    }
+    Ok(answer)
+}
+
+/// [`freebusy`] of the table and the events (without the availability past the horizon).
+async fn events_answer<S: Store>(
     store: &S,
     user: &User,
     table: &Table,

@@ -55,7 +55,7 @@ pub struct Expansion {
 /// The free/busy periods of one event for `user`: the parent's occurrences (rid `None`) except
 /// those replaced by a stored instance (active or cancelled: a cancelled instance removes its
 /// occurrence) and EXDATEs, plus one period per active instance (rid `Some(its rid)`, its own
-/// times, summary and transparency), all in table order ([`period::normalise`]).
+/// times, summary and FBTYPE), all in table order ([`period::normalise`]).
 ///
 /// Nothing comes from an object that does not count for the user
 /// ([`EventObject::counts_for`]) or has STATUS:CANCELLED; a cancelled parent (STATUS:CANCELLED)
@@ -103,12 +103,12 @@ pub fn expand(
             }
             // The latest THISANDFUTURE change before this occurrence reshapes it.
             match futures.iter().rev().find(|f| f.from < occ.start) {
-                None => periods.push(make_period(p, occ.start, occ.end, None)),
+                None => periods.push(make_period(p, (occ.start, occ.end), None, user, opts)),
                 Some(f) => {
                     if let Some((obj, shift, span)) = &f.change {
                         let (value, start) = shift.apply(&occ, opts)?;
                         let end = span.end(&value, start, opts)?;
-                        periods.push(make_period(obj, start, end, None));
+                        periods.push(make_period(obj, (start, end), None, user, opts));
                     }
                 }
             }
@@ -139,7 +139,13 @@ pub fn expand(
         };
         let start = start_value.to_utc(&opts.tz)?;
         let end = span.end(&start_value, start, opts)?;
-        periods.push(make_period(inst, start, end, inst.rid().cloned()));
+        periods.push(make_period(
+            inst,
+            (start, end),
+            inst.rid().cloned(),
+            user,
+            opts,
+        ));
     }
     Ok(Expansion {
         periods: period::normalise(periods),
@@ -180,18 +186,21 @@ fn check_together(
     Ok(())
 }
 
+/// One period of `obj`; its FBTYPE is the busy rule's for `user` ([`EventObject::fbtype_for`]),
+/// so that the table keeps BUSY-TENTATIVE and BUSY-UNAVAILABLE, not only busy or free.
 fn make_period(
     obj: &EventObject,
-    start: DateTime<Utc>,
-    end: DateTime<Utc>,
+    (start, end): (DateTime<Utc>, DateTime<Utc>),
     rid: Option<Rid>,
+    user: &User,
+    opts: &ExpandOptions,
 ) -> Period {
     Period {
         start,
         end: end.max(start),
         uid: obj.uid().clone(),
         rid,
-        transp: obj.transp(),
+        fbtype: obj.fbtype_for(user, opts.needs_action),
         summary: obj.summary().map(crate::period::cap_period_text),
         organiser: obj.organizer().map(crate::period::cap_period_text),
         expiry: None,

@@ -11,13 +11,14 @@ use chrono_tz::Tz;
 use crate::error::{Error, ErrorKind, Result};
 use crate::id::{PrefName, Rid, Uid, User};
 use crate::object::EventObject;
-use crate::period::{self, Period};
+use crate::period::Period;
 use crate::recurrence::{self, ExpandOptions, Expansion};
 use crate::store::{
     change_providers, Change, EventFamily, EventStatus, Providers, Step, Store, Table,
 };
 
 mod audit;
+pub mod availability;
 mod batch;
 mod cron;
 mod quota;
@@ -412,7 +413,8 @@ pub async fn regenerate<S: Store>(
             uids.extend(stale.into_iter().filter_map(|f| match f {
                 audit::Finding::StalePeriods { uid, .. }
                 | audit::Finding::MissingPeriods { uid, .. } => Some(uid),
-                audit::Finding::CancelledWithPeriods { .. } => None,
+                audit::Finding::CancelledWithPeriods { .. }
+                | audit::Finding::StaleAvailability { .. } => None,
             }));
             uids.into_iter().collect()
         };
@@ -446,7 +448,10 @@ pub async fn regenerate<S: Store>(
                 }
             }
         }
-        let rows = period::normalise(rows);
+        // The availability's rows are rebuilt on every run, up to the new window.
+        let (avail_uids, avail_rows) =
+            availability::rows(store, user, opts.window_end, opts.tz).await?;
+        let rows = availability::replace(rows, &avail_uids, avail_rows);
         report.periods = rows.len();
         if dry_run {
             report.table = rows;

@@ -100,7 +100,7 @@ fn rows(periods: &[Period]) -> Vec<String> {
                 format_instant(p.end),
                 p.uid,
                 p.rid.as_ref().map_or("-", |r| r.as_str()),
-                p.transp.as_str(),
+                p.fbtype.transp().as_str(),
                 p.summary.as_deref().unwrap_or("-"),
                 p.organiser.as_deref().unwrap_or("-"),
             )
@@ -143,7 +143,9 @@ fn to_json(periods: &[Period]) -> String {
         out.push_str(", \"rid\": ");
         json_string(&mut out, p.rid.as_ref().map(|r| r.as_str()));
         out.push_str(", \"transp\": ");
-        json_string(&mut out, Some(p.transp.as_str()));
+        json_string(&mut out, Some(p.fbtype.transp().as_str()));
+        out.push_str(", \"fbtype\": ");
+        json_string(&mut out, Some(p.fbtype.as_str()));
         out.push_str(", \"summary\": ");
         json_string(&mut out, p.summary.as_deref());
         out.push_str(", \"organiser\": ");
@@ -268,8 +270,8 @@ fn all_day_events_are_whole_days_in_the_users_zone() {
             "20260423T220000Z/20260424T220000Z",
         ],
     );
-    assert_eq!(periods[2].transp, calstore::Transp::Transparent);
-    assert_eq!(periods[0].transp, calstore::Transp::Opaque);
+    assert_eq!(periods[2].fbtype, calstore::FbType::Free);
+    assert_eq!(periods[0].fbtype, calstore::FbType::Busy);
     // In New York the same dates are other instants: midnight EST = 05:00Z.
     let ny = options(chrono_tz::America::New_York, ANY_WINDOW);
     assert_eq!(

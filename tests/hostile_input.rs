@@ -19,7 +19,7 @@ use calstore::id::{decode_component, encode_component, MAX_ENCODED_LEN};
 use calstore::object::{split_calendar, EventObject};
 use calstore::recurrence::MAX_OCCURRENCES;
 use calstore::{
-    ErrorKind, Group, Journal, Other, Period, QueueKind, Quota, Rid, Store, Table, Transp, Uid,
+    ErrorKind, FbType, Group, Journal, Other, Period, QueueKind, Quota, Rid, Store, Table, Uid,
     UsageTable, User,
 };
 use calstore_file::{FileJournal, FileJournalOptions, FileStore, FileStoreOptions};

@@ -30,12 +30,13 @@ pub fn json(periods: &[Period]) -> String {
     for (i, p) in periods.iter().enumerate() {
         out.push_str(if i == 0 { "\n" } else { ",\n" });
         out.push_str(&format!(
-            "{{\"start\": \"{}\", \"end\": \"{}\", \"uid\": {}, \"rid\": {}, \"transp\": \"{}\", \"summary\": {}, \"organiser\": {}, \"expires\": {}}}",
+            "{{\"start\": \"{}\", \"end\": \"{}\", \"uid\": {}, \"rid\": {}, \"transp\": \"{}\", \"fbtype\": \"{}\", \"summary\": {}, \"organiser\": {}, \"expires\": {}}}",
             rfc3339(p.start),
             rfc3339(p.end),
             json_opt(Some(p.uid.as_str())),
             json_opt(p.rid.as_ref().map(|r| r.as_str())),
-            p.transp.as_str(),
+            p.fbtype.transp().as_str(),
+            p.fbtype.as_str(),
             json_opt(p.summary.as_deref()),
             json_opt(p.organiser.as_deref()),
             json_opt(p.expiry.map(rfc3339).as_deref()),

@@ -154,6 +154,7 @@ fn json_tsv_and_ical_formats() {
         "uid",
         "rid",
         "transp",
+        "fbtype",
         "summary",
         "organiser",
         "expires",
@@ -526,4 +527,159 @@ fn ok_or_text(out: &std::process::Output) -> String {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     )
+}
+
+/// `import` of a VAVAILABILITY file stores it as the user's `availability` through the library:
+/// the preference holds it, the table its BUSY-UNAVAILABLE rows, `check` agrees, the VFREEBUSY
+/// writes them; events imported with it are stored as before.
+#[test]
+fn a_vavailability_file_is_imported_as_the_availability() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    let store = store.to_str().unwrap();
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let day = chrono::DateTime::from_timestamp((secs / 86_400 + 1) as i64 * 86_400, 0)
+        .unwrap()
+        .format("%Y%m%d")
+        .to_string();
+    let hours = dir.path().join("hours.ics");
+    std::fs::write(
+        &hours,
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VAVAILABILITY\r\n\
+UID:office-hours\r\nDTSTAMP:20200101T000000Z\r\nDTSTART:20200101T000000Z\r\nBEGIN:AVAILABLE\r\n\
+UID:day\r\nDTSTAMP:20200101T000000Z\r\nDTSTART:20200101T080000Z\r\nDTEND:20200101T170000Z\r\n\
+RRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let meeting = dir.path().join("meeting.ics");
+    std::fs::write(
+        &meeting,
+        format!(
+            "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\nUID:m\r\n\
+DTSTAMP:20200101T000000Z\r\nDTSTART:{day}T100000Z\r\nDTEND:{day}T110000Z\r\nEND:VEVENT\r\n\
+END:VCALENDAR\r\n"
+        ),
+    )
+    .unwrap();
+    let out = ok(&run(
+        dir.path(),
+        &[
+            "--store",
+            store,
+            "import",
+            "--user",
+            ALICE,
+            "--window-days",
+            "10",
+            meeting.to_str().unwrap(),
+            hours.to_str().unwrap(),
+        ],
+    ));
+    assert!(out.contains("stored as the availability of"), "{out}");
+    let pref = ok(&run(
+        dir.path(),
+        &[
+            "--store",
+            store,
+            "preferences",
+            "--user",
+            ALICE,
+            "availability",
+        ],
+    ));
+    assert!(pref.contains("UID:office-hours"), "{pref}");
+    let range = [
+        "--start".to_owned(),
+        format!("{day}T000000Z"),
+        "--end".to_owned(),
+        format!("{day}T235959Z"),
+    ];
+    let json = |format: &str| {
+        let mut args = vec![
+            "--store", store, "freebusy", "--user", ALICE, "--format", format,
+        ];
+        args.extend(range.iter().map(String::as_str));
+        ok(&run(dir.path(), &args))
+    };
+    let v: serde_json::Value = serde_json::from_str(&json("json")).unwrap();
+    let got: Vec<(String, String, String)> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["uid"].as_str().unwrap().to_owned(),
+                p["fbtype"].as_str().unwrap().to_owned(),
+                p["start"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let iso = format!("{}-{}-{}", &day[..4], &day[4..6], &day[6..]);
+    assert_eq!(
+        got.iter()
+            .map(|(u, t, _)| (u.as_str(), t.as_str()))
+            .collect::<Vec<_>>(),
+        [
+            ("office-hours", "BUSY-UNAVAILABLE"),
+            ("m", "BUSY"),
+            ("office-hours", "BUSY-UNAVAILABLE")
+        ],
+        "{got:?}"
+    );
+    assert_eq!(got[2].2, format!("{iso}T17:00:00Z"));
+    let ical = json("ical");
+    assert!(
+        ical.contains(&format!(
+            "FREEBUSY;FBTYPE=BUSY:{day}T100000Z/{day}T110000Z\r\n"
+        )),
+        "{ical}"
+    );
+    assert!(
+        ical.contains(&format!(
+            "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:{day}T170000Z/{day}T235959Z\r\n"
+        )),
+        "{ical}"
+    );
+    assert!(
+        ical.contains(&format!(
+            "FREEBUSY;FBTYPE=BUSY-UNAVAILABLE:{day}T000000Z/{day}T080000Z\r\n"
+        )),
+        "{ical}"
+    );
+    ok(&run(dir.path(), &["--store", store, "check"]));
+    // A file that is not a readable VAVAILABILITY stores nothing.
+    let bad = dir.path().join("bad.ics");
+    std::fs::write(
+        &bad,
+        "BEGIN:VCALENDAR\r\nBEGIN:VAVAILABILITY\r\nUID:x\r\nBEGIN:AVAILABLE\r\nUID:y\r\n\
+END:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR\r\n",
+    )
+    .unwrap();
+    let refused = run(
+        dir.path(),
+        &[
+            "--store",
+            store,
+            "import",
+            "--user",
+            ALICE,
+            bad.to_str().unwrap(),
+        ],
+    );
+    assert!(!refused.status.success());
+    let still = ok(&run(
+        dir.path(),
+        &[
+            "--store",
+            store,
+            "preferences",
+            "--user",
+            ALICE,
+            "availability",
+        ],
+    ));
+    assert_eq!(still, pref);
 }

@@ -1,41 +1,9 @@
 //! The busy rule: how one event counts in its user's free/busy, as an RFC 5545 FBTYPE, from
 //! the four things that decide it. One function, so that every caller says the same.
 
-use std::fmt;
-
 use crate::object::{PartStat, Status};
+pub use crate::period::FbType;
 use crate::period::Transp;
-
-/// An RFC 5545 FBTYPE, or free.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FbType {
-    /// Not busy at all (not written in VFREEBUSY).
-    Free,
-    /// `BUSY-TENTATIVE`.
-    BusyTentative,
-    /// `BUSY`.
-    Busy,
-    /// `BUSY-UNAVAILABLE` (out of office).
-    BusyUnavailable,
-}
-
-impl FbType {
-    /// The FBTYPE value (`FREE` for free).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FbType::Free => "FREE",
-            FbType::BusyTentative => "BUSY-TENTATIVE",
-            FbType::Busy => "BUSY",
-            FbType::BusyUnavailable => "BUSY-UNAVAILABLE",
-        }
-    }
-}
-
-impl fmt::Display for FbType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// How an event counts for its user:
 ///

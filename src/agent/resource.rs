@@ -109,23 +109,15 @@ fn occurrence_rid(dtstart: Option<&TimeValue>, start: DateTime<Utc>, tz: &chrono
 pub const AVAILABILITY: &str = "availability";
 
 /// Stores `text` (a calendar with one or more VAVAILABILITY, RFC 7953) as `user`'s availability,
-/// after reading it; `None` removes it.
+/// after reading it, and rewrites its BUSY-UNAVAILABLE rows in the user's `freebusy` table
+/// ([`crate::refresh::availability::set`]); `None` removes both.
 ///
 /// # Errors
 ///
 /// Invalid input, storing nothing, when the text holds no VAVAILABILITY or one cannot be read;
 /// the store's errors.
 pub async fn set_availability<S: Store>(store: &S, user: &User, text: Option<&str>) -> Result<()> {
-    let name = crate::id::PrefName::new(AVAILABILITY)?;
-    match text {
-        Some(t) => {
-            crate::object::availability::parse(t)?;
-            // Stored without its last line break, which the file store refuses at a value's end.
-            let t = t.trim_end_matches(['\r', '\n']);
-            store.set_preference(user, &name, Some(t)).await
-        }
-        None => store.set_preference(user, &name, None).await,
-    }
+    crate::refresh::availability::set(store, user, text, Utc::now()).await
 }
 
 /// `user`'s unavailable periods in `[start, end)` from its stored VAVAILABILITY (none when it
@@ -175,7 +167,18 @@ pub async fn overbooked<S: Store>(
     if policy.mode == Mode::AcceptAlways {
         return Ok(Vec::new());
     }
-    let rows = store.freebusy(resource, &Table::FreeBusy).await?.value;
+    // The availability's own rows hold no capacity: a booking made before the availability
+    // changed is not "overbooked" by it.
+    let availability = crate::refresh::availability::uids(
+        &crate::refresh::availability::load(store, resource).await?,
+    );
+    let rows: Vec<Period> = store
+        .freebusy(resource, &Table::FreeBusy)
+        .await?
+        .value
+        .into_iter()
+        .filter(|p| !availability.contains(&p.uid))
+        .collect();
     let mut out = Vec::new();
     for row in rows.iter().filter(|p| p.is_busy()) {
         let others = period::capacity_conflicts(&rows, std::slice::from_ref(row), policy.capacity);

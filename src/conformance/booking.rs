@@ -1,7 +1,7 @@
 //! Booking: table versions and conflicts, reservations without double booking, capacity, and
 //! offers that expire.
 
-use crate::{ErrorKind, Journal, Store, Table, Transp};
+use crate::{ErrorKind, FbType, Journal, Store, Table};
 use chrono::{Duration, Utc};
 
 use super::fixture::Fixture;
@@ -166,7 +166,7 @@ pub async fn reserve_refuses_double_booking<
         .await
         .unwrap();
     let mut see_through = period("20260105T090000Z", "20260105T110000Z", "fourth", None);
-    see_through.transp = Transp::Transparent;
+    see_through.fbtype = FbType::Free;
     f.store
         .reserve(&room, &fb, vec![see_through], 1, None)
         .await
@@ -316,7 +316,7 @@ pub async fn conflicts_and_can_schedule<
 ) {
     let (a, fb) = (user(ALICE), Table::FreeBusy);
     let mut free = period("20260105T120000Z", "20260105T130000Z", "lunch", None);
-    free.transp = Transp::Transparent;
+    free.fbtype = FbType::Free;
     f.store
         .set_freebusy(
             &a,

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::{ErrorKind, Journal, PrefName, Providers, Store, Table, Transp};
+use crate::{ErrorKind, FbType, Journal, PrefName, Providers, Store, Table};
 use chrono::Duration;
 
 use super::fixture::Fixture;
@@ -23,7 +23,7 @@ pub async fn tables_keep_order_and_identity<
     let mut detailed = period("20260105T090000Z", "20260105T100000Z", "b", None);
     detailed.summary = Some("Summary with\ttab, \\ and\nnewline".into());
     detailed.organiser = Some("mailto:bob@example.com".into());
-    detailed.transp = Transp::Transparent;
+    detailed.fbtype = FbType::Free;
     let mut duplicate = detailed.clone();
     duplicate.summary = Some("a different summary".into());
     let given = vec![

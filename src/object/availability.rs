@@ -5,7 +5,7 @@
 //! RRULE, RDATE, EXDATE), so the event reader and the recurrence expansion are reused rather than
 //! written twice; the calendar's VTIMEZONEs go with it.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 use chrono_tz::Tz;
 
 use crate::error::{Error, Result};
@@ -17,6 +17,9 @@ use super::EventObject;
 /// One VAVAILABILITY: its bounds and its AVAILABLE times.
 #[derive(Debug, Clone)]
 pub struct Availability {
+    /// The VAVAILABILITY's UID (RFC 7953 requires one; `vavailability-<n>` by position when
+    /// missing): the uid of its rows in the user's `freebusy` table.
+    uid: String,
     /// DTSTART/DTEND of the VAVAILABILITY, read as an event (its times), when given.
     bounds: Option<EventObject>,
     /// The AVAILABLE components, each read as an event.
@@ -56,6 +59,20 @@ fn event(timezones: &[String], props: &[String], uid: &str) -> Result<EventObjec
     }
     t.push_str("END:VEVENT\r\nEND:VCALENDAR\r\n");
     EventObject::parse(&t)
+}
+
+/// Whether `text` is a calendar of availability: it holds a VAVAILABILITY and no VEVENT (what
+/// `calstore import` stores as the user's `availability` rather than as events).
+pub fn is_availability_calendar(text: &str) -> bool {
+    let mut vavailability = false;
+    for l in lines(text) {
+        let u = l.trim_end().to_ascii_uppercase();
+        if u == "BEGIN:VEVENT" {
+            return false;
+        }
+        vavailability |= u == "BEGIN:VAVAILABILITY";
+    }
+    vavailability
 }
 
 /// Reads every VAVAILABILITY of a calendar.
@@ -104,6 +121,15 @@ pub fn parse(text: &str) -> Result<Vec<Availability>> {
                     .any(|p| p.to_ascii_uppercase().starts_with("DTSTART"))
                     .then(|| event(&timezones, &props, "vavailability"))
                     .transpose()?;
+                let uid = props
+                    .iter()
+                    .find_map(|p| {
+                        let (name, value) = p.split_once(':')?;
+                        name.eq_ignore_ascii_case("UID")
+                            .then(|| value.trim().to_owned())
+                    })
+                    .filter(|v| !v.is_empty())
+                    .unwrap_or_else(|| format!("vavailability-{}", out.len()));
                 let mut available = Vec::new();
                 for (i, a) in current.drain(..).enumerate() {
                     let e = event(&timezones, &a, &format!("available-{i}"))?;
@@ -112,7 +138,11 @@ pub fn parse(text: &str) -> Result<Vec<Availability>> {
                     }
                     available.push(e);
                 }
-                out.push(Availability { bounds, available });
+                out.push(Availability {
+                    uid,
+                    bounds,
+                    available,
+                });
             }
             _ => {
                 if let Some(a) = avail.as_mut() {
@@ -191,6 +221,57 @@ pub fn unavailable(
     }
     out.sort();
     Ok(out)
+}
+
+impl Availability {
+    /// The VAVAILABILITY's UID (see the field).
+    pub fn uid(&self) -> &str {
+        &self.uid
+    }
+
+    /// Where its rows begin: the VAVAILABILITY's DTSTART, else the earliest DTSTART of its
+    /// AVAILABLE times (before that the description says nothing a table could hold: the rows
+    /// would reach back without end). `None` when neither has a time.
+    fn origin(&self, tz: Tz) -> Option<DateTime<Utc>> {
+        let start = |e: &EventObject| e.dtstart().and_then(|d| d.to_utc(&tz).ok());
+        match &self.bounds {
+            Some(b) => start(b),
+            None => self.available.iter().filter_map(start).min(),
+        }
+    }
+}
+
+/// The rows the availabilities give `user`'s own `freebusy` table up to `until` (the table's
+/// horizon): one BUSY-UNAVAILABLE period per unavailable span of each VAVAILABILITY, of uid its
+/// UID and no rid, from its origin (see [`Availability`]) on, in table order. Like the
+/// occurrences of an event without end, they stop at `until` and are extended with it.
+///
+/// # Errors
+///
+/// Invalid input when a time cannot be placed or a rule expanded; when a UID is not a valid uid.
+pub fn rows(
+    user: &User,
+    availabilities: &[Availability],
+    until: DateTime<Utc>,
+    tz: Tz,
+) -> Result<Vec<crate::Period>> {
+    // Whole seconds, as every backend stores instants: a row cut at a window end of `now + n
+    // days` must read back as written.
+    let until = until.with_nanosecond(0).unwrap_or(until);
+    let mut out = Vec::new();
+    for a in availabilities {
+        let Some(origin) = a.origin(tz) else { continue };
+        if origin >= until {
+            continue;
+        }
+        let uid = crate::Uid::new(a.uid.clone())?;
+        for (s, e) in unavailable(user, std::slice::from_ref(a), origin, until, tz)? {
+            let mut p = crate::Period::new(s, e, uid.clone(), None)?;
+            p.fbtype = crate::FbType::BusyUnavailable;
+            out.push(p);
+        }
+    }
+    Ok(crate::period::normalise(out))
 }
 
 /// `vfreebusy` (a VCALENDAR with one VFREEBUSY, as `query::vfreebusy` writes it) with a

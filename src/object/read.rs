@@ -230,6 +230,13 @@ impl EventObject {
             None => Transp::Opaque,
         };
         let status = ev.single("STATUS")?.map(|p| Status::parse(&p.value));
+        // Outlook's "show as"; a repeated line is read leniently (the first wins), as the value
+        // only refines how busy the event is.
+        let cdo_busy_status = ev
+            .all("X-MICROSOFT-CDO-BUSYSTATUS")
+            .next()
+            .map(|p| p.value.trim().to_owned())
+            .filter(|s| !s.is_empty());
         let summary = ev
             .all("SUMMARY")
             .next()
@@ -280,6 +287,7 @@ impl EventObject {
             exdates,
             transp,
             status,
+            cdo_busy_status,
             summary,
             organizer,
             attendees,

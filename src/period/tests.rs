@@ -19,7 +19,7 @@ fn order_and_identity_ignore_details() {
     let a = p("20260105T090000Z", "20260105T100000Z", "a", None);
     let mut b = a.clone();
     b.summary = Some("other".into());
-    b.transp = Transp::Transparent;
+    b.fbtype = FbType::Free;
     assert_eq!(a, b);
     let mut table = vec![a.clone()];
     assert!(!insert(&mut table, b));
@@ -151,7 +151,7 @@ fn overlap_conflicts_and_capacity() {
     );
     assert!(capacity_conflicts(&table, std::slice::from_ref(&cand), 3).is_empty());
     let mut transparent = cand.clone();
-    transparent.transp = Transp::Transparent;
+    transparent.fbtype = FbType::Free;
     assert!(conflicts(&table, &[transparent]).is_empty());
 }
 
@@ -231,4 +231,47 @@ fn period_text_is_capped_on_a_char_boundary() {
     assert!(capped.len() <= MAX_PERIOD_TEXT, "{} bytes", capped.len());
     assert!(capped.ends_with('…'));
     assert!(long.starts_with(capped.trim_end_matches('…')));
+}
+
+/// Column 4 keeps imip-agent's words for busy and free (so today's files are written
+/// byte-identically) and the FBTYPE for the others; every spelling reads back.
+#[test]
+fn the_fbtype_column_reads_and_writes_every_type() {
+    let line = |field: &str| format!("20260105T090000Z\t20260105T100000Z\tx\t{field}\t\t\t\t");
+    for (written, fbtype) in [
+        ("OPAQUE", FbType::Busy),
+        ("TRANSPARENT", FbType::Free),
+        ("BUSY-TENTATIVE", FbType::BusyTentative),
+        ("BUSY-UNAVAILABLE", FbType::BusyUnavailable),
+    ] {
+        let mut a = p("20260105T090000Z", "20260105T100000Z", "x", None);
+        a.fbtype = fbtype;
+        assert_eq!(a.to_line(false), line(written));
+        assert!(Period::from_line(&line(written)).unwrap().same_details(&a));
+        assert_eq!(a.is_busy(), fbtype != FbType::Free, "{fbtype}");
+    }
+    for (read, fbtype) in [
+        ("", FbType::Busy),
+        ("BUSY", FbType::Busy),
+        ("opaque", FbType::Busy),
+        ("FREE", FbType::Free),
+        ("busy-tentative", FbType::BusyTentative),
+    ] {
+        assert_eq!(
+            Period::from_line(&line(read)).unwrap().fbtype,
+            fbtype,
+            "{read:?}"
+        );
+    }
+    assert_eq!(
+        Period::from_line(&line("SOMETIMES")).unwrap_err().kind(),
+        crate::ErrorKind::Corrupt
+    );
+    // Conflicts count every busy type, tentative included.
+    let table = vec![p("20260105T090000Z", "20260105T100000Z", "old", None)];
+    for fbtype in [FbType::BusyTentative, FbType::BusyUnavailable] {
+        let mut cand = p("20260105T093000Z", "20260105T094500Z", "new", None);
+        cand.fbtype = fbtype;
+        assert_eq!(conflicts(&table, &[cand]).len(), 1, "{fbtype}");
+    }
 }

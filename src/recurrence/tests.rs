@@ -46,7 +46,7 @@ ORGANIZER:mailto:alice@example.com\r\nTRANSP:TRANSPARENT\r\n",
     let p = &e.periods[0];
     assert_eq!(p.uid, Uid::new("one").unwrap());
     assert_eq!(p.rid, None);
-    assert_eq!(p.transp, crate::Transp::Transparent);
+    assert_eq!(p.fbtype, crate::FbType::Free);
     assert_eq!(p.summary.as_deref(), Some("Plan"));
     assert_eq!(p.organiser.as_deref(), Some("mailto:alice@example.com"));
     assert_eq!(p.expiry, None);
@@ -288,4 +288,59 @@ fn a_rule_too_costly_is_refused_naming_the_uid() {
         e.message().contains("busy-bee") && e.message().contains("too costly"),
         "{e}"
     );
+}
+
+/// The period's FBTYPE is the busy rule's: the user's own answer, STATUS, Outlook's busy status
+/// and the needs-action setting; an instance has its own, the parent's occurrences theirs.
+#[test]
+fn periods_carry_the_busy_rules_fbtype() {
+    use crate::FbType;
+    let one = |extra: &str, needs_action: bool| {
+        let ev = event(&format!(
+            "UID:x\r\nDTSTART:20260105T090000Z\r\nDTEND:20260105T100000Z\r\n\
+ORGANIZER:mailto:bob@example.com\r\n{extra}"
+        ));
+        let mut o = opts(chrono_tz::UTC, "20260110T000000Z");
+        o.needs_action = needs_action;
+        let e = expand(&alice(), Some(&ev), &[], &o).unwrap();
+        e.periods.first().map(|p| p.fbtype)
+    };
+    let me = |partstat: &str| format!("ATTENDEE;PARTSTAT={partstat}:mailto:alice@example.com\r\n");
+    assert_eq!(one(&me("ACCEPTED"), false), Some(FbType::Busy));
+    assert_eq!(one(&me("TENTATIVE"), false), Some(FbType::BusyTentative));
+    assert_eq!(one(&me("NEEDS-ACTION"), false), None, "not included");
+    assert_eq!(one(&me("NEEDS-ACTION"), true), Some(FbType::BusyTentative));
+    assert_eq!(
+        one("X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n", false),
+        Some(FbType::BusyUnavailable)
+    );
+    assert_eq!(
+        one(
+            &format!("{}X-MICROSOFT-CDO-BUSYSTATUS:OOF\r\n", me("TENTATIVE")),
+            false
+        ),
+        Some(FbType::BusyTentative)
+    );
+    assert_eq!(
+        one("STATUS:TENTATIVE\r\n", false),
+        Some(FbType::BusyTentative)
+    );
+    assert_eq!(
+        one("X-MICROSOFT-CDO-BUSYSTATUS:FREE\r\n", false),
+        Some(FbType::Free),
+        "recorded, as TRANSPARENT is"
+    );
+
+    let parent = event(
+        "UID:p\r\nDTSTART:20260105T090000Z\r\nDURATION:PT1H\r\nRRULE:FREQ=DAILY;COUNT=2\r\n\
+ORGANIZER:mailto:bob@example.com\r\nATTENDEE;PARTSTAT=ACCEPTED:mailto:alice@example.com\r\n",
+    );
+    let inst = event(
+        "UID:p\r\nRECURRENCE-ID:20260106T090000Z\r\nDTSTART:20260106T090000Z\r\nDURATION:PT1H\r\n\
+ORGANIZER:mailto:bob@example.com\r\nATTENDEE;PARTSTAT=TENTATIVE:mailto:alice@example.com\r\n",
+    );
+    let o = opts(chrono_tz::UTC, "20260110T000000Z");
+    let e = expand(&alice(), Some(&parent), &[(inst, EventStatus::Active)], &o).unwrap();
+    let types: Vec<FbType> = e.periods.iter().map(|p| p.fbtype).collect();
+    assert_eq!(types, [FbType::Busy, FbType::BusyTentative]);
 }

@@ -9,8 +9,10 @@
 //!
 //! What an event without end expands to depends on the window of the writer, so for those
 //! events only the rows before the table's horizon (the providers' window end, which every writer
-//! lowers to its own window) are compared. Rows of a uid with no stored object are legitimate
-//! (bookings made with [`Store::reserve`]) and only counted.
+//! lowers to its own window) are compared. The rows of the user's availability (VAVAILABILITY,
+//! [`super::availability`]) are compared with what it gives up to that horizon. Rows of another
+//! uid with no stored object are legitimate (bookings made with [`Store::reserve`]) and only
+//! counted.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -44,6 +46,16 @@ pub enum Finding {
         /// How many rows it has there.
         rows: usize,
     },
+    /// The rows of a VAVAILABILITY (the user's `availability`) are not what it gives up to the
+    /// table's horizon.
+    StaleAvailability {
+        /// The VAVAILABILITY's UID.
+        uid: Uid,
+        /// How many BUSY-UNAVAILABLE rows it gives before the horizon.
+        expected: usize,
+        /// How many rows of its uid the table has there.
+        rows: usize,
+    },
     /// A cancelled event (no active parent or instance) still has rows.
     CancelledWithPeriods {
         /// The event.
@@ -64,6 +76,11 @@ impl std::fmt::Display for Finding {
             Finding::StalePeriods { uid, expected, rows } => write!(
                 f,
                 "object {:?} has {rows} periods in freebusy that are not what it expands to ({expected} periods): rows of another version of the object; `make-freebusy` repairs it",
+                uid.as_str()
+            ),
+            Finding::StaleAvailability { uid, expected, rows } => write!(
+                f,
+                "availability {:?} has {rows} periods in freebusy that are not what it gives ({expected} BUSY-UNAVAILABLE periods); `make-freebusy` repairs it",
                 uid.as_str()
             ),
             Finding::CancelledWithPeriods { uid, rows } => write!(
@@ -225,10 +242,30 @@ async fn audit_options<S: Store>(
 /// The store's errors reading the list, the table or the settings.
 pub async fn audit<S: Store>(store: &S, user: &User, now: DateTime<Utc>) -> Result<Audit> {
     let list = store.list_events(user).await?;
-    let table = store.freebusy(user, &Table::FreeBusy).await?.value;
-    let gaps = gaps(&list, &table);
+    let all = store.freebusy(user, &Table::FreeBusy).await?.value;
     let opts = audit_options(store, user, now).await?;
-    let (findings, unreadable) = stale(store, user, &list, &table, &opts).await?;
+    let (avail_uids, avail_rows) =
+        super::availability::rows(store, user, opts.window_end, opts.tz).await?;
+    // The availability's rows, compared apart: they belong to no object.
+    let (avail_have, table): (Vec<Period>, Vec<Period>) =
+        all.into_iter().partition(|p| avail_uids.contains(&p.uid));
+    let gaps = gaps(&list, &table);
+    let (mut findings, unreadable) = stale(store, user, &list, &table, &opts).await?;
+    for uid in &avail_uids {
+        let want: Vec<Period> = avail_rows
+            .iter()
+            .filter(|p| &p.uid == uid)
+            .cloned()
+            .collect();
+        let got: Vec<&Period> = avail_have.iter().filter(|p| &p.uid == uid).collect();
+        if super::availability::differs(&want, &got, opts.window_end) {
+            findings.push(Finding::StaleAvailability {
+                uid: uid.clone(),
+                expected: want.len(),
+                rows: got.len(),
+            });
+        }
+    }
     let mut report = Audit {
         events: list.active.len() + list.active_instances.len(),
         without_object: gaps.without_object,

@@ -10,7 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, SystemTime};
 
 use calstore::{
-    ErrorKind, Group, Journal, PrefName, Providers, QueueKind, Quota, Store, Table, Transp,
+    ErrorKind, FbType, Group, Journal, PrefName, Providers, QueueKind, Quota, Store, Table,
     UsageTable,
 };
 use calstore_file::{Leftovers, LEFTOVER_AGE};
@@ -92,7 +92,7 @@ async fn every_file_kind_has_the_documented_bytes() {
     );
     detailed.summary = Some("Tab\there\\ and\nnewline".into());
     detailed.organiser = Some("mailto:bob@example.com".into());
-    detailed.transp = Transp::Transparent;
+    detailed.fbtype = FbType::Free;
     let plain = period("20260106T090000Z", "20260106T100000Z", "e2", None);
     store
         .set_freebusy(&a, &Table::FreeBusy, vec![plain.clone(), detailed], None)
@@ -461,4 +461,54 @@ async fn leftover_temporary_files_are_removed_by_age_only() {
     assert_eq!(refused.unwrap_err().kind(), ErrorKind::ReadOnly);
     assert_eq!(journal.remove_leftovers(LEFTOVER_AGE).await.unwrap(), one);
     assert!(!env.root().join("journal/room/.tmp-killed3").exists());
+}
+
+/// A table written before FBTYPEs were kept (OPAQUE and TRANSPARENT only) reads as BUSY and FREE
+/// and is written back byte for byte; the new types are written by name in column 4.
+#[tokio::test]
+async fn fbtype_column_keeps_old_tables_byte_identical() {
+    let env = Env::new();
+    let store = env.store();
+    let a = user(ALICE);
+    let old = "20260105T090000Z\t20260105T100000Z\te1\tTRANSPARENT\t\tFree\t\t\n\
+               20260106T090000Z\t20260106T100000Z\te2\tOPAQUE\t\tBusy\tmailto:bob@example.com\t\n";
+    // A first write creates the user's directory; then the old bytes replace the table.
+    store
+        .set_freebusy(
+            &a,
+            &Table::FreeBusy,
+            vec![period("20260105T090000Z", "20260105T100000Z", "e0", None)],
+            None,
+        )
+        .await
+        .unwrap();
+    std::fs::write(env.user_path(ALICE, "freebusy"), old).unwrap();
+    let read = store.freebusy(&a, &Table::FreeBusy).await.unwrap().value;
+    let types: Vec<FbType> = read.iter().map(|p| p.fbtype).collect();
+    assert_eq!(types, [FbType::Free, FbType::Busy]);
+    store
+        .set_freebusy(&a, &Table::FreeBusy, read.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(env.read(env.user_path(ALICE, "freebusy")), old);
+
+    let mut tentative = period("20260107T090000Z", "20260107T100000Z", "e3", None);
+    tentative.fbtype = FbType::BusyTentative;
+    let mut away = period("20260108T090000Z", "20260108T100000Z", "e4", None);
+    away.fbtype = FbType::BusyUnavailable;
+    let mut all = read;
+    all.extend([tentative, away]);
+    store
+        .set_freebusy(&a, &Table::FreeBusy, all.clone(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        env.read(env.user_path(ALICE, "freebusy")),
+        format!(
+            "{old}20260107T090000Z\t20260107T100000Z\te3\tBUSY-TENTATIVE\t\t\t\t\n\
+             20260108T090000Z\t20260108T100000Z\te4\tBUSY-UNAVAILABLE\t\t\t\t\n"
+        )
+    );
+    let back = store.freebusy(&a, &Table::FreeBusy).await.unwrap().value;
+    assert!(back.iter().zip(&all).all(|(x, y)| x.same_details(y)));
 }

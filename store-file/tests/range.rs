@@ -7,7 +7,7 @@ mod common;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use calstore::period;
-use calstore::{Period, Store, Table, Transp};
+use calstore::{FbType, Period, Store, Table};
 use chrono::Duration;
 use common::*;
 use proptest::prelude::*;
@@ -35,7 +35,7 @@ fn make(spec: &Spec) -> Period {
     .unwrap();
     p.summary = (summary > 0).then(|| "s".repeat(summary));
     if transparent {
-        p.transp = Transp::Transparent;
+        p.fbtype = FbType::Free;
     }
     p
 }

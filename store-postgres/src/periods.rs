@@ -5,7 +5,7 @@
 use std::sync::OnceLock;
 
 use calstore::id::parse_rid_text;
-use calstore::{Error, Period, Result, Transp, Uid, Version, Versioned};
+use calstore::{Error, FbType, Period, Result, Uid, Version, Versioned};
 use chrono::{DateTime, Utc};
 use deadpool_postgres::GenericClient;
 use tokio_postgres::types::ToSql;
@@ -346,14 +346,14 @@ pub(crate) fn period_from_row(row: &Row, at: usize, attendee: bool) -> Result<Pe
     let end: DateTime<Utc> = row.try_get(at + 1).map_err(|e| bad("end", &e))?;
     let uid = Uid::new(get_text(2)?.unwrap_or_default()).map_err(|e| bad("uid", &e))?;
     let rid = parse_rid_text(&get_text(3)?.unwrap_or_default()).map_err(|e| bad("rid", &e))?;
-    let transp = Transp::parse(&get_text(4)?.unwrap_or_default()).map_err(|e| bad("transp", &e))?;
+    let fbtype = FbType::parse(&get_text(4)?.unwrap_or_default()).map_err(|e| bad("transp", &e))?;
     let expiry: Option<DateTime<Utc>> = row.try_get(at + 7).map_err(|e| bad("expiry", &e))?;
     let p = Period {
         start,
         end,
         uid,
         rid,
-        transp,
+        fbtype,
         summary: get_text(5)?,
         organiser: get_text(6)?,
         expiry,

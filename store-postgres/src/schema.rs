@@ -51,6 +51,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_hash_overlap",
         sql: include_str!("../sql/0003_hash_overlap.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_fbtype",
+        sql: include_str!("../sql/0004_fbtype.sql"),
+    },
 ];
 
 /// The schema version this program needs.

@@ -7,7 +7,12 @@ use calstore_postgres::schema::{self, Roles};
 use calstore_postgres::{connect_client, PgOptions, PgPool, PgStore};
 
 /// Every migration, in order.
-const ALL: [&str; 3] = ["0001_initial", "0002_updated_at", "0003_hash_overlap"];
+const ALL: [&str; 4] = [
+    "0001_initial",
+    "0002_updated_at",
+    "0003_hash_overlap",
+    "0004_fbtype",
+];
 
 async fn empty_db(test: &str) -> Option<(&'static TestServer, TestDatabase)> {
     let server = server_or_skip(test)?;
@@ -30,17 +35,17 @@ async fn install_is_idempotent_and_reports_up_to_date() {
     assert_eq!(before.pending, ALL);
 
     let first = schema::install(&mut client, None).await.unwrap();
-    assert_eq!((first.before, first.after), (0, 3));
+    assert_eq!((first.before, first.after), (0, 4));
     assert_eq!(first.applied, ALL);
 
     let again = schema::install(&mut client, None).await.unwrap();
     assert!(again.applied.is_empty());
-    assert_eq!(again.to_string(), "schema up to date (version 3)");
+    assert_eq!(again.to_string(), "schema up to date (version 4)");
     let st = schema::status(&client).await.unwrap();
     assert!(st.is_current(), "{st}");
-    assert_eq!(st.applied.len(), 3);
+    assert_eq!(st.applied.len(), 4);
     assert_eq!(st.applied[0].checksum, schema::MIGRATIONS[0].checksum());
-    assert_eq!(st.to_string(), "schema version 3: up to date");
+    assert_eq!(st.to_string(), "schema version 4: up to date");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -59,7 +64,7 @@ async fn concurrent_installs_both_succeed_and_install_once() {
     let mut applied = Vec::new();
     for t in tasks {
         let report = t.await.unwrap().expect("every installer succeeds");
-        assert_eq!(report.after, 3);
+        assert_eq!(report.after, 4);
         applied.extend(report.applied);
     }
     applied.sort_unstable();
@@ -70,7 +75,7 @@ async fn concurrent_installs_both_succeed_and_install_once() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(rows, 3);
+    assert_eq!(rows, 4);
 }
 
 #[tokio::test]
@@ -85,7 +90,7 @@ async fn upgrade_from_version_1_keeps_the_data() {
         .await
         .unwrap_err();
     assert_eq!(old.kind(), ErrorKind::Unavailable);
-    assert!(old.message().contains("older than 3"), "{old}");
+    assert!(old.message().contains("older than 4"), "{old}");
     // Rows written by a version-1 program.
     client
         .batch_execute(
@@ -102,7 +107,11 @@ async fn upgrade_from_version_1_keeps_the_data() {
     let r = schema::upgrade(&mut client, None).await.unwrap();
     assert_eq!(
         (r.before, r.after, r.applied.clone()),
-        (1, 3, vec!["0002_updated_at", "0003_hash_overlap"])
+        (
+            1,
+            4,
+            vec!["0002_updated_at", "0003_hash_overlap", "0004_fbtype"]
+        )
     );
     let row = client
         .query_one(
@@ -167,7 +176,7 @@ async fn upgrade_to_3_swaps_the_overlap_indexes_and_keeps_the_periods() {
         .await
         .unwrap();
     let r = schema::upgrade(&mut client, None).await.unwrap();
-    assert_eq!((r.before, r.after), (2, 3));
+    assert_eq!((r.before, r.after), (2, 4));
     let rows = client
         .query(
             "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE '%overlap' \
@@ -221,6 +230,76 @@ async fn upgrade_to_3_swaps_the_overlap_indexes_and_keeps_the_periods() {
         let uids: Vec<&str> = found.iter().map(|p| p.uid.as_str()).collect();
         assert_eq!(uids, [uid], "{table:?}");
     }
+}
+
+/// Version 3 refused the new FBTYPEs; after the upgrade every period table takes them, the old
+/// rows read back unchanged (OPAQUE busy, TRANSPARENT free), and a store writes and reads them.
+#[tokio::test]
+async fn upgrade_to_4_lets_the_period_tables_keep_every_fbtype() {
+    let Some((_, db)) = empty_db("upgrade_to_4_lets_the_period_tables_keep_every_fbtype").await
+    else {
+        return;
+    };
+    let mut client = connect_client(&db.url).await.unwrap();
+    schema::install_to(&mut client, 3, None).await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO freebusy (store_user, \"start\", \"end\", object_uid, transp) \
+               VALUES ('mailto:a@example.com', '2026-01-05 09:00Z', '2026-01-05 10:00Z', 'b', 'OPAQUE'),
+                      ('mailto:a@example.com', '2026-01-05 11:00Z', '2026-01-05 12:00Z', 'f', 'TRANSPARENT');",
+        )
+        .await
+        .unwrap();
+    let inserts = [
+        "INSERT INTO freebusy (store_user, \"start\", \"end\", object_uid, transp) \
+           VALUES ('mailto:a@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 't', 'BUSY-TENTATIVE')",
+        "INSERT INTO freebusy_offers (store_user, \"start\", \"end\", object_uid, transp) \
+           VALUES ('mailto:a@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'o', 'BUSY-UNAVAILABLE')",
+        "INSERT INTO freebusy_other (store_user, other, \"start\", \"end\", object_uid, transp) \
+           VALUES ('mailto:a@example.com', 'x', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'x', 'BUSY-TENTATIVE')",
+        "INSERT INTO quota_freebusy (quota, user_group, \"start\", \"end\", object_uid, transp) \
+           VALUES ('mailto:room@example.com', 'staff', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'q', 'BUSY-UNAVAILABLE')",
+        "INSERT INTO user_freebusy (quota, store_user, \"start\", \"end\", object_uid, transp) \
+           VALUES ('mailto:room@example.com', 'mailto:a@example.com', '2026-01-06 09:00Z', '2026-01-06 10:00Z', 'u', 'BUSY-TENTATIVE')",
+    ];
+    for sql in inserts {
+        let e = client.batch_execute(sql).await.unwrap_err();
+        assert_eq!(sql_state(&e), "23514", "version 3 refuses: {sql}");
+    }
+    let r = schema::upgrade(&mut client, None).await.unwrap();
+    assert_eq!((r.before, r.after, r.applied), (3, 4, vec!["0004_fbtype"]));
+    for sql in inserts {
+        client.batch_execute(sql).await.unwrap();
+    }
+    let e = client
+        .batch_execute(
+            "INSERT INTO freebusy (store_user, \"start\", \"end\", object_uid, transp) \
+               VALUES ('mailto:a@example.com', '2026-01-07 09:00Z', '2026-01-07 10:00Z', 'z', 'MAYBE')",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(sql_state(&e), "23514", "other values are still refused");
+
+    let store = PgStore::connect(&PgOptions::new(&db.url)).await.unwrap();
+    let a = User::new("mailto:a@example.com").unwrap();
+    let got: Vec<(String, calstore::FbType)> = store
+        .freebusy(&a, &Table::FreeBusy)
+        .await
+        .unwrap()
+        .value
+        .into_iter()
+        .map(|p| (p.uid.to_string(), p.fbtype))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("b".to_owned(), calstore::FbType::Busy),
+            ("f".to_owned(), calstore::FbType::Free),
+            ("t".to_owned(), calstore::FbType::BusyTentative),
+        ]
+    );
+    let offers = store.freebusy(&a, &Table::Offers).await.unwrap().value;
+    assert_eq!(offers[0].fbtype, calstore::FbType::BusyUnavailable);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests: a failed step should panic right there
 
 use calstore::{
-    Group, Journal, Period, QueueKind, Quota, Request, Rid, Store, Table, Transp, Uid, UsageTable,
+    FbType, Group, Journal, Period, QueueKind, Quota, Request, Rid, Store, Table, Uid, UsageTable,
     User,
 };
 use calstore_postgres::harness::server_or_skip;
@@ -248,7 +248,7 @@ async fn replacing_a_uid_replaces_parent_and_instances_and_conflicts_use_one_que
         .await
         .is_err());
     let mut see_through = p(h(5), h(8), "new", None);
-    see_through.transp = Transp::Transparent;
+    see_through.fbtype = FbType::Free;
     let wanted = [
         p(h(5), h(8), "new", None),
         see_through,
@@ -423,7 +423,7 @@ async fn setting_the_same_periods_again_rewrites_no_row_but_bumps_the_version() 
     a.summary = Some("Planning".into());
     a.organiser = Some("mailto:bob@example.com".into());
     let mut b = p(h(3), h(4), "b", Some("20260105T030000Z"));
-    b.transp = Transp::Transparent;
+    b.fbtype = FbType::Free;
     let given = vec![b, a, p(h(0), h(5), "c", None)];
     let v1 = s
         .set_freebusy(&alice(), &fb, given.clone(), None)
@@ -487,7 +487,7 @@ async fn a_replacement_applies_changed_details_removals_and_additions() {
         let rows = physical(&raw, name).await;
         let mut after = before.clone();
         after[1].summary = Some("new".into());
-        after[2].transp = Transp::Transparent;
+        after[2].fbtype = FbType::Free;
         after[3].expiry = Some(soon + Duration::days(1));
         after[4].summary = None;
         after.remove(5); // removed

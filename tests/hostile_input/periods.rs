@@ -19,14 +19,19 @@ pub(crate) fn hostile_period() -> impl Strategy<Value = Period> {
             }
         }),
         prop::option::of(0i64..1000),
-        any::<bool>(),
+        prop::sample::select(vec![
+            FbType::Free,
+            FbType::BusyTentative,
+            FbType::Busy,
+            FbType::BusyUnavailable,
+        ]),
         text.clone(),
         text.clone(),
         prop::option::of(0i64..1000),
         text,
     )
         .prop_map(
-            |(start, len, uid, rid, transparent, summary, organiser, expiry, attendee)| {
+            |(start, len, uid, rid, fbtype, summary, organiser, expiry, attendee)| {
                 let base = Utc.with_ymd_and_hms(2030, 1, 7, 0, 0, 0).unwrap();
                 let at = |m: i64| base + chrono::Duration::minutes(m);
                 Period {
@@ -34,11 +39,7 @@ pub(crate) fn hostile_period() -> impl Strategy<Value = Period> {
                     end: at(start + len),
                     uid: Uid::new(uid).unwrap(),
                     rid: rid.map(|r| Rid::from_utc(at(r * 60))),
-                    transp: if transparent {
-                        Transp::Transparent
-                    } else {
-                        Transp::Opaque
-                    },
+                    fbtype,
                     summary: summary
                         .map(|s| s.replace('\0', ""))
                         .filter(|s| !s.is_empty()),

@@ -57,7 +57,7 @@ async fn insert_periods(
     let ends: Vec<DateTime<Utc>> = periods.iter().map(|p| p.end).collect();
     let uids: Vec<&str> = periods.iter().map(|p| p.uid.as_str()).collect();
     let rids: Vec<&str> = periods.iter().map(|p| rid_text(p.rid.as_ref())).collect();
-    let transps: Vec<&str> = periods.iter().map(|p| p.transp.as_str()).collect();
+    let transps: Vec<&str> = periods.iter().map(|p| p.fbtype.table_str()).collect();
     let summaries: Vec<Option<&str>> = periods.iter().map(|p| p.summary.as_deref()).collect();
     let organisers: Vec<Option<&str>> = periods.iter().map(|p| p.organiser.as_deref()).collect();
     let expiries: Vec<Option<DateTime<Utc>>> = periods.iter().map(|p| p.expiry).collect();

@@ -43,30 +43,10 @@ pub async fn run(global: &Global, args: &FreebusyArgs) -> Result<u8> {
     let text = match args.format {
         Format::Tsv => output::tsv(&answer.periods, false),
         Format::Json => output::json(&answer.periods),
+        // The user's availability is in the answer (BUSY-UNAVAILABLE rows, computed past the
+        // table's horizon by the query), so the VFREEBUSY writes it with the other periods.
         Format::Ical => {
-            let text =
-                calstore::query::vfreebusy(&user, &answer.periods, range, answer.horizon, now);
-            // A VAVAILABILITY (the user's `availability`) adds BUSY-UNAVAILABLE outside its
-            // available times, within the range asked.
-            match (range, table == calstore::Table::FreeBusy) {
-                (Some((s, e)), true) => {
-                    let tz = calstore::refresh::settings(
-                        &store,
-                        &user,
-                        &calstore::refresh::Overrides::default(),
-                    )
-                    .await?
-                    .tz;
-                    let spans: Vec<_> =
-                        calstore::agent::resource::unavailable(&store, &user, s, e, tz)
-                            .await?
-                            .into_iter()
-                            .map(|p| (p.start, p.end))
-                            .collect();
-                    calstore::object::availability::with_unavailable(&text, &spans)
-                }
-                _ => text,
-            }
+            calstore::query::vfreebusy(&user, &answer.periods, range, answer.horizon, now)
         }
     };
     print!("{text}");

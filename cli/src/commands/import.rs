@@ -1,5 +1,7 @@
 //! `calstore import`: stores every VEVENT of iCalendar files under a user and updates the user's
-//! free/busy as the agent would.
+//! free/busy as the agent would. A file whose components are VAVAILABILITY (no VEVENT) is stored
+//! as the user's `availability` (`calstore::agent::resource::set_availability`, which writes its
+//! BUSY-UNAVAILABLE rows); of several such files the last is kept.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -34,6 +36,7 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
     // Parse every file before storing anything: with --strict a file that fails stores nothing;
     // without, an event family that cannot be read is reported and left out.
     let mut files: Vec<(String, Vec<EventObject>)> = Vec::new();
+    let mut availability: Option<(String, String)> = None;
     let mut left_out = 0usize;
     for path in &args.files {
         let name = path.display().to_string();
@@ -56,6 +59,12 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
                 ),
             )
         })?;
+        if calstore::object::availability::is_availability_calendar(&text) {
+            // Read now, so that a bad file stores nothing.
+            calstore::object::availability::parse(&text).with_context(|| name.clone())?;
+            availability = Some((name, text));
+            continue;
+        }
         if args.strict {
             let objects = split_calendar(&text).with_context(|| name.clone())?;
             files.push((name, objects));
@@ -91,7 +100,20 @@ pub async fn run(global: &Global, args: &ImportArgs) -> Result<u8> {
     }
     // Import creates a missing file store (and records its layout).
     let store = backend::open_store_creating(global).await?;
-    let code = import(&store, &user, &files, &overrides).await?;
+    let code = if files.is_empty() && availability.is_some() {
+        crate::exit::OK
+    } else {
+        import(&store, &user, &files, &overrides).await?
+    };
+    if let Some((name, text)) = availability {
+        // --tz and --window-days become the user's preferences as for events: the rows are
+        // placed with them.
+        refresh::import_settings(&store, &user, &overrides).await?;
+        calstore::agent::resource::set_availability(&store, &user, Some(&text))
+            .await
+            .with_context(|| format!("{name}: storing the availability of {user}"))?;
+        println!("{name}: stored as the availability of {user}");
+    }
     if left_out > 0 {
         return Err(crate::exit::exit(
             crate::exit::DATA,

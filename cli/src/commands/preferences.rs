@@ -7,6 +7,8 @@ use calstore::{PrefName, Store};
 use crate::args::{Global, PreferencesArgs};
 use crate::backend;
 
+use calstore::agent::resource::AVAILABILITY;
+
 pub async fn run(global: &Global, args: &PreferencesArgs) -> Result<u8> {
     let user = super::parse_user(&args.user)?;
     let name = args
@@ -48,6 +50,11 @@ async fn apply<S: Store>(
                 );
             }
         }
+        // The availability is also rows of the user's table: set through the library, which
+        // rewrites them.
+        (Some(n), None) if args.unset && n.as_str() == AVAILABILITY => {
+            calstore::agent::resource::set_availability(store, user, None).await?
+        }
         (Some(n), None) if args.unset => store.set_preference(user, n, None).await?,
         (Some(n), None) => match store.preference(user, n).await? {
             Some(v) => println!("{v}"),
@@ -57,6 +64,9 @@ async fn apply<S: Store>(
                 )
             }
         },
+        (Some(n), Some(v)) if n.as_str() == AVAILABILITY => {
+            calstore::agent::resource::set_availability(store, user, Some(v)).await?
+        }
         (Some(n), Some(v)) => store.set_preference(user, n, Some(v)).await?,
     }
     Ok(crate::exit::OK)

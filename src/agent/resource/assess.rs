@@ -98,6 +98,11 @@ pub async fn assess<S: Store>(
         (Some(f), Some(l)) => (f.period.start, l),
         _ => (now, now),
     };
+    // The availability's own rows are no booking: outside availability is its own reason
+    // (`OutsideAvailability`, from the preference), never "busy with" its uid.
+    let availability_uids = crate::refresh::availability::uids(
+        &crate::refresh::availability::load(store, resource).await?,
+    );
     let others: Vec<Period> = if occurrences.is_empty() {
         Vec::new()
     } else {
@@ -112,7 +117,7 @@ pub async fn assess<S: Store>(
         .await?
         .periods
         .into_iter()
-        .filter(|p| p.uid != uid && p.is_busy())
+        .filter(|p| p.uid != uid && p.is_busy() && !availability_uids.contains(&p.uid))
         .collect()
     };
     let unavailable = unavailable(store, resource, first, last, settings.tz).await?;

@@ -107,7 +107,15 @@ async fn settle_once<S: Store, J: Journal>(
     now: DateTime<Utc>,
 ) -> Result<Settlement> {
     let read = store.freebusy(resource, &Table::FreeBusy).await?;
-    let rows = read.value;
+    // The availability's own rows are no booking and hold no capacity (as in `overbooked`).
+    let availability =
+        refresh::availability::uids(&refresh::availability::load(store, resource).await?);
+    let rows: Vec<_> = read
+        .value
+        .iter()
+        .filter(|p| !availability.contains(&p.uid))
+        .cloned()
+        .collect();
     let over = beyond_capacity(&rows, policy.capacity);
     if over.is_empty() {
         return Ok(Settlement::default());

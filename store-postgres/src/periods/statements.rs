@@ -259,7 +259,7 @@ impl<'p> Arrays<'p> {
             ends: periods.iter().map(|p| p.end).collect(),
             uids: periods.iter().map(|p| p.uid.as_str()).collect(),
             rids: periods.iter().map(|p| rid_text(p.rid.as_ref())).collect(),
-            transps: periods.iter().map(|p| p.transp.as_str()).collect(),
+            transps: periods.iter().map(|p| p.fbtype.table_str()).collect(),
             summaries: periods.iter().map(|p| p.summary.as_deref()).collect(),
             organisers: periods.iter().map(|p| p.organiser.as_deref()).collect(),
             expiries: periods.iter().map(|p| p.expiry).collect(),
