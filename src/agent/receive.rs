@@ -269,15 +269,7 @@ fn attendee_tables(
         let (Ok(attendee), Ok(other)) = (User::new(address.clone()), Other::new(address)) else {
             continue;
         };
-        let periods = refresh::expand_family(
-            &attendee,
-            after,
-            &ExpandOptions {
-                needs_action: false,
-                ..*opts
-            },
-        )?
-        .periods;
+        let periods = refresh::attendee_periods(&attendee, after, opts)?.periods;
         changes.push(Change::ReplaceUidPeriods {
             table: Table::Other(other),
             uid: after.uid.clone(),
