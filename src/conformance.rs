@@ -43,6 +43,7 @@ pub mod import;
 pub mod itip;
 pub mod itip_matrix;
 pub mod itip_occurrences;
+pub mod itip_other;
 pub mod journal;
 pub mod model;
 pub mod objects;
@@ -122,6 +123,7 @@ macro_rules! conformance_suite {
                 newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
             }
             itip_matrix { every_method_role_and_shape }
+            itip_other { cron_extends_attendee_tables, instance_reply_then_series_moves, reply_counts_for_its_sender_only }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

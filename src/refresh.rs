@@ -23,9 +23,9 @@ mod cron;
 mod other;
 mod quota;
 pub use audit::{audit, Audit, Finding};
-pub use other::{attendee_periods, audit as audit_others, OtherFinding};
 pub use batch::{refresh_events, Refreshed};
 pub use cron::{cron_users, regenerate_users, CronOptions, CronUsers, UserJob};
+pub use other::{attendee_periods, audit as audit_others, OtherFinding};
 pub use quota::{regenerate_quota, QuotaOptions, QuotaRegenerated};
 
 /// The default window for rules without end, in days.

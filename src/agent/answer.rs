@@ -197,6 +197,7 @@ pub async fn answer<S: Store>(
             answer.partstat(),
             Utc::now(),
         )),
+        only: None,
     };
     finish_plan(
         store,

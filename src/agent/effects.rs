@@ -175,6 +175,7 @@ pub(super) fn empty_plan(stored: &EventFamily) -> Plan {
         objects: Vec::new(),
         extra: Vec::new(),
         reply: None,
+        only: None,
     }
 }
 

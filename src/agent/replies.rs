@@ -24,7 +24,7 @@ fn about(
     stored: &EventFamily,
     o: &EventObject,
 ) -> Result<std::result::Result<(Option<&'static str>, EventObject), Reason>> {
-    let own = stored_of(stored, o);
+    let own = stored_of(stored, o).filter(|s| !superseded_copy(stored, s));
     let target = own.or(stored.parent.as_ref());
     let Some(t) = target else {
         return Ok(Err(Reason::UnknownEvent));
@@ -45,6 +45,17 @@ fn about(
         return Ok(Err(Reason::NoSuchInstance));
     }
     Ok(Ok((if own.is_some() { Some("own") } else { None }, obj)))
+}
+
+/// Whether `instance` is a copy of an older version of the stored series made to hold an
+/// answer ([`crate::recurrence::SERIES_COPY`]): the newer series replaces it, so an answer for
+/// that instance starts again from the series.
+fn superseded_copy(stored: &EventFamily, instance: &crate::store::StoredEvent) -> bool {
+    let (Some(parent), Ok(copy)) = (&stored.parent, EventObject::parse(&instance.text)) else {
+        return false;
+    };
+    crate::recurrence::is_series_copy(&copy)
+        && EventObject::parse(&parent.text).is_ok_and(|p| copy.sequence() < p.sequence())
 }
 
 /// The attendee a REPLY or COUNTER is from: the mail's sender when it is one of the message's
@@ -157,8 +168,11 @@ pub(super) fn reply(
         let stamp_text = stamp.map(|s| s.format("%Y%m%dT%H%M%SZ").to_string());
         // The key's own stored copy; for an instance the organiser never sent on its own, the
         // series' occurrence made into an instance, so that the answer is one instance's only.
+        // Marked as such, so that a newer series replaces it instead of keeping this version
+        // of the instance (its time, its other answers) for ever.
         let base = match (own, o.rid(), stored.parent.as_ref()) {
-            (None, Some(rid), Some(parent)) => super::instance::instance_of(&parent.text, rid)?,
+            (None, Some(rid), Some(parent)) => super::instance::instance_of(&parent.text, rid)?
+                .map(|t| crate::recurrence::mark_series_copy(&t)),
             _ => Some(target.text().to_owned()),
         };
         let rewritten = base.and_then(|b| {
@@ -173,6 +187,9 @@ pub(super) fn reply(
             refuse(&mut plan, Reason::NoSuchInstance);
             continue;
         };
+        plan.only
+            .get_or_insert_with(Vec::new)
+            .push(attendee.clone());
         set(&mut plan.family, o, text.clone(), EventStatus::Active);
         plan.objects.push(Change::PutEvent {
             uid: message.uid.clone(),

@@ -239,7 +239,9 @@ pub async fn audit<S: Store>(store: &S, user: &User, now: DateTime<Utc>) -> Resu
         unreadable,
     };
     let others = super::other::audit(store, user, &opts).await?;
-    report.findings.extend(others.into_iter().map(Finding::Other));
+    report
+        .findings
+        .extend(others.into_iter().map(Finding::Other));
     report.findings.extend(
         gaps.cancelled_with_rows
             .into_iter()

@@ -167,7 +167,11 @@ impl Wanted {
             .iter()
             .filter(|(_, e)| e.is_some())
             .map(|(u, _)| u)
-            .chain(self.loaded.iter().filter(move |u| !self.tables[i].contains_key(*u)))
+            .chain(
+                self.loaded
+                    .iter()
+                    .filter(move |u| !self.tables[i].contains_key(*u)),
+            )
     }
 }
 
