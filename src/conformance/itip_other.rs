@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 use crate::agent::{Action, Reason};
 use crate::refresh::{self, Overrides};
@@ -78,7 +78,8 @@ pub async fn cron_extends_attendee_tables<
         assert_eq!(d.items[0].action, Action::ReplyRecorded, "{u}");
     }
     let bob = Table::Other(other(BOB));
-    let start = Utc::now();
+    // Whole seconds, as every backend stores the horizon.
+    let start = Utc::now().duration_trunc(Duration::seconds(1)).unwrap();
     cron(s, &a, start, false).await;
     sound(s, &a, start).await;
     for month in 1..=7 {
