@@ -208,7 +208,7 @@ pub async fn instance_reply_then_series_moves<
         let mut seen = Vec::new();
         for (k, order) in [[&reply, update], [update, &reply]].iter().enumerate() {
             let a = user(&format!("mailto:alice{k}-{name}@example.com"));
-            let invite = msg("REQUEST", &[series.clone()]).replace(ALICE, a.as_str());
+            let invite = msg("REQUEST", std::slice::from_ref(&series)).replace(ALICE, a.as_str());
             deliver(s, &a, &invite).await;
             for m in order {
                 deliver(s, &a, &m.replace(ALICE, a.as_str())).await;
