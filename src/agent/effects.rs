@@ -15,7 +15,7 @@ use super::Message;
 /// Orders the message's object against the stored copy of its key (and, for an instance of a
 /// cancelled series, against the cancelled parent): `None` when it is newer.
 fn ordered(stored: &EventFamily, o: &EventObject) -> Result<Option<(Action, Reason)>> {
-    if let Some(s) = stored_of(stored, o) {
+    if let Some(s) = stored_of(stored, o).filter(|s| !super::replies::is_copy(s)) {
         let s_obj = EventObject::parse(&s.text)?;
         match order::compare(o, &s_obj) {
             Order::Newer => {}
@@ -79,16 +79,16 @@ pub(super) fn put(
             continue;
         }
         let existed = stored_of(stored, o).is_some();
-        set(
-            &mut plan.family,
-            o,
-            o.text().to_owned(),
-            EventStatus::Active,
-        );
+        // Answers a copy of the series held for this instance stay with it.
+        let text = match stored_of(stored, o).filter(|s| super::replies::is_copy(s)) {
+            Some(copy) => super::replies::carry_answers(&copy.text, o.text()),
+            None => o.text().to_owned(),
+        };
+        set(&mut plan.family, o, text.clone(), EventStatus::Active);
         plan.objects.push(Change::PutEvent {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
-            text: o.text().to_owned(),
+            text,
         });
         let action = if asked {
             plan.extra.push(Change::Queue(Request {

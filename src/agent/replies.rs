@@ -58,6 +58,39 @@ fn superseded_copy(stored: &EventFamily, instance: &crate::store::StoredEvent) -
         && EventObject::parse(&parent.text).is_ok_and(|p| copy.sequence() < p.sequence())
 }
 
+/// Whether the stored object is a copy of its series made to hold an answer
+/// ([`crate::recurrence::SERIES_COPY`]): not a version the organiser sent, so the organiser's
+/// own message for that instance is never ordered against it.
+pub(super) fn is_copy(stored: &crate::store::StoredEvent) -> bool {
+    EventObject::parse(&stored.text).is_ok_and(|o| crate::recurrence::is_series_copy(&o))
+}
+
+/// `text` (the organiser's own version of an instance that arrives where a copy of the series
+/// held answers) with the answers recorded in `copy` that count for it: those of a copy at
+/// least as new (SEQUENCE) as `text`, as if the replies had arrived after it, so that the
+/// result does not depend on which came first. A copy of an older version answers nothing.
+pub(super) fn carry_answers(copy: &str, text: &str) -> String {
+    let (Ok(c), Ok(o)) = (EventObject::parse(copy), EventObject::parse(text)) else {
+        return text.to_owned();
+    };
+    if c.sequence() < o.sequence() {
+        return text.to_owned();
+    }
+    let mut out = text.to_owned();
+    for a in c.attendees() {
+        let Some(stamp) = reply_stamp(copy, &a.address) else {
+            continue;
+        };
+        let stamp = stamp.format("%Y%m%dT%H%M%SZ").to_string();
+        if let Some(next) =
+            set_partstat(&out, &a.address, &partstat_text(&a.partstat), Some(&stamp))
+        {
+            out = next;
+        }
+    }
+    out
+}
+
 /// The attendee a REPLY or COUNTER is from: the mail's sender when it is one of the message's
 /// attendees, else the message's only attendee other than the user.
 fn answering(
