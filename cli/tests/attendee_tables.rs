@@ -33,7 +33,7 @@ fn session(place: &Place) {
     let before = bobs_table(place).lines().count();
     assert!(before > 0, "Bob accepted");
     let out = ok(&place.calstore(&["make-freebusy", "--window-days", "400", ALICE]));
-    assert!(out.contains(", 1 attendee tables extended"), "{out}");
+    assert!(out.contains(", 1 attendee tables updated"), "{out}");
     let after = bobs_table(place);
     assert!(
         after.lines().count() >= before + 40,

@@ -79,9 +79,9 @@ pub(super) fn put(
             continue;
         }
         let existed = stored_of(stored, o).is_some();
-        // Answers a copy of the series held for this instance stay with it.
-        let text = match stored_of(stored, o).filter(|s| super::replies::is_copy(s)) {
-            Some(copy) => super::replies::carry_answers(&copy.text, o.text()),
+        // Answers recorded for this version (or a newer one) before it arrived stay with it.
+        let text = match stored_of(stored, o) {
+            Some(old) => super::replies::carry_answers(&old.text, o.text()),
             None => o.text().to_owned(),
         };
         set(&mut plan.family, o, text.clone(), EventStatus::Active);

@@ -10,7 +10,7 @@ use crate::object::{same_address, EventObject, PartStat};
 use crate::recurrence::ExpandOptions;
 use crate::store::{Change, EventFamily, EventStatus, QueueKind, Request, Store, Table};
 
-use super::attendance::{reply_stamp, set_partstat};
+use super::attendance::{reply_sequence, reply_stamp, set_answer};
 use super::decision::{Action, Reason};
 use super::effects::{empty_plan, item, set};
 use super::method::Role;
@@ -65,26 +65,32 @@ pub(super) fn is_copy(stored: &crate::store::StoredEvent) -> bool {
     EventObject::parse(&stored.text).is_ok_and(|o| crate::recurrence::is_series_copy(&o))
 }
 
-/// `text` (the organiser's own version of an instance that arrives where a copy of the series
-/// held answers) with the answers recorded in `copy` that count for it: those of a copy at
-/// least as new (SEQUENCE) as `text`, as if the replies had arrived after it, so that the
-/// result does not depend on which came first. A copy of an older version answers nothing.
-pub(super) fn carry_answers(copy: &str, text: &str) -> String {
-    let (Ok(c), Ok(o)) = (EventObject::parse(copy), EventObject::parse(text)) else {
+/// `text`, the organiser's own newer version of an object, with the answers recorded in the
+/// stored `old` copy that count for it: those of replies to a version at least as new as `text`
+/// (their recorded SEQUENCE, else the stored object's), as if they had arrived after it, so that
+/// the result does not depend on which came first. An answer to an older version is dropped, as
+/// a REPLY to it arriving now would be.
+pub(super) fn carry_answers(old: &str, text: &str) -> String {
+    let (Ok(c), Ok(o)) = (EventObject::parse(old), EventObject::parse(text)) else {
         return text.to_owned();
     };
-    if c.sequence() < o.sequence() {
-        return text.to_owned();
-    }
     let mut out = text.to_owned();
     for a in c.attendees() {
-        let Some(stamp) = reply_stamp(copy, &a.address) else {
+        let Some(stamp) = reply_stamp(old, &a.address) else {
             continue;
         };
+        let answered = reply_sequence(old, &a.address).unwrap_or(c.sequence());
+        if answered < o.sequence() {
+            continue;
+        }
         let stamp = stamp.format("%Y%m%dT%H%M%SZ").to_string();
-        if let Some(next) =
-            set_partstat(&out, &a.address, &partstat_text(&a.partstat), Some(&stamp))
-        {
+        if let Some(next) = set_answer(
+            &out,
+            &a.address,
+            &partstat_text(&a.partstat),
+            Some(&stamp),
+            Some(answered),
+        ) {
             out = next;
         }
     }
@@ -209,11 +215,12 @@ pub(super) fn reply(
             _ => Some(target.text().to_owned()),
         };
         let rewritten = base.and_then(|b| {
-            set_partstat(
+            set_answer(
                 &b,
                 &attendee,
                 &partstat_text(&answer.partstat),
                 stamp_text.as_deref(),
+                Some(o.sequence()),
             )
         });
         let Some(text) = rewritten else {

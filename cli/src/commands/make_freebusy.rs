@@ -60,7 +60,7 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
         totals.events,
         totals.periods,
         if totals.others > 0 {
-            format!(", {} attendee tables extended", totals.others)
+            format!(", {} attendee tables updated", totals.others)
         } else {
             String::new()
         },
