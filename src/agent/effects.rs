@@ -211,16 +211,17 @@ pub(super) fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
         if o.is_this_and_future() {
             cancel_later_instances(&mut plan, stored, o);
         }
-        set(
-            &mut plan.family,
-            o,
-            o.text().to_owned(),
-            EventStatus::Cancelled,
-        );
+        // Answers to a version newer than the cancellation stay, for that version to find
+        // when it arrives (as they would have, delivered after it).
+        let text = match stored_of(stored, o) {
+            Some(old) => super::replies::carry_answers(&old.text, o.text()),
+            None => o.text().to_owned(),
+        };
+        set(&mut plan.family, o, text.clone(), EventStatus::Cancelled);
         plan.objects.push(Change::CancelEvent {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
-            text: o.text().to_owned(),
+            text,
         });
         plan.extra.push(Change::Dequeue {
             uid: message.uid.clone(),

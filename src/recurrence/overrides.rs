@@ -60,10 +60,10 @@ pub(crate) const SERIES_COPY: &str = "X-CALSTORE-SERIES-COPY";
 
 /// Whether the instance is a copy of its series ([`SERIES_COPY`]).
 pub(crate) fn is_series_copy(inst: &EventObject) -> bool {
+    let n = SERIES_COPY.len();
     inst.text().lines().any(|l| {
-        l.len() > SERIES_COPY.len()
-            && l[..SERIES_COPY.len()].eq_ignore_ascii_case(SERIES_COPY)
-            && l[SERIES_COPY.len()..].starts_with(':')
+        l.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
+            && l.get(n..).is_some_and(|t| t.starts_with(':'))
     })
 }
 
@@ -71,9 +71,10 @@ pub(crate) fn is_series_copy(inst: &EventObject) -> bool {
 /// marked already.
 pub(crate) fn mark_series_copy(text: &str) -> String {
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let n = SERIES_COPY.len();
     if text.lines().any(|l| {
-        l.to_ascii_uppercase()
-            .starts_with(&format!("{SERIES_COPY}:"))
+        l.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
+            && l.get(n..).is_some_and(|t| t.starts_with(':'))
     }) {
         return text.to_owned();
     }
