@@ -20,25 +20,31 @@ use super::Message;
 
 /// The stored object a REPLY or COUNTER for `o` is about: the instance, else the parent; or the
 /// reason it is refused.
+///
+/// With `hold_newer` (a REPLY), an answer to a version newer than the cancelled copy of its own
+/// key is about that copy (`"cancelled"`): it is kept there for the newer version to find when
+/// it arrives, as it would have counted had it been delivered after it.
 fn about(
     stored: &EventFamily,
     o: &EventObject,
+    hold_newer: bool,
 ) -> Result<std::result::Result<(Option<&'static str>, EventObject), Reason>> {
     let own = stored_of(stored, o).filter(|s| !superseded_copy(stored, s));
     let target = own.or(stored.parent.as_ref());
     let Some(t) = target else {
         return Ok(Err(Reason::UnknownEvent));
     };
-    if t.status == EventStatus::Cancelled
-        || stored
+    let obj = EventObject::parse(&t.text)?;
+    let parent_cancelled = o.rid().is_some()
+        && stored
             .parent
             .as_ref()
-            .is_some_and(|p| p.status == EventStatus::Cancelled)
-    {
-        return Ok(Err(Reason::EventCancelled));
-    }
-    let obj = EventObject::parse(&t.text)?;
-    if obj.is_cancelled() {
+            .is_some_and(|p| p.status == EventStatus::Cancelled);
+    if t.status == EventStatus::Cancelled || parent_cancelled || obj.is_cancelled() {
+        let newer = own.is_some() && !parent_cancelled && o.sequence() > obj.sequence();
+        if hold_newer && newer {
+            return Ok(Ok((Some("cancelled"), obj)));
+        }
         return Ok(Err(Reason::EventCancelled));
     }
     if own.is_none() && o.rid().is_some() && !super::method::has_occurrence(&t.text, o)? {
@@ -155,7 +161,7 @@ pub(super) fn reply(
             refuse(&mut plan, wrong_role(role));
             continue;
         }
-        let (own, target) = match about(stored, o)? {
+        let (own, target) = match about(stored, o, true)? {
             Ok(t) => t,
             Err(r) => {
                 refuse(&mut plan, r);
@@ -230,12 +236,21 @@ pub(super) fn reply(
         plan.only
             .get_or_insert_with(Vec::new)
             .push(attendee.clone());
-        set(&mut plan.family, o, text.clone(), EventStatus::Active);
-        plan.objects.push(Change::PutEvent {
-            uid: message.uid.clone(),
-            rid: o.rid().cloned(),
-            text,
-        });
+        if own == Some("cancelled") {
+            set(&mut plan.family, o, text.clone(), EventStatus::Cancelled);
+            plan.objects.push(Change::CancelEvent {
+                uid: message.uid.clone(),
+                rid: o.rid().cloned(),
+                text,
+            });
+        } else {
+            set(&mut plan.family, o, text.clone(), EventStatus::Active);
+            plan.objects.push(Change::PutEvent {
+                uid: message.uid.clone(),
+                rid: o.rid().cloned(),
+                text,
+            });
+        }
         plan.items
             .push(item(message, o, Action::ReplyRecorded, Reason::Applied));
     }
@@ -261,7 +276,7 @@ pub(super) async fn counter<S: Store>(
             refuse(&mut plan, wrong_role(role));
             continue;
         }
-        if let Err(r) = about(stored, o)? {
+        if let Err(r) = about(stored, o, false)? {
             refuse(&mut plan, r);
             continue;
         }
