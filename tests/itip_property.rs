@@ -44,8 +44,10 @@ struct Msg {
     text: String,
     /// (SEQUENCE, DTSTAMP minutes): the order RFC 5546 applies.
     version: (u32, i64),
-    /// For a REPLY: the SEQUENCE of the series REQUEST it answers.
+    /// For a REPLY: the SEQUENCE it answers.
     answers: Option<u32>,
+    /// The occurrence (week number) of an instance's message.
+    week: Option<i32>,
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -84,6 +86,7 @@ fn pool(organiser: &str, base: DateTime<Utc>) -> Vec<Msg> {
         ),
         version: (seq, minutes),
         answers: (method == "REPLY").then_some(seq),
+        week: rid.map(|r| ((r - base).num_days() / 7) as i32),
     }
     };
     let mut out = vec![
@@ -207,13 +210,20 @@ async fn random_message_sequences_agree_everywhere() {
         let mut picked: Vec<Msg> = Vec::with_capacity(n);
         for _ in 0..n {
             let m = &all[rng.below(all.len())];
-            // A reply comes after the organiser's version it answers.
+            // A reply comes after the organiser's version it answers: the series REQUEST of
+            // that SEQUENCE when it has the occurrence (version 1 ends after the third week),
+            // or the organiser's own REQUEST for that instance and SEQUENCE.
             let sent = |seq: u32| {
                 picked.iter().any(|p| {
                     p.answers.is_none()
                         && p.version.0 == seq
                         && p.text.contains("METHOD:REQUEST")
-                        && !p.text.contains("RECURRENCE-ID")
+                        && match (p.week, m.week) {
+                            (None, None) => true,
+                            (None, Some(w)) => seq != 1 || w < 3,
+                            (Some(a), Some(b)) => a == b,
+                            (Some(_), None) => false,
+                        }
                 })
             };
             if m.answers.is_none_or(sent) {

@@ -62,7 +62,8 @@ pub(crate) const SERIES_COPY: &str = "X-CALSTORE-SERIES-COPY";
 pub(crate) fn is_series_copy(inst: &EventObject) -> bool {
     let n = SERIES_COPY.len();
     inst.text().lines().any(|l| {
-        l.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
+        l.get(..n)
+            .is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
             && l.get(n..).is_some_and(|t| t.starts_with(':'))
     })
 }
@@ -73,7 +74,8 @@ pub(crate) fn mark_series_copy(text: &str) -> String {
     let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let n = SERIES_COPY.len();
     if text.lines().any(|l| {
-        l.get(..n).is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
+        l.get(..n)
+            .is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
             && l.get(n..).is_some_and(|t| t.starts_with(':'))
     }) {
         return text.to_owned();
