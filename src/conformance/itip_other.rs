@@ -363,5 +363,6 @@ pub async fn reply_counts_for_its_sender_only<
         slowest < invite * 4 + std::time::Duration::from_secs(2),
         "a reply took {slowest:?}, the invitation {invite:?}"
     );
+    eprintln!("5,000 attendees: invitation {invite:?}, slowest reply {slowest:?}");
     sound(s, &a, Utc::now()).await;
 }
