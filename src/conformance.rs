@@ -123,7 +123,7 @@ macro_rules! conformance_suite {
                 newer_series_drops_older_overrides, outlook_midnight_rid_replaces_its_day
             }
             itip_matrix { every_method_role_and_shape }
-            itip_other { cron_extends_attendee_tables, instance_reply_then_series_moves, reply_counts_for_its_sender_only }
+            itip_other { cron_extends_attendee_tables, instance_reply_then_series_moves, reply_counts_for_its_sender_only, attendee_instance_answer_then_series_changes }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

@@ -56,7 +56,7 @@ fn about(
 /// Whether `instance` is a copy of an older version of the stored series made to hold an
 /// answer ([`crate::recurrence::SERIES_COPY`]): the newer series replaces it, so an answer for
 /// that instance starts again from the series.
-fn superseded_copy(stored: &EventFamily, instance: &crate::store::StoredEvent) -> bool {
+pub(super) fn superseded_copy(stored: &EventFamily, instance: &crate::store::StoredEvent) -> bool {
     let (Some(parent), Ok(copy)) = (&stored.parent, EventObject::parse(&instance.text)) else {
         return false;
     };

@@ -366,3 +366,58 @@ pub async fn reply_counts_for_its_sender_only<
     eprintln!("5,000 attendees: invitation {invite:?}, slowest reply {slowest:?}");
     sound(s, &a, Utc::now()).await;
 }
+
+/// The attendee's side of an answer for one instance: Bob accepts one occurrence of a series he
+/// has not answered, then the organiser lengthens the series (a newer SEQUENCE). The old answer
+/// is for the old version: the occurrence follows the new series (asked again, so free), and
+/// Bob's new answer for that occurrence counts at the new length.
+pub async fn attendee_instance_answer_then_series_changes<
+    S: Store + Clone + 'static,
+    J: Journal + Clone + 'static,
+>(
+    f: &Fixture<S, J>,
+) {
+    let (s, b) = (&f.store, user(BOB));
+    let day = base();
+    let second = day + Duration::weeks(1);
+    let series = Ev::new("w", 0, day).rule("FREQ=WEEKLY;COUNT=4");
+    deliver(s, &b, &msg("REQUEST", std::slice::from_ref(&series))).await;
+    let d = crate::agent::answer(
+        s,
+        &b,
+        &uid("w"),
+        Some(&crate::Rid::from_utc(second)),
+        crate::agent::Answer::Accepted,
+    )
+    .await
+    .unwrap();
+    assert_eq!(d.added.len(), 1);
+    let longer = msg("REQUEST", &[series.stamped(20)])
+        .replace("SEQUENCE:0", "SEQUENCE:1")
+        .replace(
+            &format!(
+                "DTEND:{}",
+                crate::period::format_instant(day + Duration::hours(1))
+            ),
+            &format!(
+                "DTEND:{}",
+                crate::period::format_instant(day + Duration::hours(2))
+            ),
+        );
+    let d = deliver(s, &b, &longer).await;
+    assert_eq!(d.items[0].action, Action::Queued);
+    let own = agreed(s, &b).await;
+    assert!(own.is_empty(), "the old answer counts: {:?}", keys(&own));
+    crate::agent::answer(
+        s,
+        &b,
+        &uid("w"),
+        Some(&crate::Rid::from_utc(second)),
+        crate::agent::Answer::Accepted,
+    )
+    .await
+    .unwrap();
+    let own = agreed(s, &b).await;
+    assert_eq!(keys(&own).len(), 1, "{:?}", keys(&own));
+    assert_eq!(own[0].end - own[0].start, Duration::hours(2));
+}
