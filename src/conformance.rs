@@ -45,6 +45,7 @@ pub mod import;
 pub mod itip;
 pub mod itip_matrix;
 pub mod itip_occurrences;
+pub mod itip_other;
 pub mod joint;
 pub mod journal;
 pub mod model;
@@ -137,6 +138,7 @@ macro_rules! conformance_suite {
             joint { joint_writes_are_all_or_nothing, concurrent_bookings_keep_store_and_quota_together }
             fbtype { the_tables_keep_the_busy_rules_fbtype }
             availability { availability_is_rows_of_the_table }
+            itip_other { cron_extends_attendee_tables, instance_reply_then_series_moves, reply_counts_for_its_sender_only, attendee_instance_answer_then_series_changes }
         );
     };
     (@stamp $name:ident, $fixture:expr; $($module:ident { $($case:ident),* $(,)? })*) => {

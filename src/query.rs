@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use crate::id::{Uid, User};
 use crate::period::{self, format_instant, Period};
-use crate::refresh::{expand_family, settings, Overrides};
+use crate::refresh::{attendee_periods, expand_family, settings, Overrides};
 use crate::store::{Store, Table};
 
 pub(crate) mod ical;
@@ -141,9 +141,9 @@ async fn events_answer<S: Store>(
     // an attendee of the user's events, written by the agent as that attendee's answers make
     // them and extended here, past the window, the same way.
     let (expand_as, attendee) = match table {
-        Table::FreeBusy => (user.clone(), None),
+        Table::FreeBusy => (user.clone(), false),
         Table::Other(o) => match User::new(o.as_str()) {
-            Ok(u) => (u, Some(o.as_str().to_owned())),
+            Ok(u) => (u, true),
             Err(_) => {
                 answer.periods = periods;
                 return Ok(answer);
@@ -177,14 +177,12 @@ async fn events_answer<S: Store>(
         answer.horizon = Some(providers.window_end.unwrap_or(now));
         return Ok(answer);
     };
+    // An attendee's table is expanded with answers as they are (unanswered is free), by
+    // `attendee_periods`, the rule of the agent and the cron job.
     let mut opts = settings(store, user, &Overrides::default())
         .await?
         .expand_options(now);
     opts.window_end = end;
-    if attendee.is_some() {
-        // The agent writes an attendee's table with answers as they are: unanswered is free.
-        opts.needs_action = false;
-    }
     let uids: Vec<Uid> = providers.events.iter().map(|(u, _)| u.clone()).collect();
     let mut fresh = Vec::new();
     let mut replaced = HashSet::new();
@@ -199,13 +197,15 @@ async fn events_answer<S: Store>(
             }
         };
         for family in &families {
-            if attendee
-                .as_deref()
-                .is_some_and(|a| !crate::agent::names_attendee(family, a))
-            {
-                continue;
-            }
-            match expand_family(&expand_as, family, &opts) {
+            let expanded = if attendee {
+                if !crate::agent::names_attendee(family, expand_as.as_str()) {
+                    continue;
+                }
+                attendee_periods(&expand_as, family, &opts)
+            } else {
+                expand_family(&expand_as, family, &opts)
+            };
+            match expanded {
                 // At the occurrence cap the earliest are dropped: the range may miss some.
                 Ok(exp) if exp.periods.len() >= crate::recurrence::MAX_OCCURRENCES => answer
                     .failed

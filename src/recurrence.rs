@@ -83,16 +83,20 @@ pub fn expand(
     }
     let mut periods = Vec::new();
     let mut unbounded = false;
+    let dropped = dropped_instances(parent, instances, opts)?;
+    // A dropped instance replaces nothing: the occurrence, if the series still has it, is the
+    // series'.
+    let replacing = || {
+        instances
+            .iter()
+            .filter(|(i, _)| !i.rid().is_some_and(|r| dropped.contains(r)))
+    };
 
     if let Some(p) = parent.filter(|p| p.counts_for(user, opts.needs_action)) {
         let generated = occurrences(p, opts)?;
         unbounded = generated.windowed;
-        let replaced_rids: HashSet<Rid> = instances
-            .iter()
-            .flat_map(|(i, _)| instance_keys(i))
-            .collect();
-        let replaced_instants: HashSet<DateTime<Utc>> = instances
-            .iter()
+        let replaced_rids: HashSet<Rid> = replacing().flat_map(|(i, _)| instance_keys(i)).collect();
+        let replaced_instants: HashSet<DateTime<Utc>> = replacing()
             .filter_map(|(i, _)| i.rid())
             .map(|r| r.instant(&opts.tz))
             .collect();
@@ -119,7 +123,6 @@ pub fn expand(
         Some(p) => Some(Span::of(p, opts)?),
         None => None,
     };
-    let dropped = dropped_instances(parent, instances, opts)?;
     for (inst, status) in instances {
         if *status != EventStatus::Active
             || inst.rid().is_some_and(|r| dropped.contains(r))
@@ -522,6 +525,7 @@ fn local_day(o: &Occurrence, first: &TimeValue, tz: &chrono_tz::Tz) -> NaiveDate
 mod future;
 mod overrides;
 use overrides::{dropped_instances, instance_keys};
+pub(crate) use overrides::{is_series_copy, mark_series_copy};
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a test fails by panicking

@@ -21,10 +21,12 @@ mod audit;
 pub mod availability;
 mod batch;
 mod cron;
+mod other;
 mod quota;
 pub use audit::{audit, Audit, Finding};
 pub use batch::{refresh_events, Refreshed};
 pub use cron::{cron_users, regenerate_users, CronOptions, CronUsers, UserJob};
+pub use other::{attendee_periods, audit as audit_others, OtherFinding};
 pub use quota::{regenerate_quota, QuotaOptions, QuotaRegenerated};
 
 /// The default window for rules without end, in days.
@@ -293,6 +295,9 @@ pub struct Regenerated {
     pub skipped: Vec<(Uid, String)>,
     /// The periods of the table after the run (for `--dry-run` and `--publish`).
     pub table: Vec<Period>,
+    /// `freebusy-other` tables (what the user, as organiser, knows of attendees) the run
+    /// extended or rebuilt.
+    pub others: usize,
 }
 
 /// The cron job for one user: extends the window of the events without end by re-expanding only
@@ -414,7 +419,8 @@ pub async fn regenerate<S: Store>(
                 audit::Finding::StalePeriods { uid, .. }
                 | audit::Finding::MissingPeriods { uid, .. } => Some(uid),
                 audit::Finding::CancelledWithPeriods { .. }
-                | audit::Finding::StaleAvailability { .. } => None,
+                | audit::Finding::StaleAvailability { .. }
+                | audit::Finding::Other(_) => None,
             }));
             uids.into_iter().collect()
         };
@@ -476,6 +482,9 @@ pub async fn regenerate<S: Store>(
                 Ok(v) => v,
             }
         };
+        // The attendees' tables reach the same window end before it is recorded as the
+        // horizon, so that the horizon never vouches for rows not yet written.
+        report.others = other::regenerate_others(store, user, &uids, full, &opts).await?;
         let decided = Decided {
             window_end: opts.window_end,
             read_end: providers.value.window_end,

@@ -1,7 +1,10 @@
 //! Random sequences of iTIP messages — shuffled, duplicated, instance-level, cancels before
-//! their series — applied with `agent::receive` on MemoryStore, the file store and PostgreSQL:
-//! after every sequence all three hold the same `freebusy` table, equal to a rebuild from the
-//! final objects, and delivering the same messages in SEQUENCE order gives the same table.
+//! their series, the attendee's replies for the series and for single instances — applied with
+//! `agent::receive` on MemoryStore, the file store and PostgreSQL: after every sequence all
+//! three hold the same `freebusy` table, equal to a rebuild from the final objects, and the same
+//! `freebusy-other` table of the attendee, which `check` finds equal to a rebuild; delivering
+//! the same messages in SEQUENCE order gives the same tables. A reply is delivered only after
+//! the organiser's own version it answers (the organiser stores a version before sending it).
 //!
 //! 200 sequences by default; `CALSTORE_ITIP_SEQUENCES=N` runs N (scripts/test runs the
 //! default). Each sequence is reproducible from its number (printed on failure).
@@ -41,6 +44,10 @@ struct Msg {
     text: String,
     /// (SEQUENCE, DTSTAMP minutes): the order RFC 5546 applies.
     version: (u32, i64),
+    /// For a REPLY: the SEQUENCE it answers.
+    answers: Option<u32>,
+    /// The occurrence (week number) of an instance's message.
+    week: Option<i32>,
 }
 
 fn stamp(t: DateTime<Utc>) -> String {
@@ -49,13 +56,15 @@ fn stamp(t: DateTime<Utc>) -> String {
 
 /// The pool of messages about one weekly event of `organiser`: three versions of the series
 /// (moved, shortened — which drops the fourth occurrence —, with an EXDATE), overrides and
-/// instance cancellations of the second and fourth occurrence in three versions each, and a
-/// cancellation of the whole event.
+/// instance cancellations of the second and fourth occurrence in three versions each, a
+/// cancellation of the whole event, and Bob's replies to each version of the series, for the
+/// series and for the second and fourth occurrence on their own.
 fn pool(organiser: &str, base: DateTime<Utc>) -> Vec<Msg> {
     let week = Duration::weeks(1);
     let epoch = DateTime::parse_from_rfc3339("2026-01-01T00:00:00Z")
         .unwrap()
         .with_timezone(&Utc);
+    let partstat = |seq: u32| ["TENTATIVE", "ACCEPTED", "DECLINED"][seq as usize % 3];
     let one = |method: &str,
                seq: u32,
                minutes: i64,
@@ -67,14 +76,17 @@ fn pool(organiser: &str, base: DateTime<Utc>) -> Vec<Msg> {
             "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//calstore//property//EN\r\nMETHOD:{method}\r\n\
              BEGIN:VEVENT\r\nUID:prop\r\nSEQUENCE:{seq}\r\nDTSTAMP:{}\r\n{}DTSTART:{}\r\nDTEND:{}\r\n\
              {extra}SUMMARY:prop\r\nORGANIZER:{organiser}\r\n\
-             ATTENDEE;PARTSTAT=NEEDS-ACTION:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
+             ATTENDEE;PARTSTAT={}:mailto:bob@example.com\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n",
             stamp(epoch + Duration::minutes(minutes)),
             rid.map(|r| format!("RECURRENCE-ID:{}\r\n", stamp(r)))
                 .unwrap_or_default(),
             stamp(start),
             stamp(start + Duration::hours(1)),
+            if method == "REPLY" { partstat(seq) } else { "NEEDS-ACTION" },
         ),
         version: (seq, minutes),
+        answers: (method == "REPLY").then_some(seq),
+        week: rid.map(|r| ((r - base).num_days() / 7) as i32),
     }
     };
     let mut out = vec![
@@ -107,7 +119,13 @@ fn pool(organiser: &str, base: DateTime<Utc>) -> Vec<Msg> {
             let moved = occ + Duration::hours(i64::from(seq) + 2);
             out.push(one("REQUEST", seq, minutes, moved, Some(occ), ""));
             out.push(one("CANCEL", seq, minutes + 5, occ, Some(occ), ""));
+            // Bob answers that occurrence of the series' version `seq` on its own.
+            out.push(one("REPLY", seq, minutes + 7, occ, Some(occ), ""));
         }
+    }
+    for seq in 0..3u32 {
+        let minutes = i64::from(seq) * 10 + 9;
+        out.push(one("REPLY", seq, minutes, base, None, ""));
     }
     out
 }
@@ -144,6 +162,19 @@ async fn table<S: Store>(s: &S, u: &User, what: &str, seed: u64) -> Vec<String> 
     lines(&stored)
 }
 
+/// Bob's `freebusy-other` table as text; `check` finds every table of `u` equal to a rebuild.
+async fn bobs<S: Store>(s: &S, u: &User, what: &str, seed: u64) -> Vec<String> {
+    let bob = Table::Other(calstore::Other::new("mailto:bob@example.com").unwrap());
+    let rows = s.freebusy(u, &bob).await.unwrap().value;
+    let audit = refresh::audit(s, u, Utc::now()).await.unwrap();
+    assert!(
+        audit.findings.is_empty(),
+        "sequence {seed} on {what}: {:?}",
+        audit.findings
+    );
+    rows.iter().map(|p| p.to_line(false)).collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn random_message_sequences_agree_everywhere() {
     let count: u64 = std::env::var("CALSTORE_ITIP_SEQUENCES")
@@ -176,7 +207,29 @@ async fn random_message_sequences_agree_everywhere() {
         let ordered_user = User::new(format!("mailto:alice{seed}@example.org")).unwrap();
         let all = pool(user.as_str(), base);
         let n = 3 + rng.below(8);
-        let picked: Vec<Msg> = (0..n).map(|_| all[rng.below(all.len())].clone()).collect();
+        let mut picked: Vec<Msg> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let m = &all[rng.below(all.len())];
+            // A reply comes after the organiser's version it answers: the series REQUEST of
+            // that SEQUENCE when it has the occurrence (version 1 ends after the third week),
+            // or the organiser's own REQUEST for that instance and SEQUENCE.
+            let sent = |seq: u32| {
+                picked.iter().any(|p| {
+                    p.answers.is_none()
+                        && p.version.0 == seq
+                        && p.text.contains("METHOD:REQUEST")
+                        && match (p.week, m.week) {
+                            (None, None) => true,
+                            (None, Some(w)) => seq != 1 || w < 3,
+                            (Some(a), Some(b)) => a == b,
+                            (Some(_), None) => false,
+                        }
+                })
+            };
+            if m.answers.is_none_or(sent) {
+                picked.push(m.clone());
+            }
+        }
         if std::env::var_os("ITIP_SHOW").is_some() && seed + 1 == count {
             for m in &picked {
                 eprintln!(
@@ -206,11 +259,22 @@ async fn random_message_sequences_agree_everywhere() {
             table(&file, &user, "files", seed).await,
             "sequence {seed}: memory and files differ"
         );
+        let bob_on_memory = bobs(&memory, &user, "memory", seed).await;
+        assert_eq!(
+            bob_on_memory,
+            bobs(&file, &user, "files", seed).await,
+            "sequence {seed}: Bob's table differs between memory and files"
+        );
         if let Some((_, pg)) = &pg {
             assert_eq!(
                 on_memory,
                 table(pg, &user, "postgres", seed).await,
                 "sequence {seed}: memory and PostgreSQL differ"
+            );
+            assert_eq!(
+                bob_on_memory,
+                bobs(pg, &user, "postgres", seed).await,
+                "sequence {seed}: Bob's table differs between memory and PostgreSQL"
             );
         }
         // The same messages in SEQUENCE (then DTSTAMP) order give the same table.
@@ -231,6 +295,11 @@ async fn random_message_sequences_agree_everywhere() {
             rename(on_memory),
             ordered,
             "sequence {seed}: delivery order changed the result where SEQUENCE decides"
+        );
+        assert_eq!(
+            rename(bob_on_memory),
+            bobs(&memory, &ordered_user, "memory, in order", seed).await,
+            "sequence {seed}: delivery order changed Bob's table where SEQUENCE decides"
         );
     }
 }

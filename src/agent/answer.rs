@@ -128,14 +128,19 @@ pub async fn answer<S: Store>(
             .instances
             .iter()
             .find(|(x, _)| x == r)
-            .map(|(_, s)| s.clone()),
+            .map(|(_, s)| s.clone())
+            // A copy of an older version of the series answers nothing now.
+            .filter(|s| !super::replies::superseded_copy(&stored, s)),
     };
     let (text, status) = match (own, rid, stored.parent.as_ref()) {
         (Some(s), _, _) => (s.text, s.status),
+        // Marked as a copy, so that a newer series replaces it (issue 19, item 3).
         (None, Some(r), Some(parent)) if parent.status == EventStatus::Active => (
-            super::instance::instance_of(&parent.text, r)?.ok_or_else(|| {
-                Error::invalid(format!("{} is no occurrence of the series", what()))
-            })?,
+            super::instance::instance_of(&parent.text, r)?
+                .map(|t| crate::recurrence::mark_series_copy(&t))
+                .ok_or_else(|| {
+                    Error::invalid(format!("{} is no occurrence of the series", what()))
+                })?,
             EventStatus::Active,
         ),
         _ => {
@@ -197,6 +202,7 @@ pub async fn answer<S: Store>(
             answer.partstat(),
             Utc::now(),
         )),
+        only: None,
     };
     finish_plan(
         store,

@@ -15,6 +15,11 @@ use super::order::{line_name, line_value, parse_utc};
 /// The parameter that holds the DTSTAMP of the attendee's last reply applied.
 pub const REPLY_STAMP: &str = "X-CALSTORE-REPLY-STAMP";
 
+/// The parameter that holds the SEQUENCE of the attendee's last reply applied: the version it
+/// answered, which may be newer than the stored object's when the organiser's own copy of that
+/// version arrives later (the answer then counts for it).
+pub const REPLY_SEQUENCE: &str = "X-CALSTORE-REPLY-SEQUENCE";
+
 /// One logical line of the text with its physical lines.
 struct Logical {
     unfolded: String,
@@ -96,6 +101,17 @@ pub fn set_partstat(
     partstat: &str,
     stamp: Option<&str>,
 ) -> Option<String> {
+    set_answer(text, attendee, partstat, stamp, None)
+}
+
+/// [`set_partstat`], also recording the SEQUENCE the reply answered ([`REPLY_SEQUENCE`]).
+pub fn set_answer(
+    text: &str,
+    attendee: &str,
+    partstat: &str,
+    stamp: Option<&str>,
+    sequence: Option<u32>,
+) -> Option<String> {
     let (lines, eol) = logical_lines(text);
     let mut found = false;
     let mut out = String::with_capacity(text.len() + 64);
@@ -105,7 +121,7 @@ pub fn set_partstat(
             let (name, params, value) = split_params(&l.unfolded);
             let mut rebuilt = name;
             for (k, v) in params {
-                if k == "PARTSTAT" || k == REPLY_STAMP || k == "RSVP" {
+                if k == "PARTSTAT" || k == REPLY_STAMP || k == REPLY_SEQUENCE || k == "RSVP" {
                     continue;
                 }
                 rebuilt.push_str(&format!(";{k}={v}"));
@@ -113,6 +129,9 @@ pub fn set_partstat(
             rebuilt.push_str(&format!(";PARTSTAT={partstat}"));
             if let Some(s) = stamp {
                 rebuilt.push_str(&format!(";{REPLY_STAMP}={s}"));
+            }
+            if let Some(n) = sequence {
+                rebuilt.push_str(&format!(";{REPLY_SEQUENCE}={n}"));
             }
             rebuilt.push(':');
             rebuilt.push_str(&value);
@@ -123,6 +142,22 @@ pub fn set_partstat(
         out.push_str(eol);
     }
     found.then_some(out)
+}
+
+/// The SEQUENCE `attendee`'s last reply applied to the stored event answered, when recorded.
+pub fn reply_sequence(text: &str, attendee: &str) -> Option<u32> {
+    let (lines, _) = logical_lines(text);
+    lines.iter().find_map(|l| {
+        if line_name(&l.unfolded) != "ATTENDEE" || !same_address(line_value(&l.unfolded), attendee)
+        {
+            return None;
+        }
+        let (_, params, _) = split_params(&l.unfolded);
+        params
+            .iter()
+            .find(|(k, _)| k == REPLY_SEQUENCE)
+            .and_then(|(_, v)| v.trim().parse().ok())
+    })
 }
 
 /// The stamp of `attendee`'s last reply applied to the stored event, if any.

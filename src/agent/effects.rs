@@ -15,7 +15,7 @@ use super::Message;
 /// Orders the message's object against the stored copy of its key (and, for an instance of a
 /// cancelled series, against the cancelled parent): `None` when it is newer.
 fn ordered(stored: &EventFamily, o: &EventObject) -> Result<Option<(Action, Reason)>> {
-    if let Some(s) = stored_of(stored, o) {
+    if let Some(s) = stored_of(stored, o).filter(|s| !super::replies::is_copy(s)) {
         let s_obj = EventObject::parse(&s.text)?;
         match order::compare(o, &s_obj) {
             Order::Newer => {}
@@ -79,16 +79,16 @@ pub(super) fn put(
             continue;
         }
         let existed = stored_of(stored, o).is_some();
-        set(
-            &mut plan.family,
-            o,
-            o.text().to_owned(),
-            EventStatus::Active,
-        );
+        // Answers recorded for this version (or a newer one) before it arrived stay with it.
+        let text = match stored_of(stored, o) {
+            Some(old) => super::replies::carry_answers(&old.text, o.text()),
+            None => o.text().to_owned(),
+        };
+        set(&mut plan.family, o, text.clone(), EventStatus::Active);
         plan.objects.push(Change::PutEvent {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
-            text: o.text().to_owned(),
+            text,
         });
         let action = if asked {
             plan.extra.push(Change::Queue(Request {
@@ -175,6 +175,7 @@ pub(super) fn empty_plan(stored: &EventFamily) -> Plan {
         objects: Vec::new(),
         extra: Vec::new(),
         reply: None,
+        only: None,
     }
 }
 
@@ -210,16 +211,17 @@ pub(super) fn cancel(message: &Message, stored: &EventFamily) -> Result<Plan> {
         if o.is_this_and_future() {
             cancel_later_instances(&mut plan, stored, o);
         }
-        set(
-            &mut plan.family,
-            o,
-            o.text().to_owned(),
-            EventStatus::Cancelled,
-        );
+        // Answers to a version newer than the cancellation stay, for that version to find
+        // when it arrives (as they would have, delivered after it).
+        let text = match stored_of(stored, o) {
+            Some(old) => super::replies::carry_answers(&old.text, o.text()),
+            None => o.text().to_owned(),
+        };
+        set(&mut plan.family, o, text.clone(), EventStatus::Cancelled);
         plan.objects.push(Change::CancelEvent {
             uid: message.uid.clone(),
             rid: o.rid().cloned(),
-            text: o.text().to_owned(),
+            text,
         });
         plan.extra.push(Change::Dequeue {
             uid: message.uid.clone(),

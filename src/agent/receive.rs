@@ -116,6 +116,9 @@ pub(super) struct Plan {
     pub objects: Vec<Change>,
     pub extra: Vec<Change>,
     pub reply: Option<String>,
+    /// The attendees whose `freebusy-other` tables the plan can change (a REPLY changes its
+    /// sender's answer only); `None`: every attendee who answered.
+    pub only: Option<Vec<String>>,
 }
 
 /// One calendar of a delivery.
@@ -228,8 +231,13 @@ async fn plan_step<S: Store>(
         // cron job and a rebuild agree on how far the table is known (one view).
         refresh::record_horizon(&mut step, &opts);
         if role == Role::Organiser {
-            step.changes
-                .extend(attendee_tables(user, stored, &plan.family, &opts)?);
+            step.changes.extend(attendee_tables(
+                user,
+                stored,
+                &plan.family,
+                plan.only.as_deref(),
+                &opts,
+            )?);
         }
     }
     step.changes.extend(plan.extra);
@@ -267,11 +275,14 @@ fn guard(step: &mut Step, stored: &EventFamily) {
 /// `freebusy-other/<attendee>` holds the event's periods as that attendee's answers in the
 /// stored objects make them (accepted or tentative: busy; otherwise none). Only attendees who
 /// answered yes before or after are written, so a message naming thousands of attendees who
-/// never answered writes nothing for them.
+/// never answered writes nothing for them; with `only`, only those attendees (a REPLY, which
+/// changes its sender's answer and nobody else's periods, writes one table however many
+/// attendees answered).
 fn attendee_tables(
     user: &User,
     before: &EventFamily,
     after: &EventFamily,
+    only: Option<&[String]>,
     opts: &ExpandOptions,
 ) -> Result<Vec<Change>> {
     let mut who: Vec<String> = Vec::new();
@@ -285,7 +296,10 @@ fn attendee_tables(
                 continue;
             };
             for a in o.attendees() {
-                let answered = a.partstat.counts(false);
+                let answered = a.partstat.counts(false)
+                    && only.is_none_or(|o| {
+                        o.iter().any(|w| crate::object::same_address(w, &a.address))
+                    });
                 if answered
                     && !crate::object::same_address(&a.address, user.as_str())
                     && !who
@@ -302,15 +316,7 @@ fn attendee_tables(
         let (Ok(attendee), Ok(other)) = (User::new(address.clone()), Other::new(address)) else {
             continue;
         };
-        let periods = refresh::expand_family(
-            &attendee,
-            after,
-            &ExpandOptions {
-                needs_action: false,
-                ..*opts
-            },
-        )?
-        .periods;
+        let periods = refresh::attendee_periods(&attendee, after, opts)?.periods;
         changes.push(Change::ReplaceUidPeriods {
             table: Table::Other(other),
             uid: after.uid.clone(),

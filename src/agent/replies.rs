@@ -10,7 +10,7 @@ use crate::object::{same_address, EventObject, PartStat};
 use crate::recurrence::ExpandOptions;
 use crate::store::{Change, EventFamily, EventStatus, QueueKind, Request, Store, Table};
 
-use super::attendance::{reply_stamp, set_partstat};
+use super::attendance::{reply_sequence, reply_stamp, set_answer};
 use super::decision::{Action, Reason};
 use super::effects::{empty_plan, item, set};
 use super::method::Role;
@@ -20,31 +20,87 @@ use super::Message;
 
 /// The stored object a REPLY or COUNTER for `o` is about: the instance, else the parent; or the
 /// reason it is refused.
+///
+/// With `hold_newer` (a REPLY), an answer to a version newer than the cancelled copy of its own
+/// key is about that copy (`"cancelled"`): it is kept there for the newer version to find when
+/// it arrives, as it would have counted had it been delivered after it.
 fn about(
     stored: &EventFamily,
     o: &EventObject,
+    hold_newer: bool,
 ) -> Result<std::result::Result<(Option<&'static str>, EventObject), Reason>> {
-    let own = stored_of(stored, o);
+    let own = stored_of(stored, o).filter(|s| !superseded_copy(stored, s));
     let target = own.or(stored.parent.as_ref());
     let Some(t) = target else {
         return Ok(Err(Reason::UnknownEvent));
     };
-    if t.status == EventStatus::Cancelled
-        || stored
+    let obj = EventObject::parse(&t.text)?;
+    let parent_cancelled = o.rid().is_some()
+        && stored
             .parent
             .as_ref()
-            .is_some_and(|p| p.status == EventStatus::Cancelled)
-    {
-        return Ok(Err(Reason::EventCancelled));
-    }
-    let obj = EventObject::parse(&t.text)?;
-    if obj.is_cancelled() {
+            .is_some_and(|p| p.status == EventStatus::Cancelled);
+    if t.status == EventStatus::Cancelled || parent_cancelled || obj.is_cancelled() {
+        let newer = own.is_some() && !parent_cancelled && o.sequence() > obj.sequence();
+        if hold_newer && newer {
+            return Ok(Ok((Some("cancelled"), obj)));
+        }
         return Ok(Err(Reason::EventCancelled));
     }
     if own.is_none() && o.rid().is_some() && !super::method::has_occurrence(&t.text, o)? {
         return Ok(Err(Reason::NoSuchInstance));
     }
     Ok(Ok((if own.is_some() { Some("own") } else { None }, obj)))
+}
+
+/// Whether `instance` is a copy of an older version of the stored series made to hold an
+/// answer ([`crate::recurrence::SERIES_COPY`]): the newer series replaces it, so an answer for
+/// that instance starts again from the series.
+pub(super) fn superseded_copy(stored: &EventFamily, instance: &crate::store::StoredEvent) -> bool {
+    let (Some(parent), Ok(copy)) = (&stored.parent, EventObject::parse(&instance.text)) else {
+        return false;
+    };
+    crate::recurrence::is_series_copy(&copy)
+        && EventObject::parse(&parent.text).is_ok_and(|p| copy.sequence() < p.sequence())
+}
+
+/// Whether the stored object is a copy of its series made to hold an answer
+/// ([`crate::recurrence::SERIES_COPY`]): not a version the organiser sent, so the organiser's
+/// own message for that instance is never ordered against it.
+pub(super) fn is_copy(stored: &crate::store::StoredEvent) -> bool {
+    EventObject::parse(&stored.text).is_ok_and(|o| crate::recurrence::is_series_copy(&o))
+}
+
+/// `text`, the organiser's own newer version of an object, with the answers recorded in the
+/// stored `old` copy that count for it: those of replies to a version at least as new as `text`
+/// (their recorded SEQUENCE, else the stored object's), as if they had arrived after it, so that
+/// the result does not depend on which came first. An answer to an older version is dropped, as
+/// a REPLY to it arriving now would be.
+pub(super) fn carry_answers(old: &str, text: &str) -> String {
+    let (Ok(c), Ok(o)) = (EventObject::parse(old), EventObject::parse(text)) else {
+        return text.to_owned();
+    };
+    let mut out = text.to_owned();
+    for a in c.attendees() {
+        let Some(stamp) = reply_stamp(old, &a.address) else {
+            continue;
+        };
+        let answered = reply_sequence(old, &a.address).unwrap_or(c.sequence());
+        if answered < o.sequence() {
+            continue;
+        }
+        let stamp = stamp.format("%Y%m%dT%H%M%SZ").to_string();
+        if let Some(next) = set_answer(
+            &out,
+            &a.address,
+            &partstat_text(&a.partstat),
+            Some(&stamp),
+            Some(answered),
+        ) {
+            out = next;
+        }
+    }
+    out
 }
 
 /// The attendee a REPLY or COUNTER is from: the mail's sender when it is one of the message's
@@ -105,7 +161,7 @@ pub(super) fn reply(
             refuse(&mut plan, wrong_role(role));
             continue;
         }
-        let (own, target) = match about(stored, o)? {
+        let (own, target) = match about(stored, o, true)? {
             Ok(t) => t,
             Err(r) => {
                 refuse(&mut plan, r);
@@ -157,28 +213,44 @@ pub(super) fn reply(
         let stamp_text = stamp.map(|s| s.format("%Y%m%dT%H%M%SZ").to_string());
         // The key's own stored copy; for an instance the organiser never sent on its own, the
         // series' occurrence made into an instance, so that the answer is one instance's only.
+        // Marked as such, so that a newer series replaces it instead of keeping this version
+        // of the instance (its time, its other answers) for ever.
         let base = match (own, o.rid(), stored.parent.as_ref()) {
-            (None, Some(rid), Some(parent)) => super::instance::instance_of(&parent.text, rid)?,
+            (None, Some(rid), Some(parent)) => super::instance::instance_of(&parent.text, rid)?
+                .map(|t| crate::recurrence::mark_series_copy(&t)),
             _ => Some(target.text().to_owned()),
         };
         let rewritten = base.and_then(|b| {
-            set_partstat(
+            set_answer(
                 &b,
                 &attendee,
                 &partstat_text(&answer.partstat),
                 stamp_text.as_deref(),
+                Some(o.sequence()),
             )
         });
         let Some(text) = rewritten else {
             refuse(&mut plan, Reason::NoSuchInstance);
             continue;
         };
-        set(&mut plan.family, o, text.clone(), EventStatus::Active);
-        plan.objects.push(Change::PutEvent {
-            uid: message.uid.clone(),
-            rid: o.rid().cloned(),
-            text,
-        });
+        plan.only
+            .get_or_insert_with(Vec::new)
+            .push(attendee.clone());
+        if own == Some("cancelled") {
+            set(&mut plan.family, o, text.clone(), EventStatus::Cancelled);
+            plan.objects.push(Change::CancelEvent {
+                uid: message.uid.clone(),
+                rid: o.rid().cloned(),
+                text,
+            });
+        } else {
+            set(&mut plan.family, o, text.clone(), EventStatus::Active);
+            plan.objects.push(Change::PutEvent {
+                uid: message.uid.clone(),
+                rid: o.rid().cloned(),
+                text,
+            });
+        }
         plan.items
             .push(item(message, o, Action::ReplyRecorded, Reason::Applied));
     }
@@ -204,7 +276,7 @@ pub(super) async fn counter<S: Store>(
             refuse(&mut plan, wrong_role(role));
             continue;
         }
-        if let Err(r) = about(stored, o)? {
+        if let Err(r) = about(stored, o, false)? {
             refuse(&mut plan, r);
             continue;
         }

@@ -37,6 +37,12 @@ pub(super) fn dropped_instances(
         .filter(|(i, _)| i.sequence() < p.sequence())
     {
         let Some(r) = inst.rid() else { continue };
+        // A copy of an older version of the series, made only to hold an answer for one
+        // instance, is that version: the newer series replaces it wherever the instance is.
+        if is_series_copy(inst) {
+            dropped.insert(r.clone());
+            continue;
+        }
         let at = r.instant(&opts.tz);
         let beyond = generated.windowed && at >= opts.window_end;
         let found = instance_keys(inst).iter().any(|k| rids.contains(k)) || starts.contains(&at);
@@ -45,6 +51,39 @@ pub(super) fn dropped_instances(
         }
     }
     Ok(dropped)
+}
+
+/// The property that marks an instance stored as a copy of its series at that occurrence (an
+/// answer for one instance the organiser never sent on its own: the attendee's own answer, or a
+/// REPLY the organiser records), rather than an instance its organiser sent.
+pub(crate) const SERIES_COPY: &str = "X-CALSTORE-SERIES-COPY";
+
+/// Whether the instance is a copy of its series ([`SERIES_COPY`]).
+pub(crate) fn is_series_copy(inst: &EventObject) -> bool {
+    let n = SERIES_COPY.len();
+    inst.text().lines().any(|l| {
+        l.get(..n)
+            .is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
+            && l.get(n..).is_some_and(|t| t.starts_with(':'))
+    })
+}
+
+/// `text` (one VEVENT) marked as a copy of its series ([`SERIES_COPY`]); unchanged when it is
+/// marked already.
+pub(crate) fn mark_series_copy(text: &str) -> String {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
+    let n = SERIES_COPY.len();
+    if text.lines().any(|l| {
+        l.get(..n)
+            .is_some_and(|h| h.eq_ignore_ascii_case(SERIES_COPY))
+            && l.get(n..).is_some_and(|t| t.starts_with(':'))
+    }) {
+        return text.to_owned();
+    }
+    match text.find("END:VEVENT") {
+        Some(i) => format!("{}{SERIES_COPY}:TRUE{eol}{}", &text[..i], &text[i..]),
+        None => text.to_owned(),
+    }
 }
 
 /// The occurrence keys an instance replaces: its RECURRENCE-ID, and for a midnight date-time

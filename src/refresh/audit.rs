@@ -63,6 +63,8 @@ pub enum Finding {
         /// How many rows it has.
         rows: usize,
     },
+    /// A `freebusy-other` table differs from a rebuild ([`super::audit_others`]).
+    Other(super::OtherFinding),
 }
 
 impl std::fmt::Display for Finding {
@@ -88,6 +90,7 @@ impl std::fmt::Display for Finding {
                 "cancelled object {:?} still has {rows} periods in freebusy; `make-freebusy` removes them",
                 uid.as_str()
             ),
+            Finding::Other(o) => o.fmt(f),
         }
     }
 }
@@ -272,6 +275,10 @@ pub async fn audit<S: Store>(store: &S, user: &User, now: DateTime<Utc>) -> Resu
         findings,
         unreadable,
     };
+    let others = super::other::audit(store, user, &opts).await?;
+    report
+        .findings
+        .extend(others.into_iter().map(Finding::Other));
     report.findings.extend(
         gaps.cancelled_with_rows
             .into_iter()

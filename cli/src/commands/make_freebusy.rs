@@ -23,6 +23,8 @@ pub struct Totals {
     pub owners: usize,
     pub events: usize,
     pub periods: usize,
+    /// `freebusy-other` tables (what organisers know of attendees) extended or rebuilt.
+    pub others: usize,
     pub skipped: usize,
     pub failed: usize,
 }
@@ -55,10 +57,15 @@ pub async fn run(global: &Global, args: &MakeFreebusyArgs) -> Result<u8> {
     };
     let what = if args.quotas { "quotas" } else { "users" };
     println!(
-        "make-freebusy: {} {what}, {} events, {} periods{}{}{} in {:.2} s",
+        "make-freebusy: {} {what}, {} events, {} periods{}{}{}{} in {:.2} s",
         totals.owners,
         totals.events,
         totals.periods,
+        if totals.others > 0 {
+            format!(", {} attendee tables updated", totals.others)
+        } else {
+            String::new()
+        },
         if totals.skipped > 0 {
             format!(", {} objects skipped", totals.skipped)
         } else {
@@ -171,6 +178,7 @@ async fn users<S: Store + Clone + 'static>(
             Ok(report) => {
                 totals.events += report.events;
                 totals.periods += report.periods;
+                totals.others += report.others;
                 for (uid, reason) in &report.skipped {
                     bar.suspend(|| {
                         eprintln!("calstore: {user}: uid {:?} skipped: {reason}", uid.as_str())
