@@ -41,8 +41,8 @@
 use chrono::{DateTime, Utc};
 
 use crate::error::{Error, Result};
-use crate::id::{Rid, Uid, User};
-use crate::object::{same_address, TimeValue};
+use crate::id::{Uid, User};
+use crate::object::same_address;
 use crate::period::{self, Period};
 use crate::store::{Store, Table};
 
@@ -94,15 +94,6 @@ pub fn is_resource(user: &User, message: &str, policy: Option<&Policy>) -> bool 
                 })
         })
     })
-}
-
-/// The RECURRENCE-ID of a master's occurrence starting at `start`, in the master's DTSTART form.
-fn occurrence_rid(dtstart: Option<&TimeValue>, start: DateTime<Utc>, tz: &chrono_tz::Tz) -> Rid {
-    match dtstart {
-        Some(TimeValue::Date(_)) => Rid::from_date(start.with_timezone(tz).date_naive()),
-        Some(TimeValue::Floating(_)) => Rid::from_floating(start.with_timezone(tz).naive_local()),
-        _ => Rid::from_utc(start),
-    }
 }
 
 /// The preference that holds a user's VAVAILABILITY (the calendar text).

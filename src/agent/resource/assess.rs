@@ -14,7 +14,7 @@ use crate::recurrence::{self, ExpandOptions};
 use crate::refresh::{self, Overrides};
 use crate::store::{EventStatus, Store, Table};
 
-use super::super::read_message;
+use super::super::{read_message, Message};
 use super::decide::{self, decide, Context, Occurrence};
 use super::{unavailable, Policy};
 
@@ -52,6 +52,36 @@ pub async fn assess<S: Store>(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Assessment> {
+    let p = prepare(store, resource, message, policy, now).await?;
+    Ok(Assessment {
+        occurrences: p.occurrences,
+        verdicts: p.verdicts,
+    })
+}
+
+/// What [`assess`] reads and decides, kept for [`super::book_at`] to write from.
+pub(super) struct Prepared {
+    pub msg: Message,
+    pub organiser: String,
+    pub settings: refresh::Settings,
+    pub horizon: DateTime<Utc>,
+    /// The rows the resource's table holds for this UID before the booking.
+    pub old: Vec<Period>,
+    pub series: bool,
+    /// Whether the request recurs without end (its usage is charged up to the horizon).
+    pub unbounded: bool,
+    pub occurrences: Vec<Occurrence>,
+    pub verdicts: Vec<(Action, Reason)>,
+}
+
+/// Reads and decides as [`assess`] says, keeping what a booking writes from.
+pub(super) async fn prepare<S: Store>(
+    store: &S,
+    resource: &User,
+    message: &str,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<Prepared> {
     let msg = read_message(message)?;
     let uid = msg.uid.clone();
     let organiser = msg
@@ -64,6 +94,10 @@ pub async fn assess<S: Store>(
     let window = Duration::days(i64::from(settings.window_days));
     let horizon = now + window;
     let table = store.freebusy(resource, &Table::FreeBusy).await?.value;
+    let old: Vec<Period> = table.iter().filter(|p| p.uid == uid).cloned().collect();
+    // A series is checked as far as the latest booking the resource holds, so that a one-off
+    // far ahead is seen (the converse case: a standing booking is expanded below as far as
+    // the request goes).
     let latest = table
         .iter()
         .filter(|p| p.uid != uid)
@@ -78,6 +112,8 @@ pub async fn assess<S: Store>(
         .filter(|o| o.rid().is_some())
         .map(|o| (o.clone(), EventStatus::Active))
         .collect();
+    // A series without end that starts beyond the horizon is checked for a window from its
+    // start, so that it is decided at all.
     let starts = master
         .and_then(|m| m.dtstart())
         .and_then(|d| d.to_utc(&settings.tz).ok())
@@ -91,6 +127,8 @@ pub async fn assess<S: Store>(
     let series = master.is_some_and(|m| !m.rules().is_empty() || !m.rdates().is_empty())
         || expansion.periods.len() > 1;
     let occurrences = decide::occurrences(&expansion.periods, master, series, &settings.tz);
+    // What holds the resource's time over the request's span: its table, with standing
+    // bookings without end expanded on demand as far as the request goes.
     let (first, last) = match (
         occurrences.first(),
         occurrences.iter().map(|o| o.period.end).max(),
@@ -131,7 +169,15 @@ pub async fn assess<S: Store>(
         now,
     };
     let verdicts = decide(&ctx, &occurrences);
-    Ok(Assessment {
+    let unbounded = expansion.unbounded;
+    Ok(Prepared {
+        msg,
+        organiser,
+        settings,
+        horizon,
+        old,
+        series,
+        unbounded,
         occurrences,
         verdicts,
     })

@@ -2,26 +2,21 @@
 //! rows, queue and quota. Where the store and the journal share a database both go through one
 //! transaction ([`super::joint`]), elsewhere behind the redo record ([`super::quota`]).
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{ErrorKind, Result};
 use crate::id::{Rid, User};
 use crate::journal::{Journal, UsageTable};
 use crate::object::EventObject;
 use crate::period::Period;
-use crate::query;
-use crate::recurrence::{self, ExpandOptions};
-use crate::refresh::{self, Overrides};
-use crate::store::{EventStatus, Step, Store, Table};
+use crate::store::{Step, Store};
 
 use super::super::decision::{Action, Decision, Item, Reason};
-use super::super::read_message;
 
+use super::assess::{prepare, Prepared};
 use super::quota::{group_of, record_reservation, settle};
 use super::step::{charged, partstat, series_partstat, write, Shape};
-use super::{
-    decide, joint, occurrence_rid, text, unavailable, Context, Mode, Occurrence, PartStat, Policy,
-};
+use super::{joint, text, Mode, Occurrence, PartStat, Policy};
 
 /// Books `resource` for the REQUEST `message` by `policy`, now: [`book_at`], or a delegation
 /// when the policy has `delegate_to_free` ([`super::delegation::book_delegating`]).
@@ -87,110 +82,19 @@ async fn book_once<S: Store, J: Journal>(
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<Decision> {
-    let msg = read_message(message)?;
-    let uid = msg.uid.clone();
-    let organiser = msg
-        .objects
-        .iter()
-        .find_map(|o| o.organizer())
-        .ok_or_else(|| Error::invalid(format!("uid {:?} has no ORGANIZER", uid.as_str())))?
-        .to_owned();
-    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
-    let horizon = now + Duration::days(i64::from(settings.window_days));
-    let table = store.freebusy(resource, &Table::FreeBusy).await?.value;
-    let old: Vec<Period> = table.iter().filter(|p| p.uid == uid).cloned().collect();
-    // A series is checked as far as the latest booking the resource holds, so that a one-off
-    // far ahead is seen (the converse case: a standing booking is expanded below as far as
-    // the request goes).
-    let latest = table
-        .iter()
-        .filter(|p| p.uid != uid)
-        .map(|p| p.end)
-        .max()
-        .unwrap_or(horizon);
-    let check_end = horizon.max(latest);
-    let master = msg.objects.iter().find(|o| o.rid().is_none());
-    let instances: Vec<(EventObject, EventStatus)> = msg
-        .objects
-        .iter()
-        .filter(|o| o.rid().is_some())
-        .map(|o| (o.clone(), EventStatus::Active))
-        .collect();
-    // A series without end that starts beyond the horizon is checked for a window from its
-    // start, so that it is decided at all.
-    let starts = master
-        .and_then(|m| m.dtstart())
-        .and_then(|d| d.to_utc(&settings.tz).ok())
-        .map_or(check_end, |s| {
-            s + Duration::days(i64::from(settings.window_days))
-        });
-    let asked = ExpandOptions {
-        tz: settings.tz,
-        window_end: check_end.max(starts),
-        needs_action: true,
-    };
-    let expansion = recurrence::expand(resource, master, &instances, &asked)?;
-    let series = master.is_some_and(|m| !m.rules().is_empty() || !m.rdates().is_empty())
-        || expansion.periods.len() > 1;
-    let occurrences: Vec<Occurrence> = expansion
-        .periods
-        .iter()
-        .map(|p| Occurrence {
-            rid: match &p.rid {
-                Some(r) => Some(r.clone()),
-                None if series => Some(occurrence_rid(
-                    master.and_then(|m| m.dtstart()),
-                    p.start,
-                    &settings.tz,
-                )),
-                None => None,
-            },
-            period: p.clone(),
-        })
-        .collect();
-
-    // What holds the resource's time over the request's span: its table, with standing
-    // bookings without end expanded on demand as far as the request goes.
-    let (first, last) = match (
-        occurrences.first(),
-        occurrences.iter().map(|o| o.period.end).max(),
-    ) {
-        (Some(f), Some(l)) => (f.period.start, l),
-        _ => (now, now),
-    };
-    // The availability's own rows are no booking: outside availability is its own reason
-    // (`OutsideAvailability`, from the preference), never "busy with" its uid.
-    let availability_uids = crate::refresh::availability::uids(
-        &crate::refresh::availability::load(store, resource).await?,
-    );
-    let others: Vec<Period> = if occurrences.is_empty() {
-        Vec::new()
-    } else {
-        query::freebusy(
-            store,
-            resource,
-            &Table::FreeBusy,
-            Some(first),
-            Some(last),
-            now,
-        )
-        .await?
-        .periods
-        .into_iter()
-        .filter(|p| p.uid != uid && p.is_busy() && !availability_uids.contains(&p.uid))
-        .collect()
-    };
-    let unavailable = unavailable(store, resource, first, last, settings.tz).await?;
-    let ctx = Context {
-        policy,
-        permitted: policy.permits(resource, &organiser),
+    let Prepared {
+        msg,
+        organiser,
+        settings,
+        horizon,
+        old,
         series,
-        others: &others,
-        unavailable: &unavailable,
-        tz: settings.tz,
-        now,
-    };
-    let mut verdicts = decide(&ctx, &occurrences);
+        unbounded,
+        occurrences,
+        mut verdicts,
+    } = prepare(store, resource, message, policy, now).await?;
+    let master = msg.objects.iter().find(|o| o.rid().is_none());
+    let uid = msg.uid.clone();
     let shape = Shape {
         settings: &settings,
         horizon,
@@ -213,7 +117,7 @@ async fn book_once<S: Store, J: Journal>(
             master,
             occurrences: &occurrences,
             organiser: &organiser,
-            unbounded: expansion.unbounded,
+            unbounded,
             shape: &shape,
             mode: policy.mode,
         };
@@ -238,13 +142,7 @@ async fn book_once<S: Store, J: Journal>(
     let mut quota_undo = None;
     if let (Some(quota), true) = (&policy.quota, charges) {
         let group = group_of(journal, quota, &User::new(organiser.as_str())?).await?;
-        let usage = charged(
-            &occurrences,
-            &verdicts,
-            resource,
-            expansion.unbounded,
-            horizon,
-        );
+        let usage = charged(&occurrences, &verdicts, resource, unbounded, horizon);
         let table = UsageTable::Journal(group.clone());
         let before: Vec<Period> = journal
             .usage(quota, &table)
@@ -309,13 +207,7 @@ async fn book_once<S: Store, J: Journal>(
     };
     if let Some(quota) = &policy.quota {
         if quota_undo.is_some() || journal.get_event(quota, &uid, None).await?.is_some() {
-            let usage = charged(
-                &occurrences,
-                &verdicts,
-                resource,
-                expansion.unbounded,
-                horizon,
-            );
+            let usage = charged(&occurrences, &verdicts, resource, unbounded, horizon);
             record_reservation(
                 journal,
                 quota,
@@ -325,7 +217,7 @@ async fn book_once<S: Store, J: Journal>(
                 &verdicts,
                 &organiser,
                 usage,
-                expansion.unbounded,
+                unbounded,
             )
             .await?;
         }
