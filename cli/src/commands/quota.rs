@@ -3,7 +3,7 @@
 //! Values are validated by the library (`calstore::journal::*_from`) before the journal opens,
 //! so a bad one writes nothing.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use calstore::journal::{delegates_from, groups_from, limits_from};
 use calstore::{Journal, Quota};
 
@@ -45,9 +45,8 @@ pub async fn run(global: &Global, args: &QuotaArgs) -> Result<u8> {
         }
     };
     let journal = backend::open_journal(global).await?;
-    write(&journal, &quota, &change)
-        .await
-        .with_context(|| format!("quota {quota}"))?;
+    // The journal's errors name the quota and table themselves.
+    write(&journal, &quota, &change).await?;
     Ok(crate::exit::OK)
 }
 
