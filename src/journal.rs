@@ -16,8 +16,10 @@ use crate::store::{
 
 mod change;
 pub mod joint;
+mod settings;
 pub use change::JournalChange;
 pub use joint::{apply_together, Database, JointApplied};
+pub use settings::{delegates_from, groups_from, limits_from};
 
 /// Which usage table of a quota.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

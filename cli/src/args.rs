@@ -60,6 +60,8 @@ pub enum Command {
     MakeFreebusy(MakeFreebusyArgs),
     /// Drop quota usage that ended before an instant, so quotas refill.
     ExpireQuotas(ExpireQuotasArgs),
+    /// Replace a quota group's limits, user groups or delegates (`list --quota Q` reads them).
+    Quota(QuotaArgs),
     /// Copy everything from one store (and journal) to another of either kind.
     Copy(CopyArgs),
     /// Apply one iTIP message (.ics or mail; - or nothing reads standard input) for USER.
@@ -211,6 +213,39 @@ pub struct ExpireQuotasArgs {
     /// Drop usage that ended at or before this instant (default: now).
     #[arg(long)]
     pub before: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct QuotaArgs {
+    /// The quota group (created by its first write).
+    #[arg(long)]
+    pub quota: String,
+    #[command(subcommand)]
+    pub action: QuotaAction,
+}
+
+/// Each replaces one table of the quota; no values clears it.
+// The variants are the subcommands' names (`set-limits`, …), so they share the prefix.
+#[allow(clippy::enum_variant_names)]
+#[derive(Debug, Subcommand)]
+pub enum QuotaAction {
+    /// Replace the limits: GROUP=DURATION (a user, a group or `*`; an iCalendar duration such
+    /// as PT10H).
+    SetLimits {
+        #[arg(value_name = "GROUP=DURATION")]
+        limits: Vec<String>,
+    },
+    /// Replace the user → group mapping: USER=GROUP.
+    SetGroups {
+        #[arg(value_name = "USER=GROUP")]
+        groups: Vec<String>,
+    },
+    /// Replace the delegates (the identities that share the quota, e.g. rooms a busy room
+    /// delegates to).
+    SetDelegates {
+        #[arg(value_name = "USER")]
+        delegates: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -103,6 +103,30 @@ fn cli_writes_refused(place: &Place) -> usize {
             "2100-01-01T00:00:00Z",
         ],
         vec!["--read-only", "init"],
+        vec![
+            "--read-only",
+            "quota",
+            "--quota",
+            "q",
+            "set-limits",
+            "*=PT1H",
+        ],
+        vec![
+            "--read-only",
+            "quota",
+            "--quota",
+            "q",
+            "set-groups",
+            "a@example.com=g",
+        ],
+        vec![
+            "--read-only",
+            "quota",
+            "--quota",
+            "q",
+            "set-delegates",
+            ALICE,
+        ],
     ];
     for args in &attempts {
         let out = place.calstore(args);

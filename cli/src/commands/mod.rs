@@ -12,6 +12,7 @@ mod list;
 mod make_freebusy;
 mod merge_user;
 mod preferences;
+mod quota;
 mod quota_freebusy;
 mod schema;
 
@@ -34,6 +35,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Preferences(a) => preferences::run(g, a).await,
         Command::MakeFreebusy(a) => make_freebusy::run(g, a).await,
         Command::ExpireQuotas(a) => expire_quotas::run(g, a).await,
+        Command::Quota(a) => quota::run(g, a).await,
         Command::Copy(a) => copy::run(g, a).await,
         Command::MergeUser(a) => merge_user::run(g, a).await,
         Command::Deliver(a) => deliver::run(g, a).await,
