@@ -13,7 +13,7 @@ use crate::error::{ErrorKind, Result};
 use crate::id::{PrefName, Uid, User};
 use crate::object::availability::{self, Availability};
 use crate::period::{self, Period};
-use crate::store::{Store, Table};
+use crate::store::{Change, Step, Store, Table};
 
 /// The preference that holds a user's VAVAILABILITY (the calendar text).
 pub const PREFERENCE: &str = "availability";
@@ -71,8 +71,8 @@ pub fn replace(rows: Vec<Period>, remove: &BTreeSet<Uid>, add: Vec<Period>) -> V
 /// Stores `text` as `user`'s availability (`None` removes it) and rewrites its rows in the
 /// user's `freebusy` table up to the recorded horizon (the providers' window end; without one,
 /// the user's window from now): the rows of the previous availability go, the new ones come.
-/// The preference is written first; should the process stop before the table is, the audit
-/// reports the difference and the next cron run repairs it.
+/// The preference and the rows are one step: a process stopped at any moment leaves both or
+/// neither.
 ///
 /// # Errors
 ///
@@ -98,8 +98,7 @@ pub async fn set<S: Store>(
     let old = load(store, user).await.unwrap_or_default();
     let name = PrefName::new(PREFERENCE)?;
     // Stored without its last line break, which the file store refuses at a value's end.
-    let value = text.map(|t| t.trim_end_matches(['\r', '\n']));
-    store.set_preference(user, &name, value).await?;
+    let value = text.map(|t| t.trim_end_matches(['\r', '\n']).to_owned());
     let settings = super::settings(store, user, &super::Overrides::default()).await?;
     let until = match store.providers(user).await?.value.window_end {
         Some(end) => end,
@@ -108,17 +107,27 @@ pub async fn set<S: Store>(
     let add = availability::rows(user, &new, until, settings.tz)?;
     let mut remove = uids(&old);
     remove.extend(uids(&new));
+    // The preference and its rows in one step, so that the table never disagrees with the
+    // stored availability; guarded by the table's version (an agent wrote it meanwhile: the
+    // change is applied again to what it wrote).
     loop {
         let table = store.freebusy(user, &Table::FreeBusy).await?;
-        if add.is_empty() && !table.value.iter().any(|p| remove.contains(&p.uid)) {
-            return Ok(());
+        let mut step = Step::default();
+        step.push(Change::Expect {
+            table: Table::FreeBusy,
+            version: table.version,
+        });
+        step.push(Change::SetPreference {
+            name: name.clone(),
+            value: value.clone(),
+        });
+        if !add.is_empty() || table.value.iter().any(|p| remove.contains(&p.uid)) {
+            step.push(Change::SetFreeBusy {
+                table: Table::FreeBusy,
+                periods: replace(table.value, &remove, add.clone()),
+            });
         }
-        let rows = replace(table.value, &remove, add.clone());
-        match store
-            .set_freebusy(user, &Table::FreeBusy, rows, Some(table.version))
-            .await
-        {
-            // An agent wrote the table meanwhile: apply the change to what it wrote.
+        match store.apply_step(user, &step).await {
             Err(e) if e.kind() == ErrorKind::Stale => continue,
             Err(e) => return Err(e),
             Ok(_) => return Ok(()),
