@@ -1,6 +1,6 @@
-//! Shared by the CLI tests: running the `calstore` binary (`binary.rs`), a store of either backend
-//! in a place of its own, the `calstore-torture` worker and its output lines, tree listings, and
-//! the figures each test reports.
+//! Shared by the CLI tests: running the `calstore` binary (`binary.rs`), the table-driven command
+//! checks (`cases.rs`), a store of either backend in a place of its own, the `calstore-torture`
+//! worker and its output lines, tree listings, and the figures each test reports.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -8,6 +8,7 @@
 pub mod names;
 
 mod binary;
+pub mod cases;
 #[allow(unused_imports)] // Not every test runs the binary.
 pub use binary::*;
 
