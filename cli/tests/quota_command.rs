@@ -7,26 +7,12 @@
 
 mod support;
 
+use support::rooms::*;
 use support::*;
 
-const ALICE: &str = "mailto:alice@example.com";
 const ROOM1: &str = "mailto:room1@example.com";
 const ROOM2: &str = "mailto:room2@example.com";
 const ROOM3: &str = "mailto:room3@example.com";
-
-/// Tomorrow, as YYYYMMDD (UTC), so that the slot is within the rooms' window.
-fn tomorrow() -> String {
-    let day = chrono::Utc::now() + chrono::Duration::days(1);
-    day.format("%Y%m%d").to_string()
-}
-
-fn event(method: &str, uid: &str, day: &str, attendees: &str) -> String {
-    format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\n{method}BEGIN:VEVENT\r\n\
-UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{day}T090000Z\r\nDTEND:{day}T100000Z\r\n\
-SUMMARY:{uid}\r\n{attendees}END:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-}
 
 /// `list --quota rooms TABLE`.
 fn list(place: &Place, table: &str) -> String {
@@ -110,33 +96,14 @@ fn quota_command_on(place: &Place) {
 
     // Room 1, busy, delegates to room 2, a delegate the command set.
     let dir = tempfile::tempdir().unwrap();
-    let day = tomorrow();
-    ok(&place.calstore(&[
-        "preferences",
-        "--user",
-        ROOM1,
-        "scheduling_function",
-        "delegate_to_free rooms",
-    ]));
-    let blocker = dir.path().join("blocker.ics");
-    std::fs::write(&blocker, event("", "blocker", &day, "")).unwrap();
-    ok(&place.calstore(&["import", "--user", ROOM1, blocker.to_str().unwrap()]));
-    let attendees = format!(
-        "ORGANIZER:{ALICE}\r\nATTENDEE;PARTSTAT=ACCEPTED:{ALICE}\r\n\
-ATTENDEE;CUTYPE=ROOM;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:{ROOM1}\r\n"
-    );
+    let day = day_from_today(1);
+    delegate_to_free(place, ROOM1, "rooms");
+    let blocker = write_file(dir.path(), "blocker.ics", &blocker(&day, "", "blocker"));
+    import(place, ROOM1, &blocker);
     let deliver = |uid: &str| -> serde_json::Value {
-        let file = dir.path().join(format!("{uid}.ics"));
-        std::fs::write(&file, event("METHOD:REQUEST\r\n", uid, &day, &attendees)).unwrap();
-        let out = ok(&place.calstore(&[
-            "deliver",
-            "--user",
-            ROOM1,
-            "--format",
-            "json",
-            file.to_str().unwrap(),
-        ]));
-        serde_json::from_str(&out).unwrap()
+        let request = room_request(ROOM1, uid, &day, None, uid);
+        let file = write_file(dir.path(), &format!("{uid}.ics"), &request);
+        serde_json::from_str(&deliver_json(place, ROOM1, &file, None)).unwrap()
     };
     let first = deliver("meeting");
     assert_eq!(first["items"][0]["action"], "delegated", "{first}");

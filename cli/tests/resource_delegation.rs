@@ -11,63 +11,20 @@ mod support;
 use std::time::Duration;
 
 use calstore::{Journal, Quota, User};
+use support::rooms::*;
 use support::*;
 
-const ALICE: &str = "mailto:alice@example.com";
 const ROOM1: &str = "mailto:room1@example.com";
 const ROOM2: &str = "mailto:room2@example.com";
 
-/// Tomorrow, as YYYYMMDD (UTC), so that the slot is within the rooms' window.
-fn tomorrow() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let days = secs / 86_400 + 1;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}")
-}
-
 fn request(uid: &str, day: &str) -> String {
-    format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n\
-UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{day}T090000Z\r\nDTEND:{day}T100000Z\r\n\
-SUMMARY:meeting\r\nORGANIZER:{ALICE}\r\nATTENDEE;PARTSTAT=ACCEPTED:{ALICE}\r\n\
-ATTENDEE;CUTYPE=ROOM;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:{ROOM1}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
-}
-
-fn blocker(day: &str) -> String {
-    format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\nUID:blocker\r\n\
-DTSTAMP:20260101T000000Z\r\nDTSTART:{day}T090000Z\r\nDTEND:{day}T100000Z\r\n\
-SUMMARY:maintenance\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
+    room_request(ROOM1, uid, day, None, "meeting")
 }
 
 fn deliver(place: &Place, dir: &std::path::Path, name: &str, text: &str) -> serde_json::Value {
-    let file = dir.join(format!("{name}.ics"));
-    std::fs::write(&file, text).unwrap();
+    let file = write_file(dir, &format!("{name}.ics"), text);
     let reply = dir.join(format!("{name}-reply.ics"));
-    let out = ok(&place.calstore(&[
-        "deliver",
-        "--user",
-        ROOM1,
-        "--format",
-        "json",
-        "--reply",
-        reply.to_str().unwrap(),
-        file.to_str().unwrap(),
-    ]));
+    let out = deliver_json(place, ROOM1, &file, Some(&reply));
     let mut json: serde_json::Value = serde_json::from_str(&out).unwrap();
     json["reply_text"] = std::fs::read_to_string(&reply)
         .map(serde_json::Value::String)
@@ -75,25 +32,11 @@ fn deliver(place: &Place, dir: &std::path::Path, name: &str, text: &str) -> serd
     json
 }
 
-/// The uids `freebusy` lists for `user` (TAB-separated lines, the uid third).
-fn busy_uids(place: &Place, user: &str) -> Vec<String> {
-    let out = ok(&place.calstore(&["freebusy", "--user", user]));
-    out.lines()
-        .filter_map(|l| l.split('\t').nth(2).map(str::to_owned))
-        .collect()
-}
-
 fn delegation_on(place: &Place) {
     ok(&place.calstore(&["init"]));
     let dir = tempfile::tempdir().unwrap();
-    let day = tomorrow();
-    ok(&place.calstore(&[
-        "preferences",
-        "--user",
-        ROOM1,
-        "scheduling_function",
-        "delegate_to_free rooms",
-    ]));
+    let day = day_from_today(1);
+    delegate_to_free(place, ROOM1, "rooms");
     runtime().block_on(async {
         with_opened!(place.open(Duration::from_secs(10)).await, _s, j => {
             let rooms = [User::new(ROOM1).unwrap(), User::new(ROOM2).unwrap()];
@@ -102,9 +45,8 @@ fn delegation_on(place: &Place) {
     });
     let listed = ok(&place.calstore(&["list", "--quota", "rooms", "delegates"]));
     assert!(listed.contains(ROOM2), "{listed}");
-    let b = dir.path().join("blocker.ics");
-    std::fs::write(&b, blocker(&day)).unwrap();
-    ok(&place.calstore(&["import", "--user", ROOM1, b.to_str().unwrap()]));
+    let b = write_file(dir.path(), "blocker.ics", &blocker(&day, "", "maintenance"));
+    import(place, ROOM1, &b);
 
     let first = deliver(place, dir.path(), "meeting", &request("meeting", &day));
     assert_eq!(first["items"][0]["action"], "delegated", "{first}");
@@ -130,15 +72,15 @@ fn delegation_on(place: &Place) {
     );
     // Room 2 holds the booking, also after the cron job (incremental and full); room 1 only
     // its blocker.
-    assert_eq!(busy_uids(place, ROOM2), ["meeting"]);
+    assert_eq!(busy_uids(place, ROOM2, None), ["meeting"]);
     for reset in [false, true] {
         let mut args = vec!["make-freebusy", ROOM1, ROOM2];
         if reset {
             args.push("--reset");
         }
         ok(&place.calstore(&args));
-        assert_eq!(busy_uids(place, ROOM2), ["meeting"], "reset {reset}");
-        assert_eq!(busy_uids(place, ROOM1), ["blocker"], "reset {reset}");
+        assert_eq!(busy_uids(place, ROOM2, None), ["meeting"], "reset {reset}");
+        assert_eq!(busy_uids(place, ROOM1, None), ["blocker"], "reset {reset}");
     }
 
     // Every room busy: delegated nowhere, declined with the reason; room 2 has no copy of it.
@@ -154,7 +96,7 @@ fn delegation_on(place: &Place) {
         reply.contains(&format!("PARTSTAT=DECLINED:{ROOM1}")),
         "{reply}"
     );
-    assert_eq!(busy_uids(place, ROOM2), ["meeting"]);
+    assert_eq!(busy_uids(place, ROOM2, None), ["meeting"]);
     let listed = ok(&place.calstore(&["list", "--user", ROOM2, "objects"]));
     assert!(!listed.contains("late"), "{listed}");
 }

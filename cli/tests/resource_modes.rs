@@ -9,56 +9,23 @@ mod support;
 
 use std::path::Path;
 
+use support::rooms::*;
 use support::*;
 
-const ALICE: &str = "mailto:alice@example.com";
-
-/// Tomorrow, as YYYYMMDD (UTC), so that every occurrence is within the room's window.
-fn tomorrow() -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let days = secs / 86_400 + 1;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}")
-}
-
 fn request(room: &str, uid: &str, day: &str, rrule: Option<&str>) -> String {
-    let rule = rrule.map(|r| format!("RRULE:{r}\r\n")).unwrap_or_default();
-    format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nMETHOD:REQUEST\r\nBEGIN:VEVENT\r\n\
-UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{day}T090000Z\r\nDTEND:{day}T100000Z\r\n{rule}\
-SUMMARY:meeting\r\nORGANIZER:{ALICE}\r\nATTENDEE;PARTSTAT=ACCEPTED:{ALICE}\r\n\
-ATTENDEE;CUTYPE=ROOM;RSVP=TRUE;PARTSTAT=NEEDS-ACTION:{room}\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
+    room_request(room, uid, day, rrule, "meeting")
 }
 
 /// A blocking event in the room's own calendar: on `day` at 09:00, or (series) on the second
-/// day of the series, written as the series' second occurrence.
-fn blocker(day: &str, second_day: bool) -> String {
-    let body = if second_day {
-        // The second occurrence of a DAILY series from `day`: RRULE COUNT=2 with the first
-        // excluded, so no date arithmetic is needed here.
-        format!(
-            "DTSTART:{day}T090000Z\r\nDTEND:{day}T100000Z\r\nRRULE:FREQ=DAILY;COUNT=2\r\nEXDATE:{day}T090000Z\r\n"
-        )
+/// day of the series, written as the series' second occurrence: RRULE COUNT=2 with the first
+/// excluded, so no date arithmetic is needed here.
+fn room_blocker(day: &str, second_day: bool) -> String {
+    let rules = if second_day {
+        format!("RRULE:FREQ=DAILY;COUNT=2\r\nEXDATE:{day}T090000Z\r\n")
     } else {
-        format!("DTSTART:{day}T090000Z\r\nDTEND:{day}T100000Z\r\n")
+        String::new()
     };
-    format!(
-        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VEVENT\r\nUID:blocker\r\n\
-DTSTAMP:20260101T000000Z\r\n{body}SUMMARY:maintenance\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-    )
+    blocker(day, &rules, "maintenance")
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -97,7 +64,7 @@ fn partstat(action: &str) -> &'static str {
 fn six_modes_on(place: &Place) {
     ok(&place.calstore(&["init"]));
     let dir = tempfile::tempdir().unwrap();
-    let day = tomorrow();
+    let day = day_from_today(1);
     let modes = [
         "none",
         "accept-always",
@@ -112,32 +79,20 @@ fn six_modes_on(place: &Place) {
             .enumerate()
         {
             let room = format!("mailto:room{m}{k}@example.com");
-            let file = |name: &str, text: &str| {
-                let p = dir.path().join(format!("{m}-{k}-{name}"));
-                std::fs::write(&p, text).unwrap();
-                p.display().to_string()
-            };
-            ok(&place.calstore(&["preferences", "--user", &room, "auto_schedule_mode", mode]));
+            let file =
+                |name: &str, text: &str| write_file(dir.path(), &format!("{m}-{k}-{name}"), text);
+            set_preference(place, &room, "auto_schedule_mode", mode);
             if !matches!(slot, Slot::Free) {
                 let b = file(
                     "blocker.ics",
-                    &blocker(&day, matches!(slot, Slot::SeriesOneBusyDay)),
+                    &room_blocker(&day, matches!(slot, Slot::SeriesOneBusyDay)),
                 );
-                ok(&place.calstore(&["import", "--user", &room, &b]));
+                import(place, &room, &b);
             }
             let rule = matches!(slot, Slot::SeriesOneBusyDay).then_some("FREQ=DAILY;COUNT=3");
             let req = file("request.ics", &request(&room, "meeting", &day, rule));
             let reply = dir.path().join(format!("{m}-{k}-reply.ics"));
-            let out = ok(&place.calstore(&[
-                "deliver",
-                "--user",
-                &room,
-                "--format",
-                "json",
-                "--reply",
-                reply.to_str().unwrap(),
-                &req,
-            ]));
+            let out = deliver_json(place, &room, &req, Some(&reply));
             let json: serde_json::Value = serde_json::from_str(&out).unwrap();
             let actions: Vec<String> = json["items"]
                 .as_array()
@@ -197,26 +152,18 @@ fn six_modes_on_postgres() {
 fn availability_on(place: &Place) {
     ok(&place.calstore(&["init"]));
     let dir = tempfile::tempdir().unwrap();
-    let day = tomorrow();
+    let day = day_from_today(1);
     let room = "mailto:hours@example.com";
     let hours = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nBEGIN:VAVAILABILITY\r\n\
 UID:hours\r\nDTSTAMP:20200101T000000Z\r\nDTSTART:20200101T000000Z\r\nBEGIN:AVAILABLE\r\nUID:day\r\n\
 DTSTAMP:20200101T000000Z\r\nDTSTART:20200101T080000Z\r\nDTEND:20200101T170000Z\r\n\
 RRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR";
-    ok(&place.calstore(&["preferences", "--user", room, "availability", hours]));
+    set_preference(place, room, "availability", hours);
     let late = request(room, "late", &day, None)
         .replace("T090000Z", "T190000Z")
         .replace("T100000Z", "T200000Z");
-    let req = dir.path().join("late.ics");
-    std::fs::write(&req, late).unwrap();
-    let out = ok(&place.calstore(&[
-        "deliver",
-        "--user",
-        room,
-        "--format",
-        "json",
-        req.to_str().unwrap(),
-    ]));
+    let req = write_file(dir.path(), "late.ics", &late);
+    let out = deliver_json(place, room, &req, None);
     let json: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(json["items"][0]["action"], "declined", "{out}");
     assert_eq!(json["items"][0]["reason"], "outside-availability", "{out}");

@@ -1,6 +1,7 @@
 //! Shared by the CLI tests: running the `calstore` binary (`binary.rs`), the table-driven command
-//! checks (`cases.rs`), a store of either backend in a place of its own, the `calstore-torture`
-//! worker and its output lines, tree listings, and the figures each test reports.
+//! checks (`cases.rs`), rooms driven from the command line (`rooms.rs`), a store of either backend
+//! in a place of its own, the `calstore-torture` worker and its output lines, tree listings, and
+//! the figures each test reports.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,6 +10,7 @@ pub mod names;
 
 mod binary;
 pub mod cases;
+pub mod rooms;
 #[allow(unused_imports)] // Not every test runs the binary.
 pub use binary::*;
 
