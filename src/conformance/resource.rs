@@ -4,12 +4,12 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Duration, DurationRound, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 use crate::agent::resource::{self, Mode, Policy};
 use crate::agent::{self, Action, Reason};
-use crate::id::{Group, Quota};
-use crate::journal::{Limits, UsageTable};
+use crate::id::Group;
+use crate::journal::UsageTable;
 use crate::period::format_instant;
 use crate::refresh::{self, Overrides, QuotaOptions};
 use crate::{Journal, Store, Table};
@@ -19,14 +19,6 @@ use super::support::*;
 
 const ROOM: &str = "mailto:room@example.com";
 const ALICE: &str = "mailto:alice@example.com";
-
-/// Tomorrow at 09:00 UTC: every case works relative to now, as the windows do.
-fn base() -> DateTime<Utc> {
-    let day = Utc::now()
-        .duration_trunc(Duration::days(1))
-        .unwrap_or_else(|_| Utc::now());
-    day + Duration::days(1) + Duration::hours(9)
-}
 
 /// A REQUEST from Alice naming the room as every client does (NEEDS-ACTION, RSVP).
 fn request(u: &str, start: DateTime<Utc>, hours: i64, rrule: Option<&str>) -> String {
@@ -70,6 +62,20 @@ async fn cron<S: Store>(s: &S, reset: bool) {
     assert!(done.skipped.is_empty(), "{:?}", done.skipped);
 }
 
+/// Books `text` for the room under `policy`: the decision.
+async fn book<S: Store, J: Journal>(s: &S, j: &J, text: &str, policy: &Policy) -> agent::Decision {
+    resource::book(s, j, &user(ROOM), text, policy)
+        .await
+        .unwrap()
+}
+
+/// Delivers `message` to the room through the agent (`receive_with_journal`): the decision.
+async fn receive<S: Store, J: Journal>(s: &S, j: &J, message: String) -> agent::Decision {
+    agent::receive_with_journal(s, j, &user(ROOM), message)
+        .await
+        .unwrap()
+}
+
 fn actions(d: &agent::Decision) -> Vec<Action> {
     d.items.iter().map(|i| i.action).collect()
 }
@@ -84,11 +90,9 @@ pub async fn bookings_survive_the_cron_job<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let b = base();
+    let b = tomorrow_at_nine();
     let policy = Policy::default();
-    let d = resource::book(s, j, &room, &request("b1", b, 1, None), &policy)
-        .await
-        .unwrap();
+    let d = book(s, j, &request("b1", b, 1, None), &policy).await;
     assert_eq!(actions(&d), [Action::Accepted]);
     let reply = d.reply.as_deref().unwrap();
     assert!(
@@ -110,15 +114,7 @@ pub async fn bookings_survive_the_cron_job<
             1,
             "after the cron job (reset {reset})"
         );
-        let again = resource::book(
-            s,
-            j,
-            &room,
-            &request(&format!("b2{reset}"), b, 1, None),
-            &policy,
-        )
-        .await
-        .unwrap();
+        let again = book(s, j, &request(&format!("b2{reset}"), b, 1, None), &policy).await;
         assert_eq!(actions(&again), [Action::Declined]);
         assert_eq!(again.items[0].reason, Reason::Busy { uid: uid("b1") });
         assert!(rows(s, &format!("b2{reset}")).await.is_empty());
@@ -136,7 +132,7 @@ pub async fn reset_keeps_reservations_without_objects<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let b = base();
+    let b = tomorrow_at_nine();
     let held = crate::Period::new(b, b + Duration::hours(1), uid("held"), None).unwrap();
     s.reserve(&room, &Table::FreeBusy, vec![held], 1, None)
         .await
@@ -145,15 +141,7 @@ pub async fn reset_keeps_reservations_without_objects<
     cron(s, false).await;
     cron(s, true).await;
     assert_eq!(rows(s, "held").await.len(), 1);
-    let d = resource::book(
-        s,
-        j,
-        &room,
-        &request("late", b, 1, None),
-        &Policy::default(),
-    )
-    .await
-    .unwrap();
+    let d = book(s, j, &request("late", b, 1, None), &Policy::default()).await;
     assert_eq!(d.items[0].reason, Reason::Busy { uid: uid("held") });
 }
 
@@ -168,7 +156,7 @@ pub async fn series_are_decided_per_occurrence<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let b = base();
+    let b = tomorrow_at_nine();
     let blocker = event_text(
         "blocker",
         None,
@@ -177,15 +165,13 @@ pub async fn series_are_decided_per_occurrence<
         "maintenance",
     );
     agent::record_event(s, &room, &blocker).await.unwrap();
-    let auto = resource::book(
+    let auto = book(
         s,
         j,
-        &room,
         &request("daily", b, 1, Some("FREQ=DAILY;COUNT=3")),
         &Policy::default(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         actions(&auto),
         [Action::Accepted, Action::Declined, Action::Accepted]
@@ -227,7 +213,7 @@ pub async fn series_are_decided_per_occurrence<
         "cleaning",
     );
     agent::record_event(s, &room, &blocker2).await.unwrap();
-    let d = resource::book(s, j, &room, &second, &policy).await.unwrap();
+    let d = book(s, j, &second, &policy).await;
     assert_eq!(
         actions(&d),
         [Action::Accepted, Action::Accepted, Action::LeftForPerson]
@@ -249,45 +235,31 @@ pub async fn standing_bookings_are_checked_far_ahead<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let b = base();
+    let b = tomorrow_at_nine();
     let policy = Policy::default();
-    let weekly = resource::book(
-        s,
-        j,
-        &room,
-        &request("weekly", b, 1, Some("FREQ=WEEKLY")),
-        &policy,
-    )
-    .await
-    .unwrap();
+    let weekly = book(s, j, &request("weekly", b, 1, Some("FREQ=WEEKLY")), &policy).await;
     assert!(actions(&weekly).iter().all(|a| *a == Action::Accepted));
     let far = b + Duration::weeks(47);
-    let d = resource::book(s, j, &room, &request("far", far, 1, None), &policy)
-        .await
-        .unwrap();
+    let d = book(s, j, &request("far", far, 1, None), &policy).await;
     assert_eq!(d.items[0].reason, Reason::Busy { uid: uid("weekly") });
 
     // The converse order, on another room's hour: the one-off first, then the series.
     let other_hour = b + Duration::hours(4);
-    let one_off = resource::book(
+    let one_off = book(
         s,
         j,
-        &room,
         &request("far2", other_hour + Duration::weeks(47), 1, None),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(actions(&one_off), [Action::Accepted]);
-    let series = resource::book(
+    let series = book(
         s,
         j,
-        &room,
         &request("weekly2", other_hour, 1, Some("FREQ=WEEKLY")),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     let declined: Vec<_> = series
         .items
         .iter()
@@ -298,29 +270,25 @@ pub async fn standing_bookings_are_checked_far_ahead<
     // A series without end that starts beyond the horizon is decided too, and holds its time
     // against a later one-off there.
     let later = b + Duration::hours(7) + Duration::days(200);
-    let late = resource::book(
+    let late = book(
         s,
         j,
-        &room,
         &request("late", later, 1, Some("FREQ=WEEKLY")),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     assert!(!late.items.is_empty());
     assert!(
         actions(&late).iter().all(|a| *a == Action::Accepted),
         "{late}"
     );
-    let clash = resource::book(
+    let clash = book(
         s,
         j,
-        &room,
         &request("clash", later + Duration::weeks(3), 1, None),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(clash.items[0].reason, Reason::Busy { uid: uid("late") });
     // The room's copy holds a DECLINED override there, so no later extension takes the slot.
     let rid = declined[0].rid.clone().unwrap();
@@ -341,27 +309,21 @@ pub async fn quotas_are_given_back_and_extended<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let q = Quota::new("rooms").unwrap();
-    let limits: Limits = [(Group::new("*").unwrap(), "PT2H".to_owned())].into();
-    j.set_limits(&q, &limits, None).await.unwrap();
+    let q = rooms_quota(j, "PT2H").await;
     let policy = Policy {
         quota: Some(q.clone()),
         ..Policy::default()
     };
-    let b = base();
-    let first = resource::book(s, j, &room, &request("q1", b, 2, None), &policy)
-        .await
-        .unwrap();
+    let b = tomorrow_at_nine();
+    let first = book(s, j, &request("q1", b, 2, None), &policy).await;
     assert_eq!(actions(&first), [Action::Accepted]);
-    let over = resource::book(
+    let over = book(
         s,
         j,
-        &room,
         &request("q2", b + Duration::days(1), 1, None),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(over.items[0].reason, Reason::OverQuota);
     assert!(rows(s, "q2").await.is_empty());
     resource::cancel_booking(s, j, &room, &cancel("q1"), &policy)
@@ -379,15 +341,13 @@ pub async fn quotas_are_given_back_and_extended<
         .await
         .unwrap();
     assert!(j.usage(&q, &group).await.unwrap().value.is_empty());
-    let again = resource::book(
+    let again = book(
         s,
         j,
-        &room,
         &request("q3", b + Duration::days(1), 1, None),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(actions(&again), [Action::Accepted]);
     resource::cancel_booking(s, j, &room, &cancel("q3"), &policy)
         .await
@@ -395,17 +355,8 @@ pub async fn quotas_are_given_back_and_extended<
 
     // A weekly booking without end, with a limit that lets it run: charged to the window, and
     // further as the quota's cron job extends it.
-    let limits: Limits = [(Group::new("*").unwrap(), "P1000D".to_owned())].into();
-    j.set_limits(&q, &limits, None).await.unwrap();
-    let weekly = resource::book(
-        s,
-        j,
-        &room,
-        &request("qw", b, 1, Some("FREQ=WEEKLY")),
-        &policy,
-    )
-    .await
-    .unwrap();
+    rooms_quota(j, "P1000D").await;
+    let weekly = book(s, j, &request("qw", b, 1, Some("FREQ=WEEKLY")), &policy).await;
     assert!(actions(&weekly).iter().all(|a| *a == Action::Accepted));
     let charged = j.usage(&q, &group).await.unwrap().value.len();
     assert!(charged >= 14, "{charged}");
@@ -429,7 +380,7 @@ pub async fn concurrent_bookers_never_exceed_capacity<
 >(
     f: &Fixture<S, J>,
 ) {
-    let b = base();
+    let b = tomorrow_at_nine();
     for (capacity, offset) in [(1usize, 0i64), (3, 5)] {
         let policy = Arc::new(Policy {
             capacity,
@@ -479,20 +430,14 @@ pub async fn delivery_books_and_cancels<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let b = base();
-    let d = agent::receive_with_journal(s, j, &room, request("r1", b, 1, None))
-        .await
-        .unwrap();
+    let b = tomorrow_at_nine();
+    let d = receive(s, j, request("r1", b, 1, None)).await;
     assert_eq!(actions(&d), [Action::Accepted]);
     assert!(d.reply.is_some());
-    let busy = agent::receive_with_journal(s, j, &room, request("r2", b, 1, None))
-        .await
-        .unwrap();
+    let busy = receive(s, j, request("r2", b, 1, None)).await;
     assert_eq!(busy.items[0].reason, Reason::Busy { uid: uid("r1") });
     // With a quota: the CANCEL gives it back.
-    let q = Quota::new("rooms").unwrap();
-    let limits: Limits = [(Group::new("*").unwrap(), "PT1H".to_owned())].into();
-    j.set_limits(&q, &limits, None).await.unwrap();
+    rooms_quota(j, "PT1H").await;
     s.set_preference(
         &room,
         &crate::PrefName::new("scheduling_function").unwrap(),
@@ -501,32 +446,14 @@ pub async fn delivery_books_and_cancels<
     .await
     .unwrap();
     let later = b + Duration::days(2);
-    let q1 = agent::receive_with_journal(s, j, &room, request("q1", later, 1, None))
-        .await
-        .unwrap();
+    let q1 = receive(s, j, request("q1", later, 1, None)).await;
     assert_eq!(actions(&q1), [Action::Accepted]);
-    let q2 = agent::receive_with_journal(
-        s,
-        j,
-        &room,
-        request("q2", later + Duration::hours(2), 1, None),
-    )
-    .await
-    .unwrap();
+    let q2 = receive(s, j, request("q2", later + Duration::hours(2), 1, None)).await;
     assert_eq!(q2.items[0].reason, Reason::OverQuota);
-    let c = agent::receive_with_journal(s, j, &room, cancel("q1"))
-        .await
-        .unwrap();
+    let c = receive(s, j, cancel("q1")).await;
     assert!(c.items.iter().any(|i| i.action == Action::Cancelled), "{c}");
     assert!(rows(s, "q1").await.is_empty());
-    let q3 = agent::receive_with_journal(
-        s,
-        j,
-        &room,
-        request("q3", later + Duration::hours(2), 1, None),
-    )
-    .await
-    .unwrap();
+    let q3 = receive(s, j, request("q3", later + Duration::hours(2), 1, None)).await;
     assert_eq!(actions(&q3), [Action::Accepted]);
 }
 
@@ -540,14 +467,12 @@ pub async fn interrupted_bookings_are_recovered<
     f: &Fixture<S, J>,
 ) {
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
-    let q = Quota::new("rooms").unwrap();
-    let limits: Limits = [(Group::new("*").unwrap(), "PT1H".to_owned())].into();
-    j.set_limits(&q, &limits, None).await.unwrap();
+    let q = rooms_quota(j, "PT1H").await;
     let policy = Policy {
         quota: Some(q.clone()),
         ..Policy::default()
     };
-    let b = base();
+    let b = tomorrow_at_nine();
     let group = Group::new(ALICE).unwrap();
     // Killed after the redo record and the quota's reservation, before the store: the quota is
     // held for a booking the room does not have.
@@ -575,9 +500,7 @@ pub async fn interrupted_bookings_are_recovered<
     assert!(j.get_event(&q, &uid("lost"), None).await.unwrap().is_none());
 
     // Killed after the store, before the journal's last writes: redone from the room's copy.
-    let kept = resource::book(s, j, &room, &request("kept", b, 1, None), &policy)
-        .await
-        .unwrap();
+    let kept = book(s, j, &request("kept", b, 1, None), &policy).await;
     assert_eq!(actions(&kept), [Action::Accepted]);
     let stored = j.get_event(&q, &uid("kept"), None).await.unwrap().unwrap();
     assert!(resource::text::pending_resource(&stored.text).is_none());
@@ -636,20 +559,16 @@ RRULE:FREQ=DAILY\r\nEND:AVAILABLE\r\nEND:VAVAILABILITY\r\nEND:VCALENDAR\r\n";
     resource::set_availability(s, &room, Some(text))
         .await
         .unwrap();
-    let b = base();
-    let inside = resource::book(s, j, &room, &request("in", b, 1, None), &Policy::default())
-        .await
-        .unwrap();
+    let b = tomorrow_at_nine();
+    let inside = book(s, j, &request("in", b, 1, None), &Policy::default()).await;
     assert_eq!(actions(&inside), [Action::Accepted]);
-    let outside = resource::book(
+    let outside = book(
         s,
         j,
-        &room,
         &request("out", b + Duration::hours(11), 1, None),
         &Policy::default(),
     )
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         outside.items[0],
         agent::Item {
@@ -677,7 +596,7 @@ pub async fn a_series_and_a_one_off_at_once<
 >(
     f: &Fixture<S, J>,
 ) {
-    let b = base();
+    let b = tomorrow_at_nine();
     for round in 0..10i64 {
         let at = b + Duration::hours(round);
         let policy = Arc::new(Policy::default());
@@ -719,29 +638,19 @@ pub async fn extension_conflicts_are_reported<
     let (s, j, room) = (&f.store, &f.journal, user(ROOM));
     let window = crate::PrefName::new("window_size").unwrap();
     s.set_preference(&room, &window, Some("30")).await.unwrap();
-    let b = base();
+    let b = tomorrow_at_nine();
     let policy = Policy::default();
-    let yearly = resource::book(
-        s,
-        j,
-        &room,
-        &request("yearly", b, 1, Some("FREQ=YEARLY")),
-        &policy,
-    )
-    .await
-    .unwrap();
+    let yearly = book(s, j, &request("yearly", b, 1, Some("FREQ=YEARLY")), &policy).await;
     assert!(actions(&yearly).iter().all(|a| *a == Action::Accepted));
     let next_year = b.checked_add_months(chrono::Months::new(12)).unwrap();
     let weekly_start = next_year - Duration::weeks(52);
-    let weekly = resource::book(
+    let weekly = book(
         s,
         j,
-        &room,
         &request("weekly", weekly_start, 1, Some("FREQ=WEEKLY")),
         &policy,
     )
-    .await
-    .unwrap();
+    .await;
     assert!(
         actions(&weekly).iter().all(|a| *a == Action::Accepted),
         "{weekly}"

@@ -1,10 +1,28 @@
 //! Small helpers shared by the cases.
 
-use crate::{Other, Period, Rid, Uid, User};
-use chrono::{DateTime, Utc};
+use crate::id::{Group, Quota};
+use crate::journal::Limits;
+use crate::{Journal, Other, Period, Rid, Uid, User};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 
 pub fn t(s: &str) -> DateTime<Utc> {
     crate::period::parse_instant(s).expect("test instant")
+}
+
+/// Tomorrow at 09:00 UTC: resource cases work relative to now, as the rooms' windows do.
+pub fn tomorrow_at_nine() -> DateTime<Utc> {
+    let day = Utc::now()
+        .duration_trunc(Duration::days(1))
+        .unwrap_or_else(|_| Utc::now());
+    day + Duration::days(1) + Duration::hours(9)
+}
+
+/// The quota `rooms`, its one limit (for every group, `*`) set to `limit`.
+pub async fn rooms_quota<J: Journal>(j: &J, limit: &str) -> Quota {
+    let q = Quota::new("rooms").unwrap();
+    let limits: Limits = [(Group::new("*").unwrap(), limit.to_owned())].into();
+    j.set_limits(&q, &limits, None).await.unwrap();
+    q
 }
 
 pub fn user(s: &str) -> User {
