@@ -187,12 +187,7 @@ async fn delegate<S: Store, J: Journal>(
         // resource holds nothing of a delegated request, so its reservation is released.
         let (step, removed) = record(store, resource, &forwarded).await?;
         let together = match own_quota {
-            Some(q) => {
-                let settings = refresh::settings(store, resource, &Overrides::default()).await?;
-                let at = (&settings, now);
-                joint::settle_together(store, journal, q, resource, &step, at, &[(&uid, None)])
-                    .await?
-            }
+            Some(q) => give_back_together(store, journal, q, resource, (&uid, &step), now).await?,
             None => false,
         };
         if !together {
@@ -235,6 +230,30 @@ async fn delegate<S: Store, J: Journal>(
         }));
     }
     Ok(None)
+}
+
+/// Writes the resource's delegated copy of `uid` (`step`) and releases what `quota` held of it in
+/// one transaction ([`joint::settle_together`]); `false`, writing nothing, where the store and
+/// the journal do not share a database. A quota table changed by another writer since it was
+/// read (stale) makes it read and tried again, as the step expects nothing of the store.
+async fn give_back_together<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    quota: &crate::id::Quota,
+    resource: &User,
+    (uid, step): (&crate::id::Uid, &Step),
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
+    let mut attempt = 0;
+    loop {
+        let at = (&settings, now);
+        let after = [(uid, None)];
+        match joint::settle_together(store, journal, quota, resource, step, at, &after).await {
+            Err(e) if e.kind() == crate::error::ErrorKind::Stale && attempt < 10 => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 /// The policy a delegate books by: its own (the default when it has no settings, or settings
