@@ -330,6 +330,33 @@ pub async fn concurrent_bookings_keep_store_and_quota_together<
         .any(|p| p.uid == gone));
 }
 
+/// The journal's writes a probe counted outside [`Journal::apply_with_step`].
+const JOURNAL_WRITES: [&str; 8] = [
+    "set_usage",
+    "replace_usage_periods",
+    "reserve_within_limit",
+    "expire",
+    "set_providers",
+    "put_event",
+    "remove_event",
+    "apply",
+];
+
+/// Asserts that a probed journal's `tally` holds a joint write and no journal write apart from
+/// it (no redo record, no settlement after the store's step): what a resource write path does
+/// where its store and the journal share a database.
+pub(super) fn assert_only_joint_writes(tally: &super::wrap::Tally, what: &str) {
+    let apart: Vec<&str> = JOURNAL_WRITES
+        .into_iter()
+        .filter(|w| tally.contains_key(w))
+        .collect();
+    assert!(
+        apart.is_empty(),
+        "{what}: {apart:?} outside the joint write: {tally:?}"
+    );
+    assert!(tally.contains_key("apply_with_step"), "{what}: {tally:?}");
+}
+
 fn cancel(u: &str) -> String {
     format!(
         "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//tests//EN\r\nMETHOD:CANCEL\r\nBEGIN:VEVENT\r\n\

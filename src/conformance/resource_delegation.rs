@@ -8,13 +8,16 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use crate::agent::resource::{self, Policy};
 use crate::agent::{Action, Decision, Reason};
 use crate::id::{Group, PrefName, Quota};
+use crate::journal::joint::shares_database;
 use crate::journal::{Limits, UsageTable};
 use crate::period::format_instant;
 use crate::refresh::{self, Overrides};
 use crate::{Journal, Store, Table, User};
 
 use super::fixture::Fixture;
+use super::joint::assert_only_joint_writes;
 use super::support::*;
+use super::wrap::Probe;
 
 const ROOM1: &str = "mailto:room1@example.com";
 const ROOM2: &str = "mailto:room2@example.com";
@@ -332,8 +335,22 @@ pub async fn over_quota_requests_are_delegated<
     // it held of it given back to its quota (the delegate charges its own).
     let later = b + Duration::hours(6);
     block(f, ROOM1, "r1-later", later).await;
-    let moved = deliver(f, &request("one", 1, later, None)).await;
+    // Probed: where the rooms' store and the journal share a database the delegate's booking
+    // and room 1's give-back are joint writes (no redo record, no settlement apart).
+    let (ps, pj) = (Probe::new(f.store.clone()), Probe::new(f.journal.clone()));
+    let rooms_quota = Quota::new("rooms").unwrap();
+    let shared = shares_database(&ps, &pj, &user(ROOM1), &rooms_quota)
+        .await
+        .unwrap();
+    pj.take();
+    let text = request("one", 1, later, None);
+    let moved = resource::receive(&ps, &pj, &user(ROOM1), text.as_bytes(), false)
+        .await
+        .unwrap();
     assert_eq!(actions(&moved), [Action::Delegated], "{moved}");
+    if shared {
+        assert_only_joint_writes(&pj.take(), "delegation");
+    }
     let rooms = f
         .journal
         .usage(

@@ -9,13 +9,16 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use crate::agent::resource::{self, Policy};
 use crate::agent::{Action, Reason};
 use crate::id::{Group, PrefName, Quota};
+use crate::journal::joint::shares_database;
 use crate::journal::{Limits, UsageTable};
 use crate::period::format_instant;
 use crate::refresh::{self, Overrides, QuotaOptions};
 use crate::{Journal, Store, Table};
 
 use super::fixture::Fixture;
+use super::joint::assert_only_joint_writes;
 use super::support::*;
+use super::wrap::Probe;
 
 const ROOM: &str = "mailto:room@example.com";
 const ALICE: &str = "mailto:alice@example.com";
@@ -102,9 +105,17 @@ pub async fn extension_conflicts_are_declined<
         .await
         .unwrap()
         .is_empty());
-    let done = resource::settle_extension(s, j, &room, Utc::now())
+    // Probed: where the store and the journal share a database the settlement and its quota
+    // are one joint write (no redo record, no settlement apart).
+    let (ps, pj) = (Probe::new(s.clone()), Probe::new(j.clone()));
+    let shared = shares_database(&ps, &pj, &room, &q).await.unwrap();
+    pj.take();
+    let done = resource::settle_extension(&ps, &pj, &room, Utc::now())
         .await
         .unwrap();
+    if shared {
+        assert_only_joint_writes(&pj.take(), "settle_extension");
+    }
     let items = &done.decision.items;
     assert_eq!(items.len(), 1, "{}", done.decision);
     assert_eq!(items[0].uid.as_str(), "weekly");

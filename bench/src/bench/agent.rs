@@ -207,12 +207,17 @@ pub async fn run(env: &Env, kind: Kind, report: &mut Report) -> Result<()> {
     let bookings = env.sizes.agent_steps.clamp(10, 100);
     match kind {
         Kind::File => {
-            let (store, _dir) = env.file_store("agent-booking")?;
-            crate::booking::run(&store, kind, bookings, report).await?;
+            let (store, dir) = env.file_store("agent-booking")?;
+            let journal = calstore_file::FileJournal::open_dir(dir.join("journal"))?;
+            crate::booking::run(&store, &journal, kind, bookings, report).await?;
         }
         Kind::Postgres => {
-            let (store, _db) = env.pg_store().await?;
-            crate::booking::run(&store, kind, bookings, report).await?;
+            // The journal in the store's database: a booking under a quota is one joint write.
+            let (store, db) = env.pg_store().await?;
+            let journal =
+                calstore_postgres::PgJournal::connect(&calstore_postgres::PgOptions::new(db.url()))
+                    .await?;
+            crate::booking::run(&store, &journal, kind, bookings, report).await?;
         }
     }
     report.note(

@@ -10,16 +10,19 @@
 //! is none, the resource decides as usual (accepting what it can, declining the rest with the
 //! reason).
 //!
-//! The delegate is booked through [`book_at`] (its own step, its quota's redo record): its copy
+//! The delegate is booked through [`book_at`] (its own step and its quota's, in one transaction
+//! where its store and the journal share a database, else behind the redo record): its copy
 //! names it `PARTSTAT=ACCEPTED` with `DELEGATED-FROM`, fills its table and charges the quota
 //! once (the delegate's own quota, else the one delegated across). It is booked with no conflict
 //! tolerated, so that a booker that took one of its slots in between makes it decline all, and
 //! the next delegate is tried (the refusing copy it wrote is removed again: the organiser never
 //! asked it). Then the resource's own copy is written in one step of its store:
-//! `PARTSTAT=DELEGATED` with `DELEGATED-TO`, no rows, nothing queued. A crash between the two
-//! leaves the delegate booked and the resource's copy as it was; the organiser, hearing nothing,
-//! sends again, and the same delegate takes the same UID again (its own copy does not hold it
-//! busy).
+//! `PARTSTAT=DELEGATED` with `DELEGATED-TO`, no rows, nothing queued, and what its own quota
+//! held of the request given back (another quota than the delegate's) — in that step's
+//! transaction where the two share a database, else behind the redo record. A crash between
+//! the two leaves the delegate booked and the resource's copy as it was; the organiser, hearing
+//! nothing, sends again, and the same delegate takes the same UID again (its own copy does not
+//! hold it busy).
 
 use chrono::{DateTime, Utc};
 
@@ -27,11 +30,12 @@ use crate::agent::decision::{Action, Decision, Item, Reason};
 use crate::error::Result;
 use crate::id::User;
 use crate::journal::Journal;
+use crate::refresh::{self, Overrides};
 use crate::store::{Change, Step, Store, Table};
 
 use super::super::read_message;
 use super::assess::{assess, Assessment};
-use super::{book_at, mark_pending, settle, text, Mode, Policy};
+use super::{book_at, joint, mark_pending, settle, text, Mode, Policy};
 
 /// Books `resource` for the REQUEST `message` by `policy` at `now`, delegating the whole
 /// request to a free delegate of `policy.delegate`'s quota when the resource cannot take it.
@@ -179,12 +183,21 @@ async fn delegate<S: Store, J: Journal>(
             .quota
             .as_ref()
             .filter(|q| Some(*q) != theirs.quota.as_ref());
-        if let Some(q) = own_quota {
-            mark_pending(journal, q, resource, &uid).await?;
-        }
+        // In the step's transaction where the store and the journal share a database: the
+        // resource holds nothing of a delegated request, so its reservation is released.
         let (step, removed) = record(store, resource, &forwarded).await?;
-        if let Some(q) = own_quota {
-            settle(store, journal, q, resource, &uid, now).await?;
+        let together = match own_quota {
+            Some(q) => give_back_together(store, journal, q, resource, (&uid, &step), now).await?,
+            None => false,
+        };
+        if !together {
+            if let Some(q) = own_quota {
+                mark_pending(journal, q, resource, &uid).await?;
+            }
+            store.apply_step(resource, &step).await?;
+            if let Some(q) = own_quota {
+                settle(store, journal, q, resource, &uid, now).await?;
+            }
         }
         let msg = read_message(message)?;
         let base = msg
@@ -217,6 +230,30 @@ async fn delegate<S: Store, J: Journal>(
         }));
     }
     Ok(None)
+}
+
+/// Writes the resource's delegated copy of `uid` (`step`) and releases what `quota` held of it in
+/// one transaction ([`joint::settle_together`]); `false`, writing nothing, where the store and
+/// the journal do not share a database. A quota table changed by another writer since it was
+/// read (stale) makes it read and tried again, as the step expects nothing of the store.
+async fn give_back_together<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    quota: &crate::id::Quota,
+    resource: &User,
+    (uid, step): (&crate::id::Uid, &Step),
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    let settings = refresh::settings(store, resource, &Overrides::default()).await?;
+    let mut attempt = 0;
+    loop {
+        let at = (&settings, now);
+        let after = [(uid, None)];
+        match joint::settle_together(store, journal, quota, resource, step, at, &after).await {
+            Err(e) if e.kind() == crate::error::ErrorKind::Stale && attempt < 10 => attempt += 1,
+            other => return other,
+        }
+    }
 }
 
 /// The policy a delegate books by: its own (the default when it has no settings, or settings
@@ -271,9 +308,9 @@ async fn forget<S: Store>(store: &S, delegate: &User, uid: &crate::id::Uid) -> R
     store.apply_step(delegate, &step).await.map(|_| ())
 }
 
-/// Writes the resource's copy of a delegated request in one step: the forwarded text (its
-/// PARTSTAT=DELEGATED), no rows, not a provider, nothing queued. Returns the step and the rows
-/// it removed.
+/// The step that writes the resource's copy of a delegated request: the forwarded text (its
+/// PARTSTAT=DELEGATED), no rows, not a provider, nothing queued. Returns the step (not yet
+/// applied) and the rows it removes.
 async fn record<S: Store>(
     store: &S,
     resource: &User,
@@ -314,6 +351,5 @@ async fn record<S: Store>(
         }
     }
     step.check()?;
-    store.apply_step(resource, &step).await?;
     Ok((step, removed))
 }

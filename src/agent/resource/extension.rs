@@ -26,11 +26,11 @@ use crate::journal::Journal;
 use crate::object::{same_address, EventObject};
 use crate::period::{self, Period};
 use crate::refresh::{self, Overrides};
-use crate::store::{Change, EventStatus, QueueKind, Request, Step, Store, Table};
+use crate::store::{Change, EventFamily, EventStatus, QueueKind, Request, Step, Store, Table};
 
 use super::decide::{occurrence_rid, verdict};
 use super::text::{self, PartStat};
-use super::{mark_pending, settle, Mode, Policy};
+use super::{joint, mark_pending, settle, Mode, Policy};
 
 /// What [`settle_extension`] did: the decision (per settled occurrence: declined or left for a
 /// person, with the UID holding the time) and the REPLYs to send.
@@ -65,8 +65,9 @@ struct Booking {
 
 /// Settles what the cron job's extension of `resource`'s standing bookings overbooked (rows
 /// beyond the capacity): the later booking's occurrences there are declined or left for a
-/// person by the resource's policy (see the module), in one step of the resource's store, with
-/// the quota's redo record as a cancellation has, and the quota given back. Run it after the
+/// person by the resource's policy (see the module), in one step of the resource's store, and
+/// the quota given back: in the step's transaction where the store and the journal share a
+/// database, else behind the quota's redo record as a cancellation has. Run it after the
 /// cron job extended the resource's table; it does nothing when nothing is overbooked.
 ///
 /// # Errors
@@ -128,7 +129,13 @@ async fn settle_once<S: Store, J: Journal>(
         u
     };
     let mut bookings: BTreeMap<Uid, Booking> = BTreeMap::new();
-    for family in store.load_events(resource, &uids).await? {
+    let families = store.load_events(resource, &uids).await?;
+    // The stored copies, for the quota's settlement as the step leaves them.
+    let stored: BTreeMap<Uid, EventFamily> = families
+        .iter()
+        .map(|f| (f.uid.clone(), f.clone()))
+        .collect();
+    for family in families {
         let Some(parent) = family.parent.filter(|p| p.status == EventStatus::Active) else {
             continue;
         };
@@ -265,17 +272,34 @@ async fn settle_once<S: Store, J: Journal>(
         }
     }
     step.check()?;
-    // The redo record first, as a cancellation writes it: a crash after the store's step and
-    // before the quota is given back is settled by `recover`.
-    if let Some(quota) = &policy.quota {
-        for uid in by_uid.keys() {
-            mark_pending(journal, quota, resource, uid).await?;
+    // One transaction for the step and the quota where the store and the journal share a
+    // database (as a cancellation); a stale quota table makes it computed again.
+    let together = match &policy.quota {
+        Some(quota) => {
+            let after: Vec<EventFamily> = by_uid
+                .keys()
+                .filter_map(|u| stored.get(u))
+                .map(|f| joint::family_after(f, &step))
+                .collect();
+            let after: Vec<_> = after.iter().map(|f| (&f.uid, Some(f))).collect();
+            let at = (&settings, now);
+            joint::settle_together(store, journal, quota, resource, &step, at, &after).await?
         }
-    }
-    store.apply_step(resource, &step).await?;
-    if let Some(quota) = &policy.quota {
-        for uid in by_uid.keys() {
-            settle(store, journal, quota, resource, uid, now).await?;
+        None => false,
+    };
+    if !together {
+        // The redo record first, as a cancellation writes it: a crash after the store's step
+        // and before the quota is given back is settled by `recover`.
+        if let Some(quota) = &policy.quota {
+            for uid in by_uid.keys() {
+                mark_pending(journal, quota, resource, uid).await?;
+            }
+        }
+        store.apply_step(resource, &step).await?;
+        if let Some(quota) = &policy.quota {
+            for uid in by_uid.keys() {
+                settle(store, journal, quota, resource, uid, now).await?;
+            }
         }
     }
     Ok(Settlement {

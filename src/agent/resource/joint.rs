@@ -162,8 +162,22 @@ async fn provider<J: Journal>(
     uid: &Uid,
     present: bool,
 ) -> Result<Option<JournalChange>> {
+    providers(journal, quota, &[(uid.clone(), present)]).await
+}
+
+/// The one change that marks every UID of `marks` as a provider or not (as [`provider`]), so
+/// that several bookings settled in one joint write expect the same providers' version once.
+async fn providers<J: Journal>(
+    journal: &J,
+    quota: &Quota,
+    marks: &[(Uid, bool)],
+) -> Result<Option<JournalChange>> {
     let current = journal.providers(quota).await?;
-    let next = current.value.marked(uid, present);
+    let next = marks
+        .iter()
+        .fold(current.value.clone(), |p, (uid, present)| {
+            p.marked(uid, *present)
+        });
     Ok(
         (next != current.value).then_some(JournalChange::SetProviders {
             providers: next,
@@ -175,14 +189,29 @@ async fn provider<J: Journal>(
 /// The changes that give back what a reservation holds (as [`super::release`]): its rows in
 /// every usage table (each expecting the version read), its object and its providers entry.
 async fn release<J: Journal>(journal: &J, quota: &Quota, uid: &Uid) -> Result<Vec<JournalChange>> {
+    let mut changes = release_rows(journal, quota, std::slice::from_ref(uid)).await?;
+    changes.extend(provider(journal, quota, uid, false).await?);
+    Ok(changes)
+}
+
+/// The changes that remove the rows of `uids` from every usage table (one change per table,
+/// expecting the version read) and their objects; their providers entries are the caller's.
+async fn release_rows<J: Journal>(
+    journal: &J,
+    quota: &Quota,
+    uids: &[Uid],
+) -> Result<Vec<JournalChange>> {
     let mut changes = Vec::new();
+    if uids.is_empty() {
+        return Ok(changes);
+    }
     for table in journal.usage_tables(quota).await? {
         let current = journal.usage(quota, &table).await?;
-        if current.value.iter().any(|p| &p.uid == uid) {
+        if current.value.iter().any(|p| uids.contains(&p.uid)) {
             let periods = current
                 .value
                 .into_iter()
-                .filter(|p| &p.uid != uid)
+                .filter(|p| !uids.contains(&p.uid))
                 .collect();
             changes.push(JournalChange::SetUsage {
                 table,
@@ -191,11 +220,10 @@ async fn release<J: Journal>(journal: &J, quota: &Quota, uid: &Uid) -> Result<Ve
             });
         }
     }
-    changes.push(JournalChange::RemoveEvent {
+    changes.extend(uids.iter().map(|uid| JournalChange::RemoveEvent {
         uid: uid.clone(),
         rid: None,
-    });
-    changes.extend(provider(journal, quota, uid, false).await?);
+    }));
     Ok(changes)
 }
 
@@ -220,30 +248,107 @@ pub(super) async fn cancel_together<S: Store, J: Journal>(
     (family, settings): (&EventFamily, &Settings),
     whole: bool,
 ) -> Result<bool> {
+    let after = (!whole).then_some(family);
+    let at = (settings, chrono::Utc::now());
+    settle_together(
+        store,
+        journal,
+        quota,
+        resource,
+        step,
+        at,
+        &[(&msg.uid, after)],
+    )
+    .await
+}
+
+/// Applies `step` to the resource's store and settles the quota of every booking of `after`
+/// in one transaction: `false`, writing nothing, where the store and the journal do not share a
+/// database (the caller then writes the redo record, the step and [`super::settle`]). Each
+/// booking is charged as its copy in `after` (the resource's copy as the step leaves it, read
+/// with the resource's settings at the instant given) holds it, and released when that holds
+/// nothing or is `None`: what [`super::settle`] does after the step, in the step's
+/// transaction. Used by a cancellation, the cron job's settlement of an extension and a
+/// delegation.
+///
+/// # Errors
+///
+/// Stale when the quota's tables changed since they were read (the caller computes again);
+/// the store's and journal's errors.
+pub(super) async fn settle_together<S: Store, J: Journal>(
+    store: &S,
+    journal: &J,
+    quota: &Quota,
+    resource: &User,
+    step: &Step,
+    (settings, now): (&Settings, chrono::DateTime<chrono::Utc>),
+    after: &[(&Uid, Option<&EventFamily>)],
+) -> Result<bool> {
     if store.database().is_none() {
         return Ok(false);
     }
-    let uid = &msg.uid;
-    let now = chrono::Utc::now();
-    let changes = match settled(journal, quota, resource, uid, Some(family), settings, now).await? {
-        Some(s) if !whole => {
-            let mut changes = vec![
-                usage_of(UsageTable::User(s.organiser), uid, s.usage.clone()),
-                usage_of(UsageTable::Journal(s.group), uid, s.usage),
-                JournalChange::PutEvent {
-                    uid: uid.clone(),
-                    rid: None,
-                    text: s.text,
-                },
-            ];
-            changes.extend(provider(journal, quota, uid, s.unbounded).await?);
-            changes
+    let mut released = Vec::new();
+    let mut kept = Vec::new();
+    let mut marks = Vec::new();
+    for (uid, family) in after {
+        let uid = (*uid).clone();
+        match settled(journal, quota, resource, &uid, *family, settings, now).await? {
+            Some(s) => {
+                marks.push((uid.clone(), s.unbounded));
+                kept.push((uid, s));
+            }
+            None => {
+                marks.push((uid.clone(), false));
+                released.push(uid);
+            }
         }
-        _ => release(journal, quota, uid).await?,
-    };
+    }
+    // The released rows first: their changes expect the usage tables' versions as read, which
+    // the kept bookings' replacements would move on.
+    let mut changes = release_rows(journal, quota, &released).await?;
+    for (uid, s) in kept {
+        changes.push(usage_of(
+            UsageTable::User(s.organiser),
+            &uid,
+            s.usage.clone(),
+        ));
+        changes.push(usage_of(UsageTable::Journal(s.group), &uid, s.usage));
+        changes.push(JournalChange::PutEvent {
+            uid,
+            rid: None,
+            text: s.text,
+        });
+    }
+    changes.extend(providers(journal, quota, &marks).await?);
     Ok(
         apply_together(store, journal, resource, step, quota, &changes)
             .await?
             .is_some(),
     )
+}
+
+/// `family` as `step` leaves it: the objects the step puts for its UID replace (or join) the
+/// stored ones, active.
+pub(super) fn family_after(family: &EventFamily, step: &Step) -> EventFamily {
+    let mut out = family.clone();
+    for change in &step.changes {
+        if let crate::store::Change::PutEvent { uid, rid, text } = change {
+            if uid != &family.uid {
+                continue;
+            }
+            let stored = crate::store::StoredEvent {
+                text: text.clone(),
+                status: crate::store::EventStatus::Active,
+            };
+            match rid {
+                None => out.parent = Some(stored),
+                Some(rid) => {
+                    out.instances.retain(|(r, _)| r != rid);
+                    out.instances.push((rid.clone(), stored));
+                    out.instances.sort_by(|a, b| a.0.cmp(&b.0));
+                }
+            }
+        }
+    }
+    out
 }
